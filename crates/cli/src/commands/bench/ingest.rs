@@ -1,0 +1,118 @@
+//! `marquee bench ingest`: how fast the stream parses and how fast the store takes it.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use marquee_data::store::Store;
+use marquee_data::world::{World, WorldConfig};
+use marquee_data::RatingScale;
+use serde::Serialize;
+
+/// The goals, printed next to the figures.
+const PARSE_GOAL_LINES_PER_SECOND: f64 = 2_000_000.0;
+const INGEST_GOAL_EVENTS_PER_SECOND: f64 = 500_000.0;
+
+#[derive(clap::Args)]
+pub struct BenchIngestArgs {
+    /// Users in the benchmark world (the movie service has about a million).
+    #[arg(long, default_value_t = 1_000_000)]
+    users: u32,
+    /// Movies in the benchmark world (the movie service has about 27,000).
+    #[arg(long, default_value_t = 27_000)]
+    movies: u32,
+    /// How many stream lines to measure on (the world's first day, cut at this count).
+    #[arg(long, default_value_t = 5_000_000)]
+    lines: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Figures {
+    users: u32,
+    movies: u32,
+    lines: u64,
+    bytes: usize,
+    parse_seconds: f64,
+    parse_lines_per_second: f64,
+    parse_goal_lines_per_second: f64,
+    ingest_seconds: f64,
+    ingest_events: u64,
+    ingest_events_per_second: f64,
+    ingest_goal_events_per_second: f64,
+    skipped_lines: u64,
+}
+
+pub fn run(args: BenchIngestArgs) -> Result<()> {
+    let config = WorldConfig { users: args.users, movies: args.movies, days: 1, ..WorldConfig::default() };
+    config.validate().map_err(anyhow::Error::msg)?;
+    tracing::info!(users = args.users, movies = args.movies, "generating the benchmark world's first day");
+    let world = World::generate(config)?;
+    let mut stream = String::new();
+    let mut lines = 0usize;
+    world.simulate(
+        |line| {
+            if lines < args.lines {
+                stream.push_str(line);
+                stream.push('\n');
+                lines += 1;
+            }
+        },
+        |_| {},
+        |_| {},
+    );
+    tracing::info!(lines, bytes = stream.len(), "measuring");
+
+    // Parse alone: the parser's own throughput, one core, no storage.
+    let started = Instant::now();
+    let mut parsed = 0u64;
+    let report = marquee_data::stream::read_stream(stream.as_bytes(), RatingScale::FIVE, |_, _| parsed += 1)?;
+    let parse_seconds = started.elapsed().as_secs_f64();
+
+    // Parse and store into a fresh on-disk store, as `marquee ingest` does.
+    let dir = tempfile::tempdir()?;
+    let mut store = Store::open(&dir.path().join("bench.db"))?;
+    let started = Instant::now();
+    let ingest = store.ingest_stream(stream.as_bytes(), RatingScale::FIVE, |_| {})?;
+    let ingest_seconds = started.elapsed().as_secs_f64();
+
+    let figures = Figures {
+        users: args.users,
+        movies: args.movies,
+        lines: report.lines,
+        bytes: stream.len(),
+        parse_seconds,
+        parse_lines_per_second: report.lines as f64 / parse_seconds,
+        parse_goal_lines_per_second: PARSE_GOAL_LINES_PER_SECOND,
+        ingest_seconds,
+        ingest_events: ingest.events(),
+        ingest_events_per_second: ingest.events() as f64 / ingest_seconds,
+        ingest_goal_events_per_second: INGEST_GOAL_EVENTS_PER_SECOND,
+        skipped_lines: report.skipped_total(),
+    };
+    if args.json {
+        return super::super::print_json(&figures);
+    }
+    println!(
+        "world: {} users x {} movies; {} lines ({:.1} MB), {} malformed",
+        figures.users,
+        figures.movies,
+        figures.lines,
+        figures.bytes as f64 / 1e6,
+        figures.skipped_lines
+    );
+    println!(
+        "parse:  {:>12.0} lines/s  (goal {:.0}; ratio {:.2})",
+        figures.parse_lines_per_second,
+        PARSE_GOAL_LINES_PER_SECOND,
+        figures.parse_lines_per_second / PARSE_GOAL_LINES_PER_SECOND
+    );
+    println!(
+        "ingest: {:>12.0} events/s (goal {:.0}; ratio {:.2})",
+        figures.ingest_events_per_second,
+        INGEST_GOAL_EVENTS_PER_SECOND,
+        figures.ingest_events_per_second / INGEST_GOAL_EVENTS_PER_SECOND
+    );
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! One module per `marquee` subcommand.
+
+pub mod bench;
+pub mod export;
+pub mod ingest;
+pub mod stats;
+pub mod world;
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! `marquee`: generate the built-in world, ingest data, inspect the store, benchmark.
+
+mod commands;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Marquee, the movie recommender that runs at the edge.
+#[derive(Parser)]
+#[command(name = "marquee", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the built-in synthetic world: stream, metadata JSON, CSV triple and ground truth.
+    World(commands::world::WorldArgs),
+    /// Load stream lines, metadata JSON, MovieLens folders or CSV triples into the event store.
+    Ingest(commands::ingest::IngestArgs),
+    /// Summarise what the event store holds.
+    Stats(commands::stats::StatsArgs),
+    /// Write the store's users, movies and ratings as Marquee's CSV triple.
+    Export(commands::export::ExportArgs),
+    /// Measure Marquee's speed against its targets.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    // Logs go to stderr so that stdout stays clean for --json.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("MARQUEE_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::World(args) => commands::world::run(args),
+        Command::Ingest(args) => commands::ingest::run(args),
+        Command::Stats(args) => commands::stats::run(args),
+        Command::Export(args) => commands::export::run(args),
+        Command::Bench(command) => commands::bench::run(command),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Marquee's data layer.
+//!
+//! Every source a user brings (the movie service's Kafka stream, its metadata API's JSON,
+//! MovieLens folders, a plain CSV triple) is parsed into the typed records of [`events`] and
+//! [`records`]. Parsers never panic: bad input is skipped, counted and reported.
+//! The event [`store`] persists them in SQLite; the [`world`] generator makes a synthetic
+//! service to learn from when no data is at hand.
+
+pub mod csv_triple;
+pub mod error;
+pub mod events;
+pub mod metadata;
+pub mod movielens;
+pub mod records;
+pub mod report;
+pub mod source;
+pub mod stream;
+
+#[cfg(feature = "store")]
+pub mod store;
+#[cfg(feature = "world")]
+pub mod world;
+
+pub use error::DataError;
+pub use events::{RatingScale, StreamEvent, Timestamp, UserId};
+pub use records::{Dataset, Gender, Movie, Rating, User};
+pub use report::{ParseReport, SkippedLine};

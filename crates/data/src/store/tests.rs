@@ -1,0 +1,116 @@
+//! The store's contract: idempotent ingest, sessions from minutes, latest rating wins.
+
+use super::*;
+use crate::events::{RatingScale, Timestamp};
+use crate::records::{Dataset, Gender, Movie, Rating, User};
+
+const STREAM: &str = "\
+2024-01-01T10:00:00,7,GET /create_account
+2024-01-01T10:01:00.000001,7,GET /data/m/the+shawshank+redemption+1994/0.mpg
+2024-01-01T10:02:00,7,GET /data/m/the+shawshank+redemption+1994/1.mpg
+2024-01-01T10:03:00,7,GET /data/m/the+shawshank+redemption+1994/1.mpg
+2024-01-01T10:04:00,7,GET /data/m/monsters_+inc.+2001/0.mpg
+2024-01-01T11:00:00,7,GET /rate/the+shawshank+redemption+1994=4
+2024-01-02T11:00:00,7,GET /rate/the+shawshank+redemption+1994=5
+2024-01-01T12:00:00,8,recommendation request 17645-team25.isri.cmu.edu:8082, status 200, result: the+shawshank+redemption+1994, monsters_+inc.+2001, 131 ms
+this line is garbage
+2024-01-01T12:00:00,8,GET /rate/monsters_+inc.+2001=9
+";
+
+fn ingest(store: &mut Store, text: &str) -> StreamIngest {
+    store.ingest_stream(text.as_bytes(), RatingScale::FIVE, |_| {}).unwrap()
+}
+
+#[test]
+fn stream_ingest_derives_sessions_and_keeps_rating_history() {
+    let mut store = Store::open_in_memory().unwrap();
+    let summary = ingest(&mut store, STREAM);
+    assert_eq!(summary.watch_lines, 4);
+    assert_eq!(summary.rate_lines, 2);
+    assert_eq!(summary.recommendation_lines, 1);
+    assert_eq!(summary.account_lines, 1);
+    assert_eq!(summary.report.skipped_total(), 2, "{}", summary.report);
+
+    let sessions = store.watch_sessions().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let shawshank = sessions.iter().find(|s| s.movie_id == "the+shawshank+redemption+1994").unwrap();
+    assert_eq!(shawshank.minutes_watched, 2, "minute 1 twice counts once");
+    assert_eq!(shawshank.first_time, Timestamp::parse("2024-01-01T10:01:00.000001").unwrap());
+    assert_eq!(shawshank.last_time, Timestamp::parse("2024-01-01T10:03:00").unwrap());
+
+    let ratings = store.ratings().unwrap();
+    assert_eq!(ratings.len(), 1);
+    assert_eq!(ratings[0].rating, 5.0, "the latest rating wins");
+    assert_eq!(store.rating_history(7, "the+shawshank+redemption+1994").unwrap().len(), 2);
+
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.users, 1);
+    assert_eq!(stats.recommendation_requests, 1);
+    assert_eq!(stats.most_watched[0].count, 1);
+}
+
+#[test]
+fn ingesting_the_same_stream_twice_changes_nothing() {
+    let mut store = Store::open_in_memory().unwrap();
+    ingest(&mut store, STREAM);
+    let before = store.stats().unwrap();
+    let again = ingest(&mut store, STREAM);
+    assert_eq!(again.sessions_changed, 0);
+    assert_eq!(again.new_ratings, 0);
+    assert_eq!(again.new_recommendations, 0);
+    assert_eq!(store.stats().unwrap(), before);
+}
+
+#[test]
+fn a_later_stream_extends_sessions_and_an_older_rating_does_not_win() {
+    let mut store = Store::open_in_memory().unwrap();
+    ingest(&mut store, STREAM);
+    let later = "2024-01-03T10:00:00,7,GET /data/m/monsters_+inc.+2001/5.mpg\n\
+                 2023-12-31T10:00:00,7,GET /rate/the+shawshank+redemption+1994=1\n";
+    let summary = ingest(&mut store, later);
+    assert_eq!(summary.sessions_changed, 1);
+    let monsters = store.watch_sessions().unwrap().into_iter().find(|s| s.movie_id == "monsters_+inc.+2001").unwrap();
+    assert_eq!(monsters.minutes_watched, 2);
+    assert_eq!(store.ratings().unwrap()[0].rating, 5.0);
+    assert_eq!(store.rating_history(7, "the+shawshank+redemption+1994").unwrap().len(), 3);
+}
+
+#[test]
+fn ten_star_streams_are_stored_on_the_five_star_scale() {
+    let mut store = Store::open_in_memory().unwrap();
+    let line = "2024-01-01T12:00:00,8,GET /rate/monsters_+inc.+2001=9\n";
+    store.ingest_stream(line.as_bytes(), RatingScale::TEN, |_| {}).unwrap();
+    assert_eq!(store.ratings().unwrap()[0].rating, 4.5);
+}
+
+#[test]
+fn records_upsert_without_losing_known_demographics() {
+    let mut store = Store::open_in_memory().unwrap();
+    let user = User { user_id: 1, age: Some(30), gender: Some(Gender::Female), occupation: Some("writer".into()) };
+    let movie = Movie {
+        movie_id: "m+2000".into(),
+        title: "M".into(),
+        genres: vec!["Drama".into()],
+        year: Some(2000),
+        ..Movie::default()
+    };
+    let rating = Rating { user_id: 1, movie_id: "m+2000".into(), rating: 3.5, time: Timestamp::from_unix_seconds(100) };
+    let dataset = Dataset { users: vec![user.clone()], movies: vec![movie.clone()], ratings: vec![rating] };
+    let first = store.ingest_dataset(&dataset).unwrap();
+    assert_eq!((first.users_changed, first.movies_changed, first.new_ratings), (1, 1, 1));
+    let second = store.ingest_dataset(&dataset).unwrap();
+    assert_eq!((second.users_changed, second.movies_changed, second.new_ratings), (0, 0, 0));
+
+    // A bare user id (as ml-latest gives) must not erase what the metadata said.
+    store.ingest_users(&[User { user_id: 1, ..User::default() }]).unwrap();
+    assert_eq!(store.users().unwrap(), vec![user]);
+    assert_eq!(store.movies().unwrap(), vec![movie]);
+}
+
+#[test]
+fn the_store_persists_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/marquee.db");
+    ingest(&mut Store::open(&path).unwrap(), STREAM);
+    assert_eq!(Store::open(&path).unwrap().stats().unwrap().watch_sessions, 2);
+}

@@ -1,0 +1,11 @@
+//! Marquee's model crate: what runs wherever a recommendation is made (natively in the
+//! trainer, in the Cloudflare Worker, and in the admin UI in the browser).
+//!
+//! Rules that keep it portable: no I/O, no threads, and no panic on any input. Anything
+//! that can be malformed (a model blob, a request) comes back as a [`ModelError`].
+
+pub mod error;
+pub mod rank;
+
+pub use error::ModelError;
+pub use rank::top_k;

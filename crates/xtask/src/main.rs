@@ -1,0 +1,60 @@
+//! Project automation. The README's two commands:
+//!
+//! - `cargo xtask demo`: the main job; builds the built-in world and its event store, then
+//!   serves the edge and the admin UI locally.
+//! - `cargo xtask test`: every test; native, wasm in headless Chromium, and the Worker in workerd.
+//!
+//! Both first install whatever is missing (see [`setup`]), checking versions so that a warm
+//! machine skips the installs.
+
+mod demo;
+mod process;
+mod setup;
+mod test;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  demo [--port N]   build the built-in world and store, then serve the edge and admin UI on 127.0.0.1
+  test              run every test: lint, native, wasm in headless Chromium, the Worker in workerd
+  setup             install what the other commands need, and nothing that is already there
+";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let root = workspace_root()?;
+    match command.as_str() {
+        "demo" => {
+            let port = match rest.as_slice() {
+                [] => 8787,
+                [flag, port] if flag == "--port" => port.parse().context("--port takes a number")?,
+                _ => bail!("unexpected arguments {rest:?}\n\n{USAGE}"),
+            };
+            setup::ensure_all(&root)?;
+            demo::run(&root, port)
+        }
+        "test" => {
+            setup::ensure_all(&root)?;
+            test::run(&root)
+        }
+        "setup" => setup::ensure_all(&root),
+        "" | "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+/// The workspace root: xtask lives in `crates/xtask`.
+fn workspace_root() -> Result<PathBuf> {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.ancestors().nth(2).map(PathBuf::from).context("xtask is not inside the workspace")
+}

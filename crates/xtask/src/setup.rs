@@ -1,0 +1,106 @@
+//! Installs what `demo` and `test` need, checking versions first so a warm machine skips it all.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::process::{command, output, run};
+
+/// trunk 0.22 needs a newer rustc than this machine's; 0.21.14 is the last that builds here.
+const TRUNK_VERSION: &str = "0.21.14";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Ensures every tool is present at the right version.
+pub fn ensure_all(root: &Path) -> Result<()> {
+    ensure_wasm_target(root)?;
+    ensure_wasm_bindgen(root)?;
+    ensure_trunk(root)?;
+    ensure_chromium(root)?;
+    ensure_npm_packages(root)?;
+    Ok(())
+}
+
+fn ensure_wasm_target(root: &Path) -> Result<()> {
+    let installed = output(root, "rustup", &["target", "list", "--installed"])
+        .context("rustup is needed to add the wasm32 target; install Rust with rustup")?;
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    run("rustup target add wasm32-unknown-unknown", command(root, "rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// The wasm-bindgen version Cargo.lock resolved: the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|next| next.trim().strip_prefix("version = ")) {
+                return Ok(version.trim_matches('"').to_owned());
+            }
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen package")
+}
+
+fn ensure_wasm_bindgen(root: &Path) -> Result<()> {
+    let version = locked_wasm_bindgen_version(root)?;
+    let wanted = format!("wasm-bindgen {version}");
+    if output(root, "wasm-bindgen", &["--version"]).as_deref() == Some(wanted.as_str())
+        && output(root, "wasm-bindgen-test-runner", &["--version"]).is_some()
+    {
+        return Ok(());
+    }
+    // No --locked: the CLI's own lockfile pins a webpki-roots the registry no longer has.
+    run(
+        &format!("cargo install wasm-bindgen-cli {version}"),
+        command(root, "cargo").args(["install", "wasm-bindgen-cli", "--version", &version, "--force"]),
+    )
+}
+
+fn ensure_trunk(root: &Path) -> Result<()> {
+    if output(root, "trunk", &["--version"]).as_deref() == Some(format!("trunk {TRUNK_VERSION}").as_str()) {
+        return Ok(());
+    }
+    run(
+        &format!("cargo install trunk {TRUNK_VERSION}"),
+        command(root, "cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked", "--force"]),
+    )
+}
+
+fn ensure_chromium(root: &Path) -> Result<()> {
+    if output(root, "chromium", &["--version"]).is_some() && output(root, "chromedriver", &["--version"]).is_some() {
+        return Ok(());
+    }
+    let is_root = output(root, "id", &["-u"]).as_deref() == Some("0");
+    if !is_root {
+        bail!(
+            "Chromium and ChromeDriver are needed for the browser tests. Install them as root:\n    \
+             sudo apt-get update && sudo apt-get install -y chromium chromium-driver\nthen run this command again."
+        );
+    }
+    run("apt-get update", command(root, "apt-get").args(["update", "-q"]))?;
+    run(
+        "apt-get install chromium chromium-driver",
+        command(root, "apt-get")
+            .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn ensure_npm_packages(root: &Path) -> Result<()> {
+    if output(root, "npm", &["--version"]).is_none() {
+        bail!("Node.js and npm are needed for workerd (wrangler, miniflare); install Node.js 20 or newer");
+    }
+    // npm ci writes node_modules/.package-lock.json; if it is newer than the committed
+    // lockfile, what is installed is what the lockfile asks for.
+    let installed = root.join("node_modules/.package-lock.json");
+    let lock = root.join("package-lock.json");
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|meta| meta.modified()).ok();
+    if let (Some(installed), Some(lock)) = (modified(&installed), modified(&lock)) {
+        if installed >= lock {
+            return Ok(());
+        }
+    }
+    run("npm ci", command(root, "npm").args(["ci", "--no-audit", "--no-fund"]))
+}

@@ -1,0 +1,69 @@
+//! `cargo xtask test`: every test the project has, in the order that fails fastest.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::process::{self, command};
+use crate::setup::locked_wasm_bindgen_version;
+
+/// Crates whose tests also run as wasm in headless Chromium.
+const BROWSER_TESTED: &[&str] = &["marquee-web", "marquee-model"];
+
+/// Runs lint, native tests, browser tests and the workerd tests.
+pub fn run(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    run_step(root, "cargo fmt --check", "cargo", &["fmt", "--all", "--", "--check"])?;
+    run_step(root, "cargo clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run_step(root, "native tests", "cargo", &["test", "--workspace"])?;
+
+    let mut browser_args = vec!["test", "--target", "wasm32-unknown-unknown"];
+    for package in BROWSER_TESTED {
+        browser_args.extend(["--package", package]);
+    }
+    process::run(
+        "wasm tests in headless Chromium",
+        command(root, "cargo")
+            .args(&browser_args)
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    )?;
+
+    build_worker(root)?;
+    run_step(root, "Worker tests in workerd", "node", &["--test", "--test-reporter=spec", "worker/tests/"])?;
+    println!("all tests passed in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn run_step(root: &Path, step: &str, program: &str, args: &[&str]) -> Result<()> {
+    process::run(step, command(root, program).args(args))
+}
+
+/// Builds the Worker's wasm with the size-tuned profile and generates its JS glue in
+/// `worker/pkg`, which `entry.mjs` imports.
+pub fn build_worker(root: &Path) -> Result<()> {
+    run_step(
+        root,
+        "build the Worker (wasm32, wasm-release)",
+        "cargo",
+        &["build", "--package", "marquee-worker", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"],
+    )?;
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let wasm = target_dir.join("wasm32-unknown-unknown/wasm-release/marquee_worker.wasm");
+    let version = locked_wasm_bindgen_version(root)?;
+    process::run(
+        &format!("wasm-bindgen {version} for the Worker"),
+        command(root, "wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--experimental-reset-state-function",
+                "--remove-name-section",
+            ])
+            .args(["--remove-producers-section", "--out-dir", "worker/pkg"])
+            .arg(&wasm),
+    )
+}

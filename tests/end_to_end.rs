@@ -1,0 +1,65 @@
+//! The data layer end to end, through the `marquee` binary: world → ingest → stats →
+//! export → ingest again, as a user would run it.
+
+use marquee_e2e::{json, marquee, marquee_unchecked};
+
+#[test]
+fn a_world_ingests_idempotently_and_round_trips_through_the_csv_triple() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world");
+    let db = dir.path().join("store.db");
+    let (world, db) = (world.to_str().unwrap(), db.to_str().unwrap());
+
+    let stats =
+        json(&marquee(&["world", "--out", world, "--users", "300", "--movies", "200", "--days", "5", "--json"]));
+    assert!(stats["lines"].as_u64().unwrap() > 1000, "{stats}");
+
+    let first = json(&marquee(&["ingest", world, "--db", db, "--json"]));
+    let stream = &first[0];
+    assert!(stream["source"].as_str().unwrap().starts_with("stream lines"));
+    assert!(stream["stream"]["watch_lines"].as_u64().unwrap() > 0);
+    // The world injects malformed lines: they are counted, not fatal.
+    assert!(stream["report"]["skipped"].as_object().map_or(0, |kinds| kinds.len()) > 0, "{stream}");
+    let before = json(&marquee(&["stats", "--db", db, "--json"]));
+    assert_eq!(before["users"].as_u64(), Some(300));
+    assert_eq!(before["movies"].as_u64(), Some(200));
+
+    let again = json(&marquee(&["ingest", world, "--db", db, "--json"]));
+    assert_eq!(again[0]["stream"]["sessions_changed"].as_u64(), Some(0));
+    assert_eq!(again[0]["stream"]["new_ratings"].as_u64(), Some(0));
+    assert_eq!(json(&marquee(&["stats", "--db", db, "--json"])), before, "a second ingest changed the store");
+
+    let export = dir.path().join("export");
+    let export = export.to_str().unwrap();
+    marquee(&["export", "--db", db, "--out", export]);
+    let copy = dir.path().join("copy.db");
+    let copy = copy.to_str().unwrap();
+    marquee(&["ingest", export, "--db", copy]);
+    let copied = json(&marquee(&["stats", "--db", copy, "--json"]));
+    for field in ["users", "movies", "ratings"] {
+        assert_eq!(copied[field], before[field], "{field} differs after export and re-ingest");
+    }
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let missing = dir.path().join("no-such-file");
+    let output = marquee_unchecked(&["ingest", missing.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-file"));
+    assert!(!db.exists(), "a failed detection must not create the store");
+
+    let output = marquee_unchecked(&["stats", "--db", db.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("marquee ingest"));
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for command in ["world", "ingest", "stats", "export", "bench"] {
+        let output = marquee(&[command, "--help"]);
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage"), "{command}");
+    }
+}
