@@ -5,6 +5,7 @@
 //! that can be malformed (a model blob, a request) comes back as a [`ModelError`].
 
 pub mod error;
+pub mod gbdt;
 pub mod rank;
 
 pub use error::ModelError;
