@@ -47,3 +47,32 @@ impl WorkerResponse {
         self.content_type.to_owned()
     }
 }
+
+/// A model blob loaded once and scored many times from JavaScript: the benchmark's wasm
+/// figures and the cross-runtime parity test use it, the request path will too.
+#[wasm_bindgen]
+pub struct LoadedModel {
+    predictor: marquee_model::gbdt::Predictor,
+}
+
+#[wasm_bindgen]
+impl LoadedModel {
+    /// Validates and loads a blob; a corrupt blob is an error, never a trap.
+    #[wasm_bindgen(constructor)]
+    pub fn new(blob: &[u8]) -> Result<LoadedModel, JsError> {
+        let predictor =
+            marquee_model::gbdt::Predictor::from_blob(blob).map_err(|error| JsError::new(&error.to_string()))?;
+        Ok(LoadedModel { predictor })
+    }
+
+    /// How many features a row has.
+    #[wasm_bindgen(getter, js_name = numFeatures)]
+    pub fn num_features(&self) -> usize {
+        self.predictor.num_features()
+    }
+
+    /// Predictions for row-major `rows`, written into `out` (one per row).
+    pub fn predict(&self, rows: &[f32], out: &mut [f32]) -> Result<(), JsError> {
+        self.predictor.predict_batch(rows, out).map_err(|error| JsError::new(&error.to_string()))
+    }
+}

@@ -24,6 +24,12 @@ enum Command {
     Stats(commands::stats::StatsArgs),
     /// Write the store's users, movies and ratings as Marquee's CSV triple.
     Export(commands::export::ExportArgs),
+    /// Train, apply and evaluate the gradient-boosted-tree engine on any CSV table.
+    #[command(subcommand)]
+    Gbdt(commands::gbdt::GbdtCommand),
+    /// Convert models from other engines into Marquee blobs.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
     /// Measure Marquee's speed against its targets.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -42,6 +48,8 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Stats(args) => commands::stats::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Gbdt(command) => commands::gbdt::run(command),
+        Command::Import(command) => commands::import::run(command),
         Command::Bench(command) => commands::bench::run(command),
     };
     match result {

@@ -4,9 +4,15 @@
 //! Rules that keep it portable: no I/O, no threads, and no panic on any input. Anything
 //! that can be malformed (a model blob, a request) comes back as a [`ModelError`].
 
+pub mod blob;
 pub mod error;
 pub mod gbdt;
+mod hash;
 pub mod rank;
+pub mod sigmoid;
 
+pub use blob::{decode_body, encode, read_header, BlobHeader, BlobKind};
 pub use error::ModelError;
+pub use gbdt::{validate, Ensemble, Predictor};
 pub use rank::top_k;
+pub use sigmoid::sigmoid;

@@ -23,6 +23,8 @@ commands:
   demo [--port N]   build the built-in world and store, then serve the edge and admin UI on 127.0.0.1
   test              run every test: lint, native, wasm in headless Chromium, the Worker in workerd
   setup             install what the other commands need, and nothing that is already there
+  fuzz [SECONDS]    fuzz model-blob loading (default 600 s)
+  peers             create .venv with the benchmark peers (XGBoost, LightGBM) pinned in bench/requirements.txt
 ";
 
 fn main() -> Result<()> {
@@ -45,6 +47,16 @@ fn main() -> Result<()> {
             test::run(&root)
         }
         "setup" => setup::ensure_all(&root),
+        "peers" => setup::ensure_peers(&root),
+        "fuzz" => {
+            let seconds = match rest.as_slice() {
+                [] => 600,
+                [seconds] => seconds.parse().context("fuzz takes a number of seconds")?,
+                _ => bail!("unexpected arguments {rest:?}\n\n{USAGE}"),
+            };
+            setup::ensure_all(&root)?;
+            test::fuzz_blob_loading(&root, seconds)
+        }
         "" | "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -16,6 +16,7 @@ pub fn ensure_all(root: &Path) -> Result<()> {
     ensure_wasm_bindgen(root)?;
     ensure_trunk(root)?;
     ensure_chromium(root)?;
+    ensure_cargo_fuzz(root)?;
     ensure_npm_packages(root)?;
     Ok(())
 }
@@ -68,6 +69,19 @@ fn ensure_trunk(root: &Path) -> Result<()> {
     )
 }
 
+/// cargo-fuzz drives libFuzzer for the blob-loading fuzz target.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+fn ensure_cargo_fuzz(root: &Path) -> Result<()> {
+    if output(root, "cargo", &["fuzz", "--version"]).is_some_and(|version| version.ends_with(CARGO_FUZZ_VERSION)) {
+        return Ok(());
+    }
+    run(
+        &format!("cargo install cargo-fuzz {CARGO_FUZZ_VERSION}"),
+        command(root, "cargo").args(["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked", "--force"]),
+    )
+}
+
 fn ensure_chromium(root: &Path) -> Result<()> {
     if output(root, "chromium", &["--version"]).is_some() && output(root, "chromedriver", &["--version"]).is_some() {
         return Ok(());
@@ -103,4 +117,30 @@ fn ensure_npm_packages(root: &Path) -> Result<()> {
         }
     }
     run("npm ci", command(root, "npm").args(["ci", "--no-audit", "--no-fund"]))
+}
+
+/// Creates `.venv` with the benchmark peers pinned in `bench/requirements.txt` (XGBoost,
+/// LightGBM), unless it already has exactly those versions.
+pub fn ensure_peers(root: &Path) -> Result<()> {
+    let python = root.join(".venv/bin/python");
+    let requirements =
+        std::fs::read_to_string(root.join("bench/requirements.txt")).context("reading bench/requirements.txt")?;
+    let wanted: Vec<&str> =
+        requirements.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).collect();
+    if python.exists() {
+        let frozen = output(root, &python.to_string_lossy(), &["-m", "pip", "freeze"]).unwrap_or_default();
+        let installed: Vec<String> = frozen.lines().map(|line| line.trim().to_ascii_lowercase()).collect();
+        if wanted.iter().all(|pin| installed.iter().any(|line| line == &pin.to_ascii_lowercase())) {
+            return Ok(());
+        }
+    } else {
+        if output(root, "python3", &["--version"]).is_none() {
+            bail!("python3 is needed for the benchmark peers; install Python 3.10 or newer");
+        }
+        run("python3 -m venv .venv", command(root, "python3").args(["-m", "venv", ".venv"]))?;
+    }
+    run(
+        "pip install the benchmark peers",
+        command(root, &python).args(["-m", "pip", "install", "--quiet", "-r", "bench/requirements.txt"]),
+    )
 }

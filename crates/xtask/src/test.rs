@@ -8,6 +8,9 @@ use anyhow::Result;
 use crate::process::{self, command};
 use crate::setup::locked_wasm_bindgen_version;
 
+/// How long CI fuzzes blob loading; longer runs are `cargo xtask fuzz SECONDS`.
+const FUZZ_SECONDS: u32 = 60;
+
 /// Crates whose tests also run as wasm in headless Chromium.
 const BROWSER_TESTED: &[&str] = &["marquee-web", "marquee-model"];
 
@@ -32,6 +35,7 @@ pub fn run(root: &Path) -> Result<()> {
 
     build_worker(root)?;
     run_step(root, "Worker tests in workerd", "node", &["--test", "--test-reporter=spec", "worker/tests/"])?;
+    fuzz_blob_loading(root, FUZZ_SECONDS)?;
     println!("all tests passed in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -65,5 +69,26 @@ pub fn build_worker(root: &Path) -> Result<()> {
             ])
             .args(["--remove-producers-section", "--out-dir", "worker/pkg"])
             .arg(&wasm),
+    )
+}
+
+/// Fuzzes the model-blob loader with libFuzzer for `seconds`, seeded with the committed
+/// blobs. The toolchain here is stable, so RUSTC_BOOTSTRAP lets cargo-fuzz pass its
+/// sanitizer flags.
+pub fn fuzz_blob_loading(root: &Path, seconds: u32) -> Result<()> {
+    let corpus = root.join("fuzz/corpus/load_blob");
+    std::fs::create_dir_all(&corpus)?;
+    for seed in ["tests/fixtures/parity/model.blob", "crates/model/tests/fixtures/ensemble_v1.blob"] {
+        let source = root.join(seed);
+        if source.exists() {
+            let name = seed.replace('/', "_");
+            std::fs::copy(&source, corpus.join(name))?;
+        }
+    }
+    process::run(
+        &format!("fuzz model-blob loading for {seconds} s"),
+        command(root, "cargo")
+            .args(["fuzz", "run", "--fuzz-dir", "fuzz", "load_blob", "--", &format!("-max_total_time={seconds}")])
+            .env("RUSTC_BOOTSTRAP", "1"),
     )
 }

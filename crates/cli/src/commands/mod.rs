@@ -2,6 +2,8 @@
 
 pub mod bench;
 pub mod export;
+pub mod gbdt;
+pub mod import;
 pub mod ingest;
 pub mod stats;
 pub mod world;

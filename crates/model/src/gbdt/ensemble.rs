@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::hash::Fnv64;
+
 /// `Node::feature` of a leaf.
 pub const LEAF: u32 = u32::MAX;
 
@@ -46,7 +48,8 @@ pub struct FeatureSchema {
 impl FeatureSchema {
     /// A schema of numeric features with these names.
     pub fn numeric<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
-        let features = names.into_iter().map(|name| Feature { name: name.into(), kind: FeatureKind::Numeric }).collect();
+        let features =
+            names.into_iter().map(|name| Feature { name: name.into(), kind: FeatureKind::Numeric }).collect();
         FeatureSchema { features }
     }
 
@@ -76,26 +79,6 @@ impl FeatureSchema {
             }
         }
         hash.finish()
-    }
-}
-
-/// 64-bit FNV-1a: tiny, dependency-free and the same everywhere.
-pub(crate) struct Fnv64(u64);
-
-impl Fnv64 {
-    pub(crate) fn new() -> Self {
-        Fnv64(0xcbf2_9ce4_8422_2325)
-    }
-
-    pub(crate) fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 ^= u64::from(byte);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    pub(crate) fn finish(&self) -> u64 {
-        self.0
     }
 }
 

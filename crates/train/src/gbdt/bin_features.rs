@@ -1,0 +1,218 @@
+//! Quantile binning: every feature value becomes a one-byte bin index, computed once before
+//! training, so histograms index by byte and the binned table costs `rows × features` bytes.
+//!
+//! Bin 0 of every feature holds missing values (NaN, and invalid category codes). Numeric
+//! values fill bins `1..`, split at `cuts`: a value `x` lands in bin `1 + #{cut <= x}`, so
+//! "bins `1..=b` go left" is exactly `x < cuts[b - 1]` on raw values. A categorical code `c`
+//! lands in bin `c + 1`.
+
+use marquee_model::gbdt::FeatureKind;
+use rayon::prelude::*;
+
+use super::sample::{sample_rows, SplitMix64};
+use super::table::Table;
+use crate::TrainError;
+
+/// The bin index of missing values in every feature.
+pub(crate) const MISSING_BIN: u8 = 0;
+
+/// Quantile cuts are computed from at most this many sampled rows: the quantiles barely move
+/// beyond it, and sorting every row of a large table would cost more than a tree.
+const SKETCH_ROWS: usize = 1 << 18;
+
+/// How one feature's values map to bins.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum FeatureBins {
+    /// Value bins are split at these increasing cuts (`cuts.len() + 1` value bins).
+    Numeric { cuts: Vec<f32> },
+    /// One bin per category code.
+    Categorical { categories: u32 },
+}
+
+impl FeatureBins {
+    /// The bin of a raw value.
+    pub(crate) fn bin(&self, value: f32) -> u8 {
+        match self {
+            FeatureBins::Numeric { cuts } => {
+                if value.is_nan() {
+                    MISSING_BIN
+                } else {
+                    // At most 254 cuts, so this fits in a byte.
+                    (1 + cuts.partition_point(|&cut| cut <= value)) as u8
+                }
+            }
+            FeatureBins::Categorical { categories } => {
+                if value >= 0.0 && value.fract() == 0.0 && value < *categories as f32 {
+                    value as u8 + 1
+                } else {
+                    MISSING_BIN
+                }
+            }
+        }
+    }
+}
+
+/// A table's features as bin indices, row-major like the input so that one row's bins share
+/// a cache line while a histogram is built.
+#[derive(Clone, Debug)]
+pub(crate) struct BinnedTable {
+    pub(crate) bins: Vec<u8>,
+    pub(crate) n_features: usize,
+    pub(crate) features: Vec<FeatureBins>,
+}
+
+impl BinnedTable {
+    /// The bins of one row.
+    #[inline]
+    pub(crate) fn row(&self, row: usize) -> &[u8] {
+        &self.bins[row * self.n_features..(row + 1) * self.n_features]
+    }
+}
+
+/// Computes each feature's bins from (a sample of) the table: each distinct value gets its
+/// own bin when there are few enough, otherwise cuts sit at count quantiles.
+pub(crate) fn compute_bin_stats(table: &Table, max_bin: u32, seed: u64) -> Result<Vec<FeatureBins>, TrainError> {
+    let width = table.schema.len();
+    let rows = table.rows();
+    // One byte code is the missing bin.
+    let value_bins = (max_bin as usize).min(255);
+    let sample: Vec<usize> = if rows > SKETCH_ROWS {
+        let mut mask = Vec::with_capacity(rows);
+        sample_rows(&mut SplitMix64::new(seed ^ 0x5ce7_c400), rows, SKETCH_ROWS, &mut mask);
+        mask.iter().enumerate().filter(|(_, &keep)| keep).map(|(row, _)| row).collect()
+    } else {
+        (0..rows).collect()
+    };
+    table
+        .schema
+        .features
+        .par_iter()
+        .enumerate()
+        .map(|(column, feature)| match feature.kind {
+            FeatureKind::Categorical { categories } => {
+                if (1..=255).contains(&categories) {
+                    Ok(FeatureBins::Categorical { categories })
+                } else {
+                    Err(TrainError::TooManyCategories { feature: feature.name.clone(), categories })
+                }
+            }
+            FeatureKind::Numeric => {
+                let mut values: Vec<f32> = sample
+                    .iter()
+                    .map(|&row| table.features[row * width + column])
+                    .filter(|value| !value.is_nan())
+                    .collect();
+                values.sort_unstable_by(f32::total_cmp);
+                Ok(FeatureBins::Numeric { cuts: quantile_cuts(&values, value_bins) })
+            }
+        })
+        .collect()
+}
+
+/// Cuts splitting sorted non-NaN `values` into at most `value_bins` bins of similar counts.
+/// Every cut is a distinct value that starts a bin, so heavy values get bins of their own.
+fn quantile_cuts(values: &[f32], value_bins: usize) -> Vec<f32> {
+    let mut distinct: Vec<(f32, usize)> = Vec::new();
+    for &value in values {
+        match distinct.last_mut() {
+            // `==` merges -0.0 and 0.0, which compare equal at prediction too.
+            Some((last, count)) if *last == value => *count += 1,
+            _ => distinct.push((value, 1)),
+        }
+    }
+    if distinct.len() <= value_bins {
+        return distinct.iter().skip(1).map(|&(value, _)| value).collect();
+    }
+    let total = values.len();
+    let mut cuts = Vec::with_capacity(value_bins - 1);
+    let mut before = 0;
+    let mut next = 1;
+    for (index, &(value, count)) in distinct.iter().enumerate() {
+        if index > 0 && next < value_bins && before * value_bins >= next * total {
+            cuts.push(value);
+            while next < value_bins && before * value_bins >= next * total {
+                next += 1;
+            }
+        }
+        before += count;
+    }
+    cuts
+}
+
+/// Bins every value of the table, in parallel over fixed row chunks.
+pub(crate) fn bin_features(table: &Table, features: Vec<FeatureBins>) -> BinnedTable {
+    let width = table.schema.len();
+    let mut bins = vec![MISSING_BIN; table.features.len()];
+    if width > 0 {
+        let chunk_rows = 4096;
+        bins.par_chunks_mut(chunk_rows * width).zip(table.features.par_chunks(chunk_rows * width)).for_each(
+            |(out, values)| {
+                for (out_row, row) in out.chunks_exact_mut(width).zip(values.chunks_exact(width)) {
+                    for ((out, &value), feature) in out_row.iter_mut().zip(row).zip(&features) {
+                        *out = feature.bin(value);
+                    }
+                }
+            },
+        );
+    }
+    BinnedTable { bins, n_features: width, features }
+}
+
+#[cfg(test)]
+mod tests {
+    use marquee_model::gbdt::{Feature, FeatureSchema};
+
+    use super::*;
+
+    #[test]
+    fn few_distinct_values_get_one_bin_each() {
+        let cuts = quantile_cuts(&[1.0, 1.0, 2.0, 5.0, 5.0], 255);
+        assert_eq!(cuts, vec![2.0, 5.0]);
+        let bins = FeatureBins::Numeric { cuts };
+        assert_eq!([0.5, 1.0, 1.5, 2.0, 4.9, 5.0, 9.0].map(|v| bins.bin(v)), [1, 1, 1, 2, 2, 3, 3]);
+        assert_eq!(bins.bin(f32::NAN), MISSING_BIN);
+    }
+
+    #[test]
+    fn many_values_get_quantile_bins_whose_cuts_reproduce_the_split() {
+        let values: Vec<f32> = (0..10_000).map(|i| i as f32 * 0.5).collect();
+        let cuts = quantile_cuts(&values, 16);
+        assert_eq!(cuts.len(), 15);
+        assert!(cuts.windows(2).all(|w| w[0] < w[1]));
+        let bins = FeatureBins::Numeric { cuts: cuts.clone() };
+        let mut counts = [0usize; 17];
+        for &value in &values {
+            let bin = bins.bin(value) as usize;
+            counts[bin] += 1;
+            // The split "bins 1..=b go left" is `value < cuts[b - 1]`.
+            for b in 1..=cuts.len() {
+                assert_eq!(bin <= b, value < cuts[b - 1]);
+            }
+        }
+        assert!(counts[1..].iter().all(|&count| count == 625), "{counts:?}");
+    }
+
+    #[test]
+    fn heavy_values_and_categories() {
+        let mut values = vec![0.0f32; 900];
+        values.extend((1..=100).map(|i| i as f32));
+        let cuts = quantile_cuts(&values, 4);
+        assert_eq!(cuts[0], 1.0, "the heavy zero keeps a bin of its own: {cuts:?}");
+        let schema = FeatureSchema {
+            features: vec![Feature { name: "genre".into(), kind: FeatureKind::Categorical { categories: 3 } }],
+        };
+        let table = Table::new(schema, vec![0.0, 2.0, 3.0, -1.0, 1.5, f32::NAN], vec![0.0; 6], None).unwrap();
+        let stats = compute_bin_stats(&table, 256, 0).unwrap();
+        let binned = bin_features(&table, stats);
+        assert_eq!(binned.bins, vec![1, 3, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn too_many_categories_is_an_error() {
+        let schema = FeatureSchema {
+            features: vec![Feature { name: "id".into(), kind: FeatureKind::Categorical { categories: 300 } }],
+        };
+        let table = Table::new(schema, vec![1.0], vec![0.0], None).unwrap();
+        assert!(matches!(compute_bin_stats(&table, 256, 0), Err(TrainError::TooManyCategories { .. })));
+    }
+}

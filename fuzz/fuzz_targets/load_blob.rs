@@ -1,0 +1,40 @@
+//! Any byte string given to the blob loader is a model or an error; a panic is a bug.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use marquee_model::blob::{checksum, BlobHeader, BlobKind, FORMAT_VERSION, HEADER_LEN};
+use marquee_model::gbdt::{Ensemble, Predictor};
+
+fuzz_target!(|bytes: &[u8]| {
+    load_and_use(bytes);
+    // Random mutations almost never keep the checksum right, which would leave the decoder
+    // and the validator unfuzzed: try the same body again under a correct header.
+    if let Some(body) = bytes.get(HEADER_LEN..) {
+        let schema_hash = bytes.get(12..20).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
+        let header = BlobHeader {
+            version: FORMAT_VERSION,
+            kind: BlobKind::GbdtEnsemble.code(),
+            schema_hash,
+            body_len: body.len() as u32,
+            checksum: checksum(body),
+        };
+        let mut patched = header.to_bytes().to_vec();
+        patched.extend_from_slice(body);
+        load_and_use(&patched);
+    }
+});
+
+fn load_and_use(bytes: &[u8]) {
+    if let Ok(ensemble) = Ensemble::from_blob(bytes) {
+        // What loads must also predict and explain without panicking.
+        let width = ensemble.schema.len();
+        if let Ok(predictor) = Predictor::new(ensemble) {
+            let row: Vec<f32> = (0..width).map(|i| bytes.get(i).map_or(f32::NAN, |&b| f32::from(b) - 128.0)).collect();
+            let _ = predictor.predict(&row);
+            let mut out = vec![0.0; width.max(1)];
+            let _ = predictor.predict_batch(&row, &mut out[..1]);
+            let mut contributions = vec![0.0; width + 1];
+            let _ = predictor.contributions(&row, &mut contributions);
+        }
+    }
+}
