@@ -8,19 +8,22 @@ use marquee_model::gbdt::{Ensemble, Predictor};
 fuzz_target!(|bytes: &[u8]| {
     load_and_use(bytes);
     // Random mutations almost never keep the checksum right, which would leave the decoder
-    // and the validator unfuzzed: try the same body again under a correct header.
+    // and the validator unfuzzed: try the same body again under a correct header, in every
+    // format version (each has its own body decoder).
     if let Some(body) = bytes.get(HEADER_LEN..) {
         let schema_hash = bytes.get(12..20).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
-        let header = BlobHeader {
-            version: FORMAT_VERSION,
-            kind: BlobKind::GbdtEnsemble.code(),
-            schema_hash,
-            body_len: body.len() as u32,
-            checksum: checksum(body),
-        };
-        let mut patched = header.to_bytes().to_vec();
-        patched.extend_from_slice(body);
-        load_and_use(&patched);
+        for version in 1..=FORMAT_VERSION {
+            let header = BlobHeader {
+                version,
+                kind: BlobKind::GbdtEnsemble.code(),
+                schema_hash,
+                body_len: body.len() as u32,
+                checksum: checksum(body),
+            };
+            let mut patched = header.to_bytes().to_vec();
+            patched.extend_from_slice(body);
+            load_and_use(&patched);
+        }
     }
 });
 

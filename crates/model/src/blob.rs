@@ -13,6 +13,13 @@
 //! The header is fixed-width so that a reader can tell what a file is (and refuse a newer
 //! version or a foreign schema) before it decodes anything. The body layout is chosen per
 //! version by each model kind; a newer reader keeps decoding every older version.
+//!
+//! Versions so far (the header is the same in all of them):
+//!
+//! * **1**: the first layout. A GBDT body stores every node with all its fields.
+//! * **2**: compact GBDT trees: nodes in pre-order with the left child implicit, leaves
+//!   storing only value and cover, the two split booleans in one flags byte (about a third
+//!   smaller). Written by default since it was introduced.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +29,9 @@ use crate::ModelError;
 /// The first eight bytes of every Marquee model blob.
 pub const MAGIC: [u8; 8] = *b"MARQUEE\0";
 
-/// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes by default, and the newest it reads (it reads every
+/// version from 1 up to this one).
+pub const FORMAT_VERSION: u16 = 2;
 
 /// The header's length in bytes; the body starts right after it.
 pub const HEADER_LEN: usize = 32;
@@ -127,11 +135,27 @@ fn field<const N: usize>(header: &[u8], at: usize) -> [u8; N] {
 /// The caller chooses the body type; it must be the type that version
 /// [`FORMAT_VERSION`]'s reader of this kind decodes.
 pub fn encode<T: Serialize>(kind: BlobKind, schema_hash: u64, body: &T) -> Result<Vec<u8>, ModelError> {
+    encode_version(FORMAT_VERSION, kind, schema_hash, body)
+}
+
+/// Writes a blob like [`encode`], but with `version` in its header (1 to [`FORMAT_VERSION`]),
+/// for writers that can still produce an older layout.
+///
+/// The caller chooses the body type; it must be the type that `version`'s reader of this
+/// kind decodes.
+pub fn encode_version<T: Serialize>(
+    version: u16,
+    kind: BlobKind,
+    schema_hash: u64,
+    body: &T,
+) -> Result<Vec<u8>, ModelError> {
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(ModelError::UnsupportedVersion { found: version, newest: FORMAT_VERSION });
+    }
     let body = postcard::to_allocvec(body).map_err(|error| ModelError::Corrupt(format!("cannot encode: {error}")))?;
     let body_len = u32::try_from(body.len())
         .map_err(|_| ModelError::Corrupt(format!("the body is {} bytes, more than a blob can hold", body.len())))?;
-    let header =
-        BlobHeader { version: FORMAT_VERSION, kind: kind.code(), schema_hash, body_len, checksum: fnv64(&body) };
+    let header = BlobHeader { version, kind: kind.code(), schema_hash, body_len, checksum: fnv64(&body) };
     let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
     bytes.extend_from_slice(&header.to_bytes());
     bytes.extend_from_slice(&body);
@@ -194,7 +218,7 @@ mod tests {
     fn header_layout_is_pinned() {
         let bytes = sample();
         assert_eq!(&bytes[0..8], b"MARQUEE\0");
-        assert_eq!(&bytes[8..10], &[1, 0]);
+        assert_eq!(&bytes[8..10], &[2, 0]);
         assert_eq!(&bytes[10..12], &[1, 0]);
         assert_eq!(&bytes[12..20], &0x0123_4567_89ab_cdef_u64.to_le_bytes());
         assert_eq!(&bytes[20..24], &((bytes.len() - 32) as u32).to_le_bytes());
@@ -228,16 +252,30 @@ mod tests {
         magic[0] = b'm';
         assert_eq!(decode(&magic), Err(ModelError::BadMagic));
         let mut version = good.clone();
-        version[8] = 2;
-        assert_eq!(decode(&version), Err(ModelError::UnsupportedVersion { found: 2, newest: 1 }));
+        version[8] = 3;
+        assert_eq!(decode(&version), Err(ModelError::UnsupportedVersion { found: 3, newest: 2 }));
         version[8] = 0;
-        assert_eq!(decode(&version), Err(ModelError::UnsupportedVersion { found: 0, newest: 1 }));
+        assert_eq!(decode(&version), Err(ModelError::UnsupportedVersion { found: 0, newest: 2 }));
         let mut kind = good.clone();
         kind[10] = 9;
         assert_eq!(decode(&kind), Err(ModelError::WrongKind { expected: 1, found: 9 }));
         let mut body = good.clone();
         *body.last_mut().unwrap() ^= 1;
         assert_eq!(decode(&body), Err(ModelError::ChecksumMismatch));
+    }
+
+    #[test]
+    fn older_versions_are_written_on_request_and_read() {
+        let v1 = encode_version(1, BlobKind::GbdtEnsemble, 5, &7u32).unwrap();
+        assert_eq!(&v1[8..10], &[1, 0]);
+        assert_eq!(read_header(&v1).unwrap().version, 1);
+        assert_eq!(decode_body::<u32>(&v1, BlobKind::GbdtEnsemble).unwrap().1, 7);
+        for version in [0, FORMAT_VERSION + 1] {
+            assert_eq!(
+                encode_version(version, BlobKind::GbdtEnsemble, 5, &7u32),
+                Err(ModelError::UnsupportedVersion { found: version, newest: FORMAT_VERSION })
+            );
+        }
     }
 
     #[test]

@@ -38,10 +38,20 @@ pub struct RatingTable {
     pub labels: Vec<f32>,
 }
 
+/// How gender, occupation and language enter the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CategoryEncoding {
+    /// As categorical features: trees split them into sets of codes.
+    Categorical,
+    /// As plain numeric codes, the way engines without categorical support see them
+    /// (the benchmark uses this so every engine gets the same inputs).
+    Codes,
+}
+
 /// Builds one row per rating. Unknown users or movies give missing (NaN) features, not errors:
 /// the model learns what to do with them. Occupations are coded in first-seen order of the
 /// sorted distinct values, so the coding is deterministic.
-pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating]) -> RatingTable {
+pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating], encoding: CategoryEncoding) -> RatingTable {
     let mut occupations: Vec<&str> = users.iter().filter_map(|user| user.occupation.as_deref()).collect();
     occupations.sort_unstable();
     occupations.dedup();
@@ -55,7 +65,10 @@ pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating]) -> Rat
     let numeric = |name: &str| Feature { name: name.to_owned(), kind: FeatureKind::Numeric };
     let categorical = |name: &str, count: usize| Feature {
         name: name.to_owned(),
-        kind: FeatureKind::Categorical { categories: count.max(1) as u32 },
+        kind: match encoding {
+            CategoryEncoding::Categorical => FeatureKind::Categorical { categories: count.max(1) as u32 },
+            CategoryEncoding::Codes => FeatureKind::Numeric,
+        },
     };
     let mut features = vec![
         numeric("user_age"),
@@ -130,7 +143,8 @@ mod tests {
         }];
         let rating =
             |user_id, movie_id: &str| Rating { user_id, movie_id: movie_id.into(), rating: 4.0, time: Timestamp(0) };
-        let table = rating_table(&users, &movies, &[rating(1, "m"), rating(2, "unknown")]);
+        let table =
+            rating_table(&users, &movies, &[rating(1, "m"), rating(2, "unknown")], CategoryEncoding::Categorical);
         let width = table.schema.len();
         assert_eq!(table.features.len(), 2 * width);
         assert_eq!(&table.features[..4], &[30.0, 1.0, 0.0, 2001.0]);

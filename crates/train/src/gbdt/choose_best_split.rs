@@ -91,25 +91,42 @@ struct Best {
     params: SplitParams,
     parent: Sums,
     parent_score: f64,
+    /// score(left) + score(right) a candidate must beat: the best so far, or at first what
+    /// γ and the minimum gain demand.
+    to_beat: f64,
 }
 
 impl Best {
+    fn new(params: SplitParams, parent: Sums) -> Self {
+        let parent_score = params.score(parent);
+        // gain − γ > MIN_GAIN with gain = ½(S − parent_score) means S > parent_score + 2(γ + MIN_GAIN).
+        let to_beat = parent_score + 2.0 * (params.gamma + MIN_GAIN);
+        Best { split: None, params, parent, parent_score, to_beat }
+    }
+
+    /// The hot loop of training: compares score sums as cross-multiplied fractions, so a
+    /// candidate that loses (almost all of them) costs no division.
+    #[inline]
     fn consider(&mut self, feature: usize, rule: impl FnOnce() -> SplitRule, default_left: bool, left: Sums) {
         let right = [self.parent[0] - left[0], self.parent[1] - left[1]];
         let p = &self.params;
         if left[1] < p.min_child_weight || right[1] < p.min_child_weight {
             return;
         }
-        if left[1] + p.lambda <= 0.0 || right[1] + p.lambda <= 0.0 {
+        let (left_denominator, right_denominator) = (left[1] + p.lambda, right[1] + p.lambda);
+        if left_denominator <= 0.0 || right_denominator <= 0.0 {
             return;
         }
-        let gain = 0.5 * (p.score(left) + p.score(right) - self.parent_score);
-        // XGBoost's kRtEps: gains this small are rounding noise of equal gradients.
-        // NaN gains fail both comparisons and are never taken.
-        let better = gain - p.gamma > MIN_GAIN && self.split.is_none_or(|best| gain > best.gain);
-        if !better {
+        let (g_left, g_right) = (p.threshold_l1(left[0]), p.threshold_l1(right[0]));
+        let numerator = g_left * g_left * right_denominator + g_right * g_right * left_denominator;
+        let denominator = left_denominator * right_denominator;
+        // Strictly better only; NaN fails the comparison and is never taken.
+        if !(numerator > self.to_beat * denominator) {
             return;
         }
+        let score_sum = numerator / denominator;
+        self.to_beat = score_sum;
+        let gain = 0.5 * (score_sum - self.parent_score);
         self.split = Some(Split { feature, rule: rule(), default_left, gain, left, right });
     }
 }
@@ -122,7 +139,7 @@ pub(crate) fn choose_best_split(
     columns: &[usize],
     params: SplitParams,
 ) -> Option<Split> {
-    let mut best = Best { split: None, params, parent, parent_score: params.score(parent) };
+    let mut best = Best::new(params, parent);
     for &column in columns {
         let bins = &histogram.features[column];
         match &features[column] {

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use marquee_data::world::{World, WorldConfig};
 use marquee_model::gbdt::{FeatureSchema, Objective, Predictor};
 use marquee_train::gbdt::{evaluate, train, Metric, Table, TrainParams};
+use marquee_train::rating_features::{rating_table, CategoryEncoding};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -343,7 +344,8 @@ fn world_ratings() -> Result<Dataset> {
     let world = World::generate(WorldConfig::default())?;
     let mut ratings = Vec::new();
     world.simulate(|_| {}, |rating| ratings.push(rating.clone()), |_| {});
-    let table = marquee_train::rating_features::rating_table(&world.users, &world.movies, &ratings);
+    // Codes, not categorical features: XGBoost and LightGBM get the same numeric inputs.
+    let table = rating_table(&world.users, &world.movies, &ratings, CategoryEncoding::Codes);
     // A deterministic 80/20 split by row hash, so every engine sees the same rows.
     let width = table.schema.len();
     let (mut train, mut test) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
