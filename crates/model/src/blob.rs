@@ -18,7 +18,7 @@
 //!
 //! * **1**: the first layout. A GBDT body stores every node with all its fields.
 //! * **2**: compact GBDT trees: nodes in pre-order with the left child implicit, leaves
-//!   storing only value and cover, the two split booleans in one flags byte (about a third
+//!   storing only value and cover, the two split booleans in one flags byte (about 28%
 //!   smaller). Written by default since it was introduced.
 
 use serde::{Deserialize, Serialize};

@@ -13,7 +13,7 @@ use crate::records::{Gender, User};
 pub(super) const JOINING_SHARE: f64 = 0.2;
 
 /// The mean of [`UserTaste::activity`]: watch sessions per user per day.
-const MEAN_ACTIVITY: f64 = 0.1;
+const MEAN_ACTIVITY: f64 = 0.2;
 
 /// Age bands (first age, last age) and their shares: mostly 18 to 45.
 const AGE_BANDS: [(u8, u8, f64); 8] = [
