@@ -85,6 +85,9 @@ pub struct TrainArgs {
     /// The metric early stopping watches: rmse, logloss, auc or ndcg@K.
     #[arg(long, value_parser = parse_metric)]
     eval_metric: Option<Metric>,
+    /// Also score the training table every round (costs a pass over it per round).
+    #[arg(long)]
+    eval_train: bool,
     /// Where to write the model blob.
     #[arg(long)]
     out: PathBuf,
@@ -187,6 +190,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         early_stopping_rounds: args.early_stopping,
         eval_metric: args.eval_metric,
+        eval_train: args.eval_train,
         ..TrainParams::default()
     }
     .validate()?;

@@ -21,8 +21,8 @@ use crate::TrainError;
 pub struct RoundMetrics {
     /// The round, counted from 0.
     pub round: usize,
-    /// The evaluation metric on the training table.
-    pub train: f32,
+    /// The evaluation metric on the training table, when `TrainParams::eval_train` asked for it.
+    pub train: Option<f32>,
     /// The evaluation metric on the validation table, when one was given.
     pub valid: Option<f32>,
 }
@@ -155,7 +155,8 @@ pub fn train(
             }
             None => None,
         };
-        let metrics = RoundMetrics { round, train: train_eval.score()?, valid: valid_value };
+        let train_value = if p.eval_train { Some(train_eval.score()?) } else { None };
+        let metrics = RoundMetrics { round, train: train_value, valid: valid_value };
         on_round(round, &metrics);
         history.push(metrics);
         trees.push(grown.tree);
