@@ -30,6 +30,15 @@ pub(crate) enum FeatureBins {
 }
 
 impl FeatureBins {
+    /// How many histogram slots the feature can fill: the missing bin and its value bins.
+    /// Histogram work stops there instead of at 256, which matters for flags and codes.
+    pub(crate) fn used_bins(&self) -> usize {
+        match self {
+            FeatureBins::Numeric { cuts } => (cuts.len() + 2).min(256),
+            FeatureBins::Categorical { categories } => (*categories as usize + 1).min(256),
+        }
+    }
+
     /// The bin of a raw value.
     pub(crate) fn bin(&self, value: f32) -> u8 {
         match self {

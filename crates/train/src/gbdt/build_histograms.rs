@@ -18,8 +18,9 @@ pub(crate) type Sums = [f64; 2];
 /// bounds checks.
 pub(crate) type FeatureHistogram = [Sums; 256];
 
-/// Nodes with fewer rows are built in one chunk.
-const MIN_CHUNK_ROWS: usize = 32 * 1024;
+/// Nodes with fewer rows are built in one chunk. Small enough that the deep, small nodes
+/// still use every thread: most nodes of a depth-6 tree are far below a million rows.
+const MIN_CHUNK_ROWS: usize = 4 * 1024;
 /// Caps the chunks of a large node: enough for load balance on a few cores, few enough
 /// that zeroing and merging the chunk histograms stays cheap.
 const MAX_CHUNKS: usize = 16;
@@ -36,9 +37,10 @@ impl Histogram {
     }
 
     /// Adds a chunk's histogram.
-    fn add(&mut self, chunk: &[ChunkHistogram], columns: &[usize]) {
+    fn add(&mut self, chunk: &[ChunkHistogram], columns: &[usize], binned: &BinnedTable) {
         for &column in columns {
-            for (sum, add) in self.features[column].iter_mut().zip(&chunk[column]) {
+            let used = binned.features[column].used_bins();
+            for (sum, add) in self.features[column][..used].iter_mut().zip(&chunk[column][..used]) {
                 sum[0] += f64::from(add[0]);
                 sum[1] += f64::from(add[1]);
             }
@@ -47,9 +49,10 @@ impl Histogram {
 
     /// Turns a parent's histogram into its other child's, given one child's: the
     /// subtraction trick that halves the rows histograms are built from.
-    pub(crate) fn subtract(&mut self, child: &Histogram, columns: &[usize]) {
+    pub(crate) fn subtract(&mut self, child: &Histogram, columns: &[usize], binned: &BinnedTable) {
         for &column in columns {
-            for (sum, sub) in self.features[column].iter_mut().zip(&child.features[column]) {
+            let used = binned.features[column].used_bins();
+            for (sum, sub) in self.features[column][..used].iter_mut().zip(&child.features[column][..used]) {
                 sum[0] -= sub[0];
                 sum[1] -= sub[1];
             }
@@ -62,6 +65,49 @@ impl Histogram {
 /// accurate. Chunks are then merged in `f64`.
 type ChunkHistogram = [[f32; 2]; 256];
 
+/// Spare histograms, reused across the nodes and trees of a training run: a fresh
+/// allocation per node would be zeroed by the kernel page by page, and on small tables
+/// those page faults cost more than the sums themselves.
+#[derive(Debug, Default)]
+pub(crate) struct HistogramPool {
+    totals: Vec<Histogram>,
+    chunks: Vec<Vec<ChunkHistogram>>,
+}
+
+impl HistogramPool {
+    /// A zeroed node histogram. Slots past a feature's used bins are never written, so
+    /// only the used ones need zeroing.
+    fn take_total(&mut self, binned: &BinnedTable) -> Histogram {
+        match self.totals.pop() {
+            Some(mut histogram) if histogram.features.len() == binned.n_features => {
+                for (feature, bins) in histogram.features.iter_mut().zip(&binned.features) {
+                    feature[..bins.used_bins()].fill([0.0; 2]);
+                }
+                histogram
+            }
+            _ => Histogram::zeros(binned.n_features),
+        }
+    }
+
+    /// A zeroed chunk histogram (used bins only, as above).
+    fn take_chunk(&mut self, binned: &BinnedTable) -> Vec<ChunkHistogram> {
+        match self.chunks.pop() {
+            Some(mut chunk) if chunk.len() == binned.n_features => {
+                for (feature, bins) in chunk.iter_mut().zip(&binned.features) {
+                    feature[..bins.used_bins()].fill([0.0; 2]);
+                }
+                chunk
+            }
+            _ => vec![[[0.0f32; 2]; 256]; binned.n_features],
+        }
+    }
+
+    /// Returns a node histogram that is no longer needed.
+    pub(crate) fn give_back(&mut self, histogram: Histogram) {
+        self.totals.push(histogram);
+    }
+}
+
 /// Builds the histogram of `rows` over the sampled `columns` (sorted; all columns when
 /// `columns.len()` equals the feature count).
 pub(crate) fn build_histogram(
@@ -69,22 +115,23 @@ pub(crate) fn build_histogram(
     gradients: &[GradHess],
     rows: &[u32],
     columns: &[usize],
+    pool: &mut HistogramPool,
 ) -> Histogram {
     let n_chunks = (rows.len() / MIN_CHUNK_ROWS).clamp(1, MAX_CHUNKS);
     let chunk_rows = rows.len().div_ceil(n_chunks).max(1);
-    let build = |chunk: &[u32]| {
-        let mut histogram = vec![[[0.0f32; 2]; 256]; binned.n_features];
-        accumulate(&mut histogram, binned, gradients, chunk, columns);
-        histogram
-    };
-    let mut total = Histogram::zeros(binned.n_features);
-    if n_chunks == 1 {
-        total.add(&build(rows), columns);
+    let mut partials: Vec<Vec<ChunkHistogram>> =
+        (0..rows.len().div_ceil(chunk_rows).max(1)).map(|_| pool.take_chunk(binned)).collect();
+    if partials.len() == 1 {
+        accumulate(&mut partials[0], binned, gradients, rows, columns);
     } else {
-        let partials: Vec<Vec<ChunkHistogram>> = rows.par_chunks(chunk_rows).map(build).collect();
-        for partial in &partials {
-            total.add(partial, columns);
-        }
+        partials.par_iter_mut().zip(rows.par_chunks(chunk_rows)).for_each(|(partial, chunk)| {
+            accumulate(partial, binned, gradients, chunk, columns);
+        });
+    }
+    let mut total = pool.take_total(binned);
+    for partial in partials {
+        total.add(&partial, columns, binned);
+        pool.chunks.push(partial);
     }
     total
 }
@@ -134,16 +181,17 @@ mod tests {
             BinnedTable { bins, n_features: 2, features: vec![FeatureBins::Numeric { cuts: vec![1.0, 2.0, 3.0] }; 2] };
         let gradients: Vec<GradHess> = (0..rows).map(|i| [(i % 3) as f32 - 1.0, 1.0]).collect();
         let all: Vec<u32> = (0..rows as u32).collect();
-        let full = build_histogram(&binned, &gradients, &all, &[0, 1]);
+        let mut pool = HistogramPool::default();
+        let full = build_histogram(&binned, &gradients, &all, &[0, 1], &mut pool);
         let total: f64 = full.features[1].iter().map(|s| s[1]).sum();
         assert_eq!(total, rows as f64);
         let evens: Vec<u32> = all.iter().copied().filter(|r| r % 2 == 0).collect();
         let odds: Vec<u32> = all.iter().copied().filter(|r| r % 2 == 1).collect();
         let mut derived = full.clone();
-        derived.subtract(&build_histogram(&binned, &gradients, &evens, &[0, 1]), &[0, 1]);
-        let direct = build_histogram(&binned, &gradients, &odds, &[0, 1]);
+        derived.subtract(&build_histogram(&binned, &gradients, &evens, &[0, 1], &mut pool), &[0, 1], &binned);
+        let direct = build_histogram(&binned, &gradients, &odds, &[0, 1], &mut pool);
         assert_eq!(derived.features, direct.features);
-        let only_second = build_histogram(&binned, &gradients, &odds, &[1]);
+        let only_second = build_histogram(&binned, &gradients, &odds, &[1], &mut pool);
         assert_eq!(only_second.features[1], direct.features[1]);
         assert!(only_second.features[0].iter().all(|s| *s == [0.0, 0.0]));
     }

@@ -6,6 +6,8 @@
 //! children with hessian ≥ `min_child_weight`. Ties keep the first candidate found (lower
 //! feature, lower bin, missing left), so the result is deterministic.
 
+use rayon::prelude::*;
+
 use super::bin_features::{FeatureBins, MISSING_BIN};
 use super::build_histograms::{FeatureHistogram, Histogram, Sums};
 
@@ -120,8 +122,8 @@ impl Best {
         let (g_left, g_right) = (p.threshold_l1(left[0]), p.threshold_l1(right[0]));
         let numerator = g_left * g_left * right_denominator + g_right * g_right * left_denominator;
         let denominator = left_denominator * right_denominator;
-        // Strictly better only; NaN fails the comparison and is never taken.
-        if !(numerator > self.to_beat * denominator) {
+        // Strictly better only; NaN compares as unordered and is never taken.
+        if numerator.partial_cmp(&(self.to_beat * denominator)) != Some(std::cmp::Ordering::Greater) {
             return;
         }
         let score_sum = numerator / denominator;
@@ -132,6 +134,10 @@ impl Best {
 }
 
 /// The best split of a node with sums `parent` over the sampled `columns`, if any gains.
+///
+/// Features are scanned in parallel (on small tables split finding, not histogram
+/// building, is most of the work); the winner is the largest gain, ties going to the
+/// lower feature, exactly what a sequential scan would keep.
 pub(crate) fn choose_best_split(
     histogram: &Histogram,
     parent: Sums,
@@ -139,16 +145,28 @@ pub(crate) fn choose_best_split(
     columns: &[usize],
     params: SplitParams,
 ) -> Option<Split> {
-    let mut best = Best::new(params, parent);
-    for &column in columns {
+    let scan = |column: usize| {
+        let mut best = Best::new(params, parent);
         let bins = &histogram.features[column];
         match &features[column] {
             FeatureBins::Numeric { cuts } => scan_numeric(&mut best, column, bins, cuts.len() + 1),
             FeatureBins::Categorical { categories } => scan_categorical(&mut best, column, bins, *categories),
         }
+        best.split
+    };
+    let better = |a: Option<Split>, b: Option<Split>| match (a, b) {
+        (Some(a), Some(b)) => Some(if b.gain > a.gain || (b.gain == a.gain && b.feature < a.feature) { b } else { a }),
+        (a, None) => a,
+        (None, b) => b,
+    };
+    if columns.len() < PARALLEL_SCAN_MIN_COLUMNS {
+        return columns.iter().map(|&column| scan(column)).fold(None, better);
     }
-    best.split
+    columns.par_iter().map(|&column| scan(column)).reduce(|| None, better)
 }
+
+/// Below this many features a node's scan is too short to be worth sharing out.
+const PARALLEL_SCAN_MIN_COLUMNS: usize = 8;
 
 fn add(a: Sums, b: Sums) -> Sums {
     [a[0] + b[0], a[1] + b[1]]

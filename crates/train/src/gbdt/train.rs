@@ -5,6 +5,7 @@ use marquee_model::gbdt::{Ensemble, Objective, Predictor};
 use serde::{Deserialize, Serialize};
 
 use super::bin_features::{bin_features, compute_bin_stats};
+use super::build_histograms::HistogramPool;
 use super::choose_best_split::SplitParams;
 use super::early_stopping::EarlyStopping;
 use super::feature_importance::FeatureImportance;
@@ -114,6 +115,7 @@ pub fn train(
     let mut mask = Vec::new();
     let mut rows: Vec<u32> = Vec::with_capacity(n);
     let mut scratch = Vec::new();
+    let mut histograms = HistogramPool::default();
     let mut trees = Vec::new();
     let mut tree_splits = Vec::new();
     let mut history = Vec::new();
@@ -135,7 +137,7 @@ pub fn train(
             }
             rows.clear();
             rows.extend(0..n as u32);
-            train_tree(&binned, &gradients, &mut rows, &columns, settings, &mut scratch)
+            train_tree(&binned, &gradients, &mut rows, &columns, settings, &mut scratch, &mut histograms)
         });
         for (range, value) in &grown.leaves {
             for &row in &rows[range.clone()] {

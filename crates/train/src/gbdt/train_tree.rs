@@ -12,7 +12,7 @@ use std::ops::Range;
 use marquee_model::gbdt::{Node, Tree};
 
 use super::bin_features::{BinnedTable, FeatureBins};
-use super::build_histograms::{build_histogram, Histogram, Sums};
+use super::build_histograms::{build_histogram, Histogram, HistogramPool, Sums};
 use super::choose_best_split::{choose_best_split, Split, SplitParams, SplitRule};
 use super::objective::GradHess;
 use super::partition_rows::partition_rows;
@@ -51,6 +51,7 @@ struct Candidate {
 
 struct Grower<'a> {
     binned: &'a BinnedTable,
+    pool: &'a mut HistogramPool,
     columns: &'a [usize],
     settings: TreeSettings,
     grown: GrownTree,
@@ -72,6 +73,7 @@ impl Grower<'_> {
                 self.candidates.push_back(Candidate { node, range, depth, sums, histogram, split });
                 return;
             }
+            self.pool.give_back(histogram);
         }
         self.make_leaf(node, range, sums);
     }
@@ -145,20 +147,23 @@ pub(crate) fn train_tree(
     columns: &[usize],
     settings: TreeSettings,
     scratch: &mut Vec<u32>,
+    pool: &mut HistogramPool,
 ) -> GrownTree {
     let tree = Tree { nodes: vec![Node::leaf(0.0, 0.0)], category_sets: Vec::new() };
     let grown = GrownTree { tree, leaves: Vec::new(), splits: Vec::new() };
-    let mut grower = Grower { binned, columns, settings, grown, candidates: VecDeque::new() };
+    let mut grower = Grower { binned, pool, columns, settings, grown, candidates: VecDeque::new() };
     let sums = rows.iter().fold([0.0, 0.0], |acc: Sums, &row| {
         let [g, h] = gradients[row as usize];
         [acc[0] + f64::from(g), acc[1] + f64::from(h)]
     });
-    let root_histogram = grower.may_split(0, sums).then(|| build_histogram(binned, gradients, rows, columns));
+    let root_histogram =
+        grower.may_split(0, sums).then(|| build_histogram(binned, gradients, rows, columns, grower.pool));
     grower.settle(0, 0..rows.len(), 0, sums, root_histogram);
     let mut leaves = 1;
     while let Some(candidate) = grower.next_candidate() {
         if settings.max_leaves > 0 && leaves >= settings.max_leaves {
             grower.make_leaf(candidate.node, candidate.range, candidate.sums);
+            grower.pool.give_back(candidate.histogram);
             continue;
         }
         leaves += 1;
@@ -173,21 +178,34 @@ pub(crate) fn train_tree(
             let left_smaller = left_range.len() <= right_range.len();
             let (small_range, large_may) =
                 if left_smaller { (left_range.clone(), right_may) } else { (right_range.clone(), left_may) };
-            let small = build_histogram(binned, gradients, &rows[small_range], columns);
-            let large = large_may.then(|| {
-                histogram.subtract(&small, columns);
-                histogram
-            });
+            let small = build_histogram(binned, gradients, &rows[small_range], columns, grower.pool);
+            let large = if large_may {
+                histogram.subtract(&small, columns, binned);
+                Some(histogram)
+            } else {
+                grower.pool.give_back(histogram);
+                None
+            };
             if left_smaller {
                 (Some(small), large)
             } else {
                 (large, Some(small))
             }
         } else {
+            grower.pool.give_back(histogram);
             (None, None)
         };
-        grower.settle(left_node, left_range, depth, split.left, left_histogram.filter(|_| left_may));
-        grower.settle(right_node, right_range, depth, split.right, right_histogram.filter(|_| right_may));
+        let keep = |histogram: Option<Histogram>, may: bool, pool: &mut HistogramPool| match histogram {
+            Some(histogram) if !may => {
+                pool.give_back(histogram);
+                None
+            }
+            other => other,
+        };
+        let left_histogram = keep(left_histogram, left_may, grower.pool);
+        let right_histogram = keep(right_histogram, right_may, grower.pool);
+        grower.settle(left_node, left_range, depth, split.left, left_histogram);
+        grower.settle(right_node, right_range, depth, split.right, right_histogram);
     }
     grower.grown
 }
@@ -235,7 +253,15 @@ mod tests {
         let target = [1.0, 1.0, 1.0, 5.0, 5.0, 9.0, 9.0, 9.0];
         let (binned, gradients) = problem(&target);
         let mut rows: Vec<u32> = (0..8).collect();
-        let grown = train_tree(&binned, &gradients, &mut rows, &[0], settings(2, 0), &mut Vec::new());
+        let grown = train_tree(
+            &binned,
+            &gradients,
+            &mut rows,
+            &[0],
+            settings(2, 0),
+            &mut Vec::new(),
+            &mut HistogramPool::default(),
+        );
         check_structure(&grown.tree);
         assert_eq!(grown.leaves.len(), 3, "{:?}", grown.tree);
         let mut fitted = [0.0; 8];
@@ -247,7 +273,15 @@ mod tests {
         assert_eq!(fitted, target);
         let root = grown.tree.nodes[0];
         assert!(!root.is_leaf() && root.cover == 8.0);
-        let one = train_tree(&binned, &gradients, &mut rows, &[0], settings(1, 0), &mut Vec::new());
+        let one = train_tree(
+            &binned,
+            &gradients,
+            &mut rows,
+            &[0],
+            settings(1, 0),
+            &mut Vec::new(),
+            &mut HistogramPool::default(),
+        );
         assert_eq!(one.leaves.len(), 2);
     }
 
@@ -256,7 +290,15 @@ mod tests {
         let target = [0.0, 0.0, 0.0, 0.0, 10.0, 10.0, 11.0, 11.0];
         let (binned, gradients) = problem(&target);
         let mut rows: Vec<u32> = (0..8).collect();
-        let grown = train_tree(&binned, &gradients, &mut rows, &[0], settings(0, 3), &mut Vec::new());
+        let grown = train_tree(
+            &binned,
+            &gradients,
+            &mut rows,
+            &[0],
+            settings(0, 3),
+            &mut Vec::new(),
+            &mut HistogramPool::default(),
+        );
         check_structure(&grown.tree);
         assert_eq!(grown.leaves.len(), 3);
         // The second split goes to the right (10 vs 11), the only leaf with any gain.
