@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::bin_features::BinnedTable;
 use super::objective::GradHess;
+use super::prefetch::{prefetch, PREFETCH_DISTANCE};
 
 /// A (gradient sum, hessian sum) pair, accumulated in `f64`: millions of `f32` gradients
 /// would otherwise lose the small differences split gains are made of.
@@ -145,7 +146,13 @@ fn accumulate(
 ) {
     let width = binned.n_features;
     if columns.len() == width {
-        for &row in rows {
+        for (index, &row) in rows.iter().enumerate() {
+            // Deep nodes read rows scattered over the table: ask for a row well ahead so
+            // its bins and gradients arrive while this one is summed.
+            if let Some(&ahead) = rows.get(index + PREFETCH_DISTANCE) {
+                prefetch(binned.bins.as_ptr().wrapping_add(ahead as usize * width));
+                prefetch(gradients.as_ptr().wrapping_add(ahead as usize).cast());
+            }
             let row = row as usize;
             let [g, h] = gradients[row];
             for (feature, &bin) in histogram.iter_mut().zip(binned.row(row)) {

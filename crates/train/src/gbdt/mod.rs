@@ -16,6 +16,7 @@ mod metrics;
 mod objective;
 mod params;
 mod partition_rows;
+mod prefetch;
 mod sample;
 mod table;
 mod train;

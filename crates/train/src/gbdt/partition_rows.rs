@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::bin_features::BinnedTable;
 use super::choose_best_split::Split;
+use super::prefetch::{prefetch, PREFETCH_DISTANCE};
 
 /// Ranges this large are partitioned in parallel, in fixed chunks.
 const PARALLEL_ROWS: usize = 64 * 1024;
@@ -18,10 +19,16 @@ pub(crate) fn partition_rows(binned: &BinnedTable, split: &Split, rows: &mut [u3
         let bin = binned.bins[row as usize * width + split.feature];
         split.rule.goes_left(bin, split.default_left)
     };
+    let prefetch_ahead = |rows: &[u32], index: usize| {
+        if let Some(&ahead) = rows.get(index + PREFETCH_DISTANCE) {
+            prefetch(binned.bins.as_ptr().wrapping_add(ahead as usize * width + split.feature));
+        }
+    };
     if rows.len() < PARALLEL_ROWS {
         scratch.clear();
         let mut left = 0;
         for index in 0..rows.len() {
+            prefetch_ahead(rows, index);
             let row = rows[index];
             if goes_left(row) {
                 rows[left] = row;
@@ -41,6 +48,7 @@ pub(crate) fn partition_rows(binned: &BinnedTable, split: &Split, rows: &mut [u3
             let mut right = Vec::with_capacity(chunk.len());
             let mut left = 0;
             for index in 0..chunk.len() {
+                prefetch_ahead(chunk, index);
                 let row = chunk[index];
                 if goes_left(row) {
                     chunk[left] = row;
