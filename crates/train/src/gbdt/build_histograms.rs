@@ -5,6 +5,8 @@
 //! the chunks' histograms are added in chunk order, so sums are bit-identical whatever the
 //! thread count.
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use rayon::prelude::*;
 
 use super::bin_features::BinnedTable;
@@ -68,18 +70,27 @@ type ChunkHistogram = [[f32; 2]; 256];
 
 /// Spare histograms, reused across the nodes and trees of a training run: a fresh
 /// allocation per node would be zeroed by the kernel page by page, and on small tables
-/// those page faults cost more than the sums themselves.
+/// those page faults cost more than the sums themselves. Shared by the threads that grow
+/// one tree level's nodes at once; a lock per taken or returned histogram is cheap next to
+/// filling it.
 #[derive(Debug, Default)]
 pub(crate) struct HistogramPool {
-    totals: Vec<Histogram>,
-    chunks: Vec<Vec<ChunkHistogram>>,
+    totals: Mutex<Vec<Histogram>>,
+    chunks: Mutex<Vec<Vec<ChunkHistogram>>>,
+}
+
+/// Locks a pool's free list; a panic elsewhere cannot leave it inconsistent (it is only
+/// pushed to and popped from), so a poisoned lock is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl HistogramPool {
     /// A zeroed node histogram. Slots past a feature's used bins are never written, so
     /// only the used ones need zeroing.
-    fn take_total(&mut self, binned: &BinnedTable) -> Histogram {
-        match self.totals.pop() {
+    fn take_total(&self, binned: &BinnedTable) -> Histogram {
+        let spare = lock(&self.totals).pop();
+        match spare {
             Some(mut histogram) if histogram.features.len() == binned.n_features => {
                 for (feature, bins) in histogram.features.iter_mut().zip(&binned.features) {
                     feature[..bins.used_bins()].fill([0.0; 2]);
@@ -91,8 +102,9 @@ impl HistogramPool {
     }
 
     /// A zeroed chunk histogram (used bins only, as above).
-    fn take_chunk(&mut self, binned: &BinnedTable) -> Vec<ChunkHistogram> {
-        match self.chunks.pop() {
+    fn take_chunk(&self, binned: &BinnedTable) -> Vec<ChunkHistogram> {
+        let spare = lock(&self.chunks).pop();
+        match spare {
             Some(mut chunk) if chunk.len() == binned.n_features => {
                 for (feature, bins) in chunk.iter_mut().zip(&binned.features) {
                     feature[..bins.used_bins()].fill([0.0; 2]);
@@ -104,8 +116,8 @@ impl HistogramPool {
     }
 
     /// Returns a node histogram that is no longer needed.
-    pub(crate) fn give_back(&mut self, histogram: Histogram) {
-        self.totals.push(histogram);
+    pub(crate) fn give_back(&self, histogram: Histogram) {
+        lock(&self.totals).push(histogram);
     }
 }
 
@@ -116,7 +128,7 @@ pub(crate) fn build_histogram(
     gradients: &[GradHess],
     rows: &[u32],
     columns: &[usize],
-    pool: &mut HistogramPool,
+    pool: &HistogramPool,
 ) -> Histogram {
     let n_chunks = (rows.len() / MIN_CHUNK_ROWS).clamp(1, MAX_CHUNKS);
     let chunk_rows = rows.len().div_ceil(n_chunks).max(1);
@@ -130,10 +142,10 @@ pub(crate) fn build_histogram(
         });
     }
     let mut total = pool.take_total(binned);
-    for partial in partials {
-        total.add(&partial, columns, binned);
-        pool.chunks.push(partial);
+    for partial in &partials {
+        total.add(partial, columns, binned);
     }
+    lock(&pool.chunks).extend(partials);
     total
 }
 
@@ -188,17 +200,17 @@ mod tests {
             BinnedTable { bins, n_features: 2, features: vec![FeatureBins::Numeric { cuts: vec![1.0, 2.0, 3.0] }; 2] };
         let gradients: Vec<GradHess> = (0..rows).map(|i| [(i % 3) as f32 - 1.0, 1.0]).collect();
         let all: Vec<u32> = (0..rows as u32).collect();
-        let mut pool = HistogramPool::default();
-        let full = build_histogram(&binned, &gradients, &all, &[0, 1], &mut pool);
+        let pool = HistogramPool::default();
+        let full = build_histogram(&binned, &gradients, &all, &[0, 1], &pool);
         let total: f64 = full.features[1].iter().map(|s| s[1]).sum();
         assert_eq!(total, rows as f64);
         let evens: Vec<u32> = all.iter().copied().filter(|r| r % 2 == 0).collect();
         let odds: Vec<u32> = all.iter().copied().filter(|r| r % 2 == 1).collect();
         let mut derived = full.clone();
-        derived.subtract(&build_histogram(&binned, &gradients, &evens, &[0, 1], &mut pool), &[0, 1], &binned);
-        let direct = build_histogram(&binned, &gradients, &odds, &[0, 1], &mut pool);
+        derived.subtract(&build_histogram(&binned, &gradients, &evens, &[0, 1], &pool), &[0, 1], &binned);
+        let direct = build_histogram(&binned, &gradients, &odds, &[0, 1], &pool);
         assert_eq!(derived.features, direct.features);
-        let only_second = build_histogram(&binned, &gradients, &odds, &[1], &mut pool);
+        let only_second = build_histogram(&binned, &gradients, &odds, &[1], &pool);
         assert_eq!(only_second.features[1], direct.features[1]);
         assert!(only_second.features[0].iter().all(|s| *s == [0.0, 0.0]));
     }

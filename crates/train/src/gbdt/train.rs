@@ -114,8 +114,7 @@ pub fn train(
     let mut gradients: Vec<GradHess> = vec![[0.0; 2]; n];
     let mut mask = Vec::new();
     let mut rows: Vec<u32> = Vec::with_capacity(n);
-    let mut scratch = Vec::new();
-    let mut histograms = HistogramPool::default();
+    let histograms = HistogramPool::default();
     let mut trees = Vec::new();
     let mut tree_splits = Vec::new();
     let mut history = Vec::new();
@@ -137,7 +136,7 @@ pub fn train(
             }
             rows.clear();
             rows.extend(0..n as u32);
-            train_tree(&binned, &gradients, &mut rows, &columns, settings, &mut scratch, &mut histograms)
+            train_tree(&binned, &gradients, &mut rows, &columns, settings, &histograms)
         });
         for (range, value) in &grown.leaves {
             for &row in &rows[range.clone()] {

@@ -7,6 +7,8 @@
 //! loss-guided growth splits the leaf with the largest gain first, until `max_leaves`.
 
 use std::collections::VecDeque;
+
+use rayon::prelude::*;
 use std::ops::Range;
 
 use marquee_model::gbdt::{Node, Tree};
@@ -51,31 +53,27 @@ struct Candidate {
 
 struct Grower<'a> {
     binned: &'a BinnedTable,
-    pool: &'a mut HistogramPool,
-    columns: &'a [usize],
+    pool: &'a HistogramPool,
     settings: TreeSettings,
     grown: GrownTree,
     candidates: VecDeque<Candidate>,
 }
 
 impl Grower<'_> {
-    fn may_split(&self, depth: u32, sums: Sums) -> bool {
-        let s = &self.settings;
-        (s.max_depth == 0 || depth < s.max_depth) && sums[1] >= 2.0 * s.split.min_child_weight
-    }
-
-    /// Makes `node` a candidate if it has a histogram and a gainful split, else a leaf.
-    fn settle(&mut self, node: usize, range: Range<usize>, depth: u32, sums: Sums, histogram: Option<Histogram>) {
-        if let Some(histogram) = histogram {
-            if let Some(split) =
-                choose_best_split(&histogram, sums, &self.binned.features, self.columns, self.settings.split)
-            {
+    /// Makes `node` a candidate if its plan found a gainful split, else a leaf.
+    fn settle(&mut self, node: usize, child: ChildPlan) {
+        let ChildPlan { range, depth, sums, histogram, split } = child;
+        match (histogram, split) {
+            (Some(histogram), Some(split)) => {
                 self.candidates.push_back(Candidate { node, range, depth, sums, histogram, split });
-                return;
             }
-            self.pool.give_back(histogram);
+            (histogram, _) => {
+                if let Some(histogram) = histogram {
+                    self.pool.give_back(histogram);
+                }
+                self.make_leaf(node, range, sums);
+            }
         }
-        self.make_leaf(node, range, sums);
     }
 
     fn make_leaf(&mut self, node: usize, range: Range<usize>, sums: Sums) {
@@ -138,52 +136,66 @@ impl Grower<'_> {
     }
 }
 
-/// Grows one tree over `rows` (every row index, reordered in place so that each leaf's
-/// rows end up contiguous) using only the sampled `columns`.
-pub(crate) fn train_tree(
-    binned: &BinnedTable,
-    gradients: &[GradHess],
-    rows: &mut [u32],
-    columns: &[usize],
+/// One child of a split, worked out away from the tree: its rows, its histogram (when it
+/// may split further) and its best split.
+struct ChildPlan {
+    range: Range<usize>,
+    depth: u32,
+    sums: Sums,
+    histogram: Option<Histogram>,
+    split: Option<Split>,
+}
+
+/// What growing needs that does not change within a tree.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    binned: &'a BinnedTable,
+    gradients: &'a [GradHess],
+    columns: &'a [usize],
     settings: TreeSettings,
-    scratch: &mut Vec<u32>,
-    pool: &mut HistogramPool,
-) -> GrownTree {
-    let tree = Tree { nodes: vec![Node::leaf(0.0, 0.0)], category_sets: Vec::new() };
-    let grown = GrownTree { tree, leaves: Vec::new(), splits: Vec::new() };
-    let mut grower = Grower { binned, pool, columns, settings, grown, candidates: VecDeque::new() };
-    let sums = rows.iter().fold([0.0, 0.0], |acc: Sums, &row| {
-        let [g, h] = gradients[row as usize];
-        [acc[0] + f64::from(g), acc[1] + f64::from(h)]
-    });
-    let root_histogram =
-        grower.may_split(0, sums).then(|| build_histogram(binned, gradients, rows, columns, grower.pool));
-    grower.settle(0, 0..rows.len(), 0, sums, root_histogram);
-    let mut leaves = 1;
-    while let Some(candidate) = grower.next_candidate() {
-        if settings.max_leaves > 0 && leaves >= settings.max_leaves {
-            grower.make_leaf(candidate.node, candidate.range, candidate.sums);
-            grower.pool.give_back(candidate.histogram);
-            continue;
-        }
-        leaves += 1;
-        let (left_node, right_node) = grower.write_split(&candidate);
+    pool: &'a HistogramPool,
+}
+
+impl Context<'_> {
+    fn may_split(&self, depth: u32, sums: Sums) -> bool {
+        let s = &self.settings;
+        (s.max_depth == 0 || depth < s.max_depth) && sums[1] >= 2.0 * s.split.min_child_weight
+    }
+
+    /// A child's plan: its best split if it may split and one gains.
+    fn plan(&self, range: Range<usize>, depth: u32, sums: Sums, histogram: Option<Histogram>) -> ChildPlan {
+        let histogram = match histogram {
+            Some(histogram) if !self.may_split(depth, sums) => {
+                self.pool.give_back(histogram);
+                None
+            }
+            other => other,
+        };
+        let split = histogram.as_ref().and_then(|histogram| {
+            choose_best_split(histogram, sums, &self.binned.features, self.columns, self.settings.split)
+        });
+        ChildPlan { range, depth, sums, histogram, split }
+    }
+
+    /// Splits a candidate's rows (`rows` is exactly its range), builds the smaller child's
+    /// histogram, derives the larger one's from the parent's, and plans both children.
+    fn split_candidate(&self, candidate: Candidate, rows: &mut [u32]) -> [ChildPlan; 2] {
         let Candidate { range, depth, mut histogram, split, .. } = candidate;
-        let n_left = partition_rows(binned, &split, &mut rows[range.clone()], scratch);
-        let left_range = range.start..range.start + n_left;
-        let right_range = range.start + n_left..range.end;
+        let mut scratch = Vec::new();
+        let n_left = partition_rows(self.binned, &split, rows, &mut scratch);
+        let (left_range, right_range) = (range.start..range.start + n_left, range.start + n_left..range.end);
         let depth = depth + 1;
-        let (left_may, right_may) = (grower.may_split(depth, split.left), grower.may_split(depth, split.right));
+        let (left_may, right_may) = (self.may_split(depth, split.left), self.may_split(depth, split.right));
         let (left_histogram, right_histogram) = if left_may || right_may {
             let left_smaller = left_range.len() <= right_range.len();
-            let (small_range, large_may) =
-                if left_smaller { (left_range.clone(), right_may) } else { (right_range.clone(), left_may) };
-            let small = build_histogram(binned, gradients, &rows[small_range], columns, grower.pool);
+            let small_rows = if left_smaller { &rows[..n_left] } else { &rows[n_left..] };
+            let small = build_histogram(self.binned, self.gradients, small_rows, self.columns, self.pool);
+            let large_may = if left_smaller { right_may } else { left_may };
             let large = if large_may {
-                histogram.subtract(&small, columns, binned);
+                histogram.subtract(&small, self.columns, self.binned);
                 Some(histogram)
             } else {
-                grower.pool.give_back(histogram);
+                self.pool.give_back(histogram);
                 None
             };
             if left_smaller {
@@ -192,20 +204,85 @@ pub(crate) fn train_tree(
                 (large, Some(small))
             }
         } else {
-            grower.pool.give_back(histogram);
+            self.pool.give_back(histogram);
             (None, None)
         };
-        let keep = |histogram: Option<Histogram>, may: bool, pool: &mut HistogramPool| match histogram {
-            Some(histogram) if !may => {
-                pool.give_back(histogram);
-                None
+        [
+            self.plan(left_range, depth, split.left, left_histogram),
+            self.plan(right_range, depth, split.right, right_histogram),
+        ]
+    }
+}
+
+/// Cuts `rows` into the disjoint mutable slices of `ranges` (sorted, non-overlapping).
+fn carve(mut rows: &mut [u32], ranges: impl Iterator<Item = Range<usize>>) -> Vec<&mut [u32]> {
+    let mut offset = 0;
+    let mut slices = Vec::new();
+    for range in ranges {
+        let (_, rest) = std::mem::take(&mut rows).split_at_mut(range.start - offset);
+        let (slice, rest) = rest.split_at_mut(range.len());
+        slices.push(slice);
+        rows = rest;
+        offset = range.end;
+    }
+    slices
+}
+
+/// Grows one tree over `rows` (every row index, reordered in place so that each leaf's
+/// rows end up contiguous) using only the sampled `columns`.
+///
+/// Depth-wise growth splits a whole level at once, its nodes in parallel (on small tables
+/// most nodes are too small to share out within); nodes are still numbered, and children
+/// settled, in the order a one-at-a-time grower would use, so the tree is the same.
+pub(crate) fn train_tree(
+    binned: &BinnedTable,
+    gradients: &[GradHess],
+    rows: &mut [u32],
+    columns: &[usize],
+    settings: TreeSettings,
+    pool: &HistogramPool,
+) -> GrownTree {
+    let context = Context { binned, gradients, columns, settings, pool };
+    let tree = Tree { nodes: vec![Node::leaf(0.0, 0.0)], category_sets: Vec::new() };
+    let grown = GrownTree { tree, leaves: Vec::new(), splits: Vec::new() };
+    let mut grower = Grower { binned, pool, settings, grown, candidates: VecDeque::new() };
+    let sums = rows.iter().fold([0.0, 0.0], |acc: Sums, &row| {
+        let [g, h] = gradients[row as usize];
+        [acc[0] + f64::from(g), acc[1] + f64::from(h)]
+    });
+    let root_histogram = context.may_split(0, sums).then(|| build_histogram(binned, gradients, rows, columns, pool));
+    grower.settle(0, context.plan(0..rows.len(), 0, sums, root_histogram));
+    if settings.max_leaves == 0 {
+        while !grower.candidates.is_empty() {
+            let mut level: Vec<Candidate> = grower.candidates.drain(..).collect();
+            level.sort_by_key(|candidate| candidate.range.start);
+            let children: Vec<(usize, usize)> = level.iter().map(|candidate| grower.write_split(candidate)).collect();
+            let slices = carve(rows, level.iter().map(|candidate| candidate.range.clone()));
+            let plans: Vec<[ChildPlan; 2]> = level
+                .into_par_iter()
+                .zip(slices)
+                .map(|(candidate, slice)| context.split_candidate(candidate, slice))
+                .collect();
+            for ((left_node, right_node), [left, right]) in children.into_iter().zip(plans) {
+                grower.settle(left_node, left);
+                grower.settle(right_node, right);
             }
-            other => other,
-        };
-        let left_histogram = keep(left_histogram, left_may, grower.pool);
-        let right_histogram = keep(right_histogram, right_may, grower.pool);
-        grower.settle(left_node, left_range, depth, split.left, left_histogram);
-        grower.settle(right_node, right_range, depth, split.right, right_histogram);
+        }
+        return grower.grown;
+    }
+    let mut leaves = 1;
+    while let Some(candidate) = grower.next_candidate() {
+        if leaves >= settings.max_leaves {
+            grower.make_leaf(candidate.node, candidate.range, candidate.sums);
+            pool.give_back(candidate.histogram);
+            continue;
+        }
+        leaves += 1;
+        let (left_node, right_node) = grower.write_split(&candidate);
+        let range = candidate.range.clone();
+        let [left, right] = context.split_candidate(candidate, &mut rows[range]);
+        grower.settle(left_node, left);
+        grower.settle(right_node, right);
     }
     grower.grown
 }
@@ -253,15 +330,7 @@ mod tests {
         let target = [1.0, 1.0, 1.0, 5.0, 5.0, 9.0, 9.0, 9.0];
         let (binned, gradients) = problem(&target);
         let mut rows: Vec<u32> = (0..8).collect();
-        let grown = train_tree(
-            &binned,
-            &gradients,
-            &mut rows,
-            &[0],
-            settings(2, 0),
-            &mut Vec::new(),
-            &mut HistogramPool::default(),
-        );
+        let grown = train_tree(&binned, &gradients, &mut rows, &[0], settings(2, 0), &HistogramPool::default());
         check_structure(&grown.tree);
         assert_eq!(grown.leaves.len(), 3, "{:?}", grown.tree);
         let mut fitted = [0.0; 8];
@@ -273,15 +342,7 @@ mod tests {
         assert_eq!(fitted, target);
         let root = grown.tree.nodes[0];
         assert!(!root.is_leaf() && root.cover == 8.0);
-        let one = train_tree(
-            &binned,
-            &gradients,
-            &mut rows,
-            &[0],
-            settings(1, 0),
-            &mut Vec::new(),
-            &mut HistogramPool::default(),
-        );
+        let one = train_tree(&binned, &gradients, &mut rows, &[0], settings(1, 0), &HistogramPool::default());
         assert_eq!(one.leaves.len(), 2);
     }
 
@@ -290,15 +351,7 @@ mod tests {
         let target = [0.0, 0.0, 0.0, 0.0, 10.0, 10.0, 11.0, 11.0];
         let (binned, gradients) = problem(&target);
         let mut rows: Vec<u32> = (0..8).collect();
-        let grown = train_tree(
-            &binned,
-            &gradients,
-            &mut rows,
-            &[0],
-            settings(0, 3),
-            &mut Vec::new(),
-            &mut HistogramPool::default(),
-        );
+        let grown = train_tree(&binned, &gradients, &mut rows, &[0], settings(0, 3), &HistogramPool::default());
         check_structure(&grown.tree);
         assert_eq!(grown.leaves.len(), 3);
         // The second split goes to the right (10 vs 11), the only leaf with any gain.
