@@ -40,10 +40,10 @@ impl Histogram {
     }
 
     /// Adds a chunk's histogram.
-    fn add(&mut self, chunk: &[ChunkHistogram], columns: &[usize], binned: &BinnedTable) {
+    fn add(&mut self, chunk: &[[f32; 2]], columns: &[usize], offsets: &[usize]) {
         for &column in columns {
-            let used = binned.features[column].used_bins();
-            for (sum, add) in self.features[column][..used].iter_mut().zip(&chunk[column][..used]) {
+            let bins = chunk.get(offsets[column]..offsets[column + 1]).unwrap_or_default();
+            for (sum, add) in self.features[column].iter_mut().zip(bins) {
                 sum[0] += f64::from(add[0]);
                 sum[1] += f64::from(add[1]);
             }
@@ -63,10 +63,23 @@ impl Histogram {
     }
 }
 
-/// A chunk accumulates in `f32`: half the cache footprint of `f64`, which is the hot loop's
-/// bottleneck, and a chunk is small enough (at most 64k rows) for `f32` sums to stay
-/// accurate. Chunks are then merged in `f64`.
-type ChunkHistogram = [[f32; 2]; 256];
+/// A chunk accumulates in `f32` into one flat array holding only the bins each feature
+/// uses (feature f's bins start at `offsets[f]`): the hot loop's cache footprint is then a
+/// few KB on tables of flags and codes instead of 256 slots per feature. A chunk is small
+/// enough (at most 64k rows) for `f32` sums to stay accurate; chunks are merged in `f64`.
+type ChunkHistogram = Vec<[f32; 2]>;
+
+/// Where each feature's bins start in a [`ChunkHistogram`]; the last entry is its length.
+fn bin_offsets(binned: &BinnedTable) -> Vec<usize> {
+    let mut offsets = Vec::with_capacity(binned.features.len() + 1);
+    let mut next = 0;
+    offsets.push(0);
+    for feature in &binned.features {
+        next += feature.used_bins();
+        offsets.push(next);
+    }
+    offsets
+}
 
 /// Spare histograms, reused across the nodes and trees of a training run: a fresh
 /// allocation per node would be zeroed by the kernel page by page, and on small tables
@@ -76,7 +89,7 @@ type ChunkHistogram = [[f32; 2]; 256];
 #[derive(Debug, Default)]
 pub(crate) struct HistogramPool {
     totals: Mutex<Vec<Histogram>>,
-    chunks: Mutex<Vec<Vec<ChunkHistogram>>>,
+    chunks: Mutex<Vec<ChunkHistogram>>,
 }
 
 /// Locks a pool's free list; a panic elsewhere cannot leave it inconsistent (it is only
@@ -101,18 +114,12 @@ impl HistogramPool {
         }
     }
 
-    /// A zeroed chunk histogram (used bins only, as above).
-    fn take_chunk(&self, binned: &BinnedTable) -> Vec<ChunkHistogram> {
-        let spare = lock(&self.chunks).pop();
-        match spare {
-            Some(mut chunk) if chunk.len() == binned.n_features => {
-                for (feature, bins) in chunk.iter_mut().zip(&binned.features) {
-                    feature[..bins.used_bins()].fill([0.0; 2]);
-                }
-                chunk
-            }
-            _ => vec![[[0.0f32; 2]; 256]; binned.n_features],
-        }
+    /// A zeroed chunk histogram of `len` bins.
+    fn take_chunk(&self, len: usize) -> ChunkHistogram {
+        let mut chunk = lock(&self.chunks).pop().unwrap_or_default();
+        chunk.clear();
+        chunk.resize(len, [0.0; 2]);
+        chunk
     }
 
     /// Returns a node histogram that is no longer needed.
@@ -130,27 +137,30 @@ pub(crate) fn build_histogram(
     columns: &[usize],
     pool: &HistogramPool,
 ) -> Histogram {
+    let offsets = bin_offsets(binned);
+    let len = offsets.last().copied().unwrap_or(0);
     let n_chunks = (rows.len() / MIN_CHUNK_ROWS).clamp(1, MAX_CHUNKS);
     let chunk_rows = rows.len().div_ceil(n_chunks).max(1);
-    let mut partials: Vec<Vec<ChunkHistogram>> =
-        (0..rows.len().div_ceil(chunk_rows).max(1)).map(|_| pool.take_chunk(binned)).collect();
+    let mut partials: Vec<ChunkHistogram> =
+        (0..rows.len().div_ceil(chunk_rows).max(1)).map(|_| pool.take_chunk(len)).collect();
     if partials.len() == 1 {
-        accumulate(&mut partials[0], binned, gradients, rows, columns);
+        accumulate(&mut partials[0], &offsets, binned, gradients, rows, columns);
     } else {
         partials.par_iter_mut().zip(rows.par_chunks(chunk_rows)).for_each(|(partial, chunk)| {
-            accumulate(partial, binned, gradients, chunk, columns);
+            accumulate(partial, &offsets, binned, gradients, chunk, columns);
         });
     }
     let mut total = pool.take_total(binned);
     for partial in &partials {
-        total.add(partial, columns, binned);
+        total.add(partial, columns, &offsets);
     }
     lock(&pool.chunks).extend(partials);
     total
 }
 
 fn accumulate(
-    histogram: &mut [ChunkHistogram],
+    histogram: &mut [[f32; 2]],
+    offsets: &[usize],
     binned: &BinnedTable,
     gradients: &[GradHess],
     rows: &[u32],
@@ -167,8 +177,8 @@ fn accumulate(
             }
             let row = row as usize;
             let [g, h] = gradients[row];
-            for (feature, &bin) in histogram.iter_mut().zip(binned.row(row)) {
-                let entry = &mut feature[usize::from(bin)];
+            for (&offset, &bin) in offsets.iter().zip(binned.row(row)) {
+                let entry = &mut histogram[offset + usize::from(bin)];
                 entry[0] += g;
                 entry[1] += h;
             }
@@ -179,7 +189,7 @@ fn accumulate(
             let [g, h] = gradients[row];
             let bins = binned.row(row);
             for &column in columns {
-                let entry = &mut histogram[column][usize::from(bins[column])];
+                let entry = &mut histogram[offsets[column] + usize::from(bins[column])];
                 entry[0] += g;
                 entry[1] += h;
             }

@@ -30,6 +30,9 @@ pub struct BenchGbdtArgs {
     /// Skip XGBoost and LightGBM (their figures are then absent).
     #[arg(long)]
     no_peers: bool,
+    /// Keep the tables handed to the peers (raw f32, see bench/peers_gbdt.py) in this folder.
+    #[arg(long)]
+    keep_data: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -86,10 +89,11 @@ struct Ratios {
 pub fn run(args: BenchGbdtArgs) -> Result<()> {
     let root = workspace_root();
     let scratch = tempfile::tempdir()?;
+    let data_root = args.keep_data.clone().unwrap_or_else(|| scratch.path().to_path_buf());
     let mut results = Vec::new();
     for dataset in datasets(args.rows)? {
         tracing::info!(dataset = %dataset.name, rows = dataset.train.rows(), "benchmarking");
-        let folder = scratch.path().join(dataset.name.replace(' ', "_"));
+        let folder = data_root.join(dataset.name.replace(' ', "_"));
         std::fs::create_dir_all(&folder)?;
         let marquee = run_marquee(&dataset, args.threads, &root, &folder)?;
         let peers = if args.no_peers {
