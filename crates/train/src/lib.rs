@@ -4,6 +4,7 @@
 //! `marquee_model` serves: the gradient-boosted-tree engine ([`gbdt`]) and the matrix
 //! factorisations. It is native-only: it may use threads and files.
 
+pub mod batch_predict;
 pub mod csv_table;
 pub mod error;
 pub mod gbdt;
