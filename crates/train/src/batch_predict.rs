@@ -46,6 +46,6 @@ mod tests {
             serial.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             parallel.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         );
-        assert!(predict_batch_parallel(&predictor, &rows[1..], &mut parallel[1..]).is_err());
+        assert!(predict_batch_parallel(&predictor, &rows[1..], &mut parallel).is_err(), "999 values are not 1000 rows");
     }
 }
