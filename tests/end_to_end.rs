@@ -63,3 +63,36 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("Usage"), "{command}");
     }
 }
+
+#[test]
+fn a_stream_on_stdin_ingests_like_kcat_would_pipe_it() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let mut child = Command::new(marquee_e2e::marquee_binary())
+        .args(["ingest", "-", "--db", db.to_str().unwrap(), "--rating-scale", "10", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"2025-10-17T01:33:45.122692921,42,GET /data/m/the+shawshank+redemption+1994/0.mpg\n\
+              2025-10-17T01:34:45,42,GET /rate/the+shawshank+redemption+1994=9\n\
+              <script>alert(1)</script>\n",
+        )
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    let summary = marquee_e2e::json(&output);
+    assert_eq!(summary[0]["source"], "stream lines from stdin");
+    assert_eq!(summary[0]["stream"]["watch_lines"], 1);
+    assert_eq!(summary[0]["report"]["lines"], 3);
+    let stats = json(&marquee(&["stats", "--db", db.to_str().unwrap(), "--json"]));
+    assert_eq!(stats["mean_rating"], 4.5, "9 of 10 stars is 4.5 of 5");
+}
