@@ -4,6 +4,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::{Timestamp, UserId};
 
+/// TMDB's 19 genre names, in TMDB's alphabetical order.
+pub const TMDB_GENRES: [&str; 19] = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "History",
+    "Horror",
+    "Music",
+    "Mystery",
+    "Romance",
+    "Science Fiction",
+    "TV Movie",
+    "Thriller",
+    "War",
+    "Western",
+];
+
 /// A user's gender as the metadata API reports it (`M`/`F`), or anything else it says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Gender {

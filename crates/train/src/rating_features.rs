@@ -7,27 +7,7 @@ use marquee_data::{Gender, Movie, Rating, User};
 use marquee_model::gbdt::{Feature, FeatureKind, FeatureSchema};
 
 /// TMDB's genres, one indicator feature each.
-pub const GENRES: [&str; 19] = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Family",
-    "Fantasy",
-    "History",
-    "Horror",
-    "Music",
-    "Mystery",
-    "Romance",
-    "Science Fiction",
-    "TV Movie",
-    "Thriller",
-    "War",
-    "Western",
-];
+pub use marquee_data::records::TMDB_GENRES as GENRES;
 
 /// Ratings as rows of demographic and metadata features, with the stars as labels.
 #[derive(Clone, Debug)]

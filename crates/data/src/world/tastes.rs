@@ -8,28 +8,8 @@ use serde::Serialize;
 use crate::events::Timestamp;
 use crate::records::Gender;
 
-/// TMDB's 19 genre names, in TMDB's alphabetical order.
-pub const GENRES: [&str; 19] = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Family",
-    "Fantasy",
-    "History",
-    "Horror",
-    "Music",
-    "Mystery",
-    "Romance",
-    "Science Fiction",
-    "TV Movie",
-    "Thriller",
-    "War",
-    "Western",
-];
+/// TMDB's 19 genre names: the world's movies draw their genres from these.
+pub const GENRES: [&str; 19] = crate::records::TMDB_GENRES;
 
 /// How often each of [`GENRES`] is drawn for a movie (Drama and Comedy most common).
 pub(super) const GENRE_WEIGHTS: [f64; 19] =
