@@ -2,28 +2,32 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// The `marquee` binary of the profile these tests were built with, built on demand when
-/// this package is tested on its own.
+/// The `marquee` binary of the profile these tests were built with, brought up to date once
+/// per test run: `cargo test` builds a package's binaries only for that package's own
+/// integration tests, so a binary left in the target folder may be stale.
 pub fn marquee_binary() -> PathBuf {
-    // The test executable lives in target/<profile>/deps/.
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
-    let binary = profile_dir.join("marquee");
-    if !binary.exists() {
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--package", "marquee-cli"])
-            .current_dir(workspace_root())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the marquee binary failed");
-    }
-    binary
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // The test executable lives in target/<profile>/deps/.
+            let exe = std::env::current_exe().expect("the test executable's path");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--quiet", "--package", "marquee-cli"])
+                .current_dir(workspace_root())
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the marquee binary failed");
+            profile_dir.join("marquee")
+        })
+        .clone()
 }
 
 /// Runs `marquee ARGS...` and returns its output, failing the test (with stderr) if it fails.
