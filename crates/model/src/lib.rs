@@ -8,6 +8,7 @@ pub mod blob;
 pub mod error;
 pub mod gbdt;
 mod hash;
+pub mod mf;
 pub mod rank;
 pub mod sigmoid;
 

@@ -9,6 +9,8 @@ pub mod csv_table;
 pub mod error;
 pub mod gbdt;
 pub mod import_xgboost;
+pub mod mf;
+mod random;
 pub mod rating_features;
 
 pub use error::TrainError;

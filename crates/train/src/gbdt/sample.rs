@@ -1,28 +1,7 @@
 //! Row and column subsampling, driven by a small self-contained PRNG so that results depend
 //! only on the seed (not on a dependency's version or the thread count).
 
-/// SplitMix64: tiny, fast and statistically fine for sampling.
-#[derive(Clone, Debug)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform integer in `0..bound` (multiply-shift; bias is negligible for our sizes).
-    pub(crate) fn below(&mut self, bound: usize) -> usize {
-        ((u128::from(self.next_u64()) * bound as u128) >> 64) as usize
-    }
-}
+pub(crate) use crate::random::SplitMix64;
 
 /// Marks exactly `keep` of `n` rows, drawn without replacement (Knuth's selection sampling:
 /// one pass, no index array).
