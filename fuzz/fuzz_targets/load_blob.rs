@@ -1,9 +1,11 @@
-//! Any byte string given to the blob loader is a model or an error; a panic is a bug.
+//! Any byte string given to the blob loaders (tree ensembles, factorisations) is a model or
+//! an error; a panic is a bug.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use marquee_model::blob::{checksum, BlobHeader, BlobKind, FORMAT_VERSION, HEADER_LEN};
 use marquee_model::gbdt::{Ensemble, Predictor};
+use marquee_model::mf::BiasedSvd;
 
 fuzz_target!(|bytes: &[u8]| {
     load_and_use(bytes);
@@ -13,21 +15,29 @@ fuzz_target!(|bytes: &[u8]| {
     if let Some(body) = bytes.get(HEADER_LEN..) {
         let schema_hash = bytes.get(12..20).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
         for version in 1..=FORMAT_VERSION {
-            let header = BlobHeader {
-                version,
-                kind: BlobKind::GbdtEnsemble.code(),
-                schema_hash,
-                body_len: body.len() as u32,
-                checksum: checksum(body),
-            };
-            let mut patched = header.to_bytes().to_vec();
-            patched.extend_from_slice(body);
-            load_and_use(&patched);
+            for kind in [BlobKind::GbdtEnsemble, BlobKind::BiasedSvd] {
+                let header = BlobHeader {
+                    version,
+                    kind: kind.code(),
+                    schema_hash,
+                    body_len: body.len() as u32,
+                    checksum: checksum(body),
+                };
+                let mut patched = header.to_bytes().to_vec();
+                patched.extend_from_slice(body);
+                load_and_use(&patched);
+            }
         }
     }
 });
 
 fn load_and_use(bytes: &[u8]) {
+    if let Ok(factorisation) = BiasedSvd::from_blob(bytes) {
+        // A loaded factorisation must score every item for known and unknown users.
+        let mut scores = vec![0.0; factorisation.items().min(4096)];
+        factorisation.score_items(Some(0), &mut scores);
+        factorisation.score_items(None, &mut scores);
+    }
     if let Ok(ensemble) = Ensemble::from_blob(bytes) {
         // What loads must also predict and explain without panicking.
         let width = ensemble.schema.len();

@@ -42,6 +42,8 @@ pub const HEADER_LEN: usize = 32;
 pub enum BlobKind {
     /// A gradient-boosted tree ensemble ([`crate::gbdt::Ensemble`]).
     GbdtEnsemble = 1,
+    /// A biased matrix factorisation ([`crate::mf::BiasedSvd`]); first written in format 2.
+    BiasedSvd = 2,
 }
 
 impl BlobKind {
@@ -58,6 +60,7 @@ impl TryFrom<u16> for BlobKind {
     fn try_from(code: u16) -> Result<Self, ModelError> {
         match code {
             1 => Ok(BlobKind::GbdtEnsemble),
+            2 => Ok(BlobKind::BiasedSvd),
             other => Err(ModelError::Corrupt(format!("unknown model kind {other}"))),
         }
     }
@@ -233,7 +236,8 @@ mod tests {
         assert_eq!(body, (7, "seven".to_string()));
         assert_eq!(header.schema_hash, 0x0123_4567_89ab_cdef);
         assert_eq!(BlobKind::try_from(1).unwrap(), BlobKind::GbdtEnsemble);
-        assert!(BlobKind::try_from(2).is_err());
+        assert_eq!(BlobKind::try_from(2).unwrap(), BlobKind::BiasedSvd);
+        assert!(BlobKind::try_from(3).is_err());
     }
 
     #[test]

@@ -3,3 +3,7 @@
 pub mod biased_svd;
 
 pub use biased_svd::BiasedSvd;
+
+mod serialize;
+
+pub use serialize::shape_hash;
