@@ -4,24 +4,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { startWorker } from "./miniflare.mjs";
 
-const workerDir = fileURLToPath(new URL("..", import.meta.url));
 const fixture = (name) => readFileSync(fileURLToPath(new URL(`../../tests/fixtures/parity/${name}`, import.meta.url)));
 let mf;
 
 before(async () => {
-  mf = new Miniflare({
-    rootPath: workerDir,
-    scriptPath: "tests/parity-worker.mjs",
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-01",
-  });
-  await mf.ready;
+  mf = await startWorker("tests/parity-worker.mjs");
 });
 
 after(async () => {

@@ -2,26 +2,12 @@
 // Miniflare, and checks the answers a client gets over HTTP.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { startWorker } from "./miniflare.mjs";
 
-const workerDir = fileURLToPath(new URL("..", import.meta.url));
 let mf;
 
 before(async () => {
-  mf = new Miniflare({
-    rootPath: workerDir,
-    scriptPath: "entry.mjs",
-    modules: true,
-    // Miniflare treats .js as CommonJS by default; ours are ES modules and a compiled module.
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-01",
-    bindings: { POPULAR_MOVIES: "the+shawshank+redemption+1994,monsters_+inc.+2001" },
-  });
-  await mf.ready;
+  mf = await startWorker("entry.mjs", { POPULAR_MOVIES: "the+shawshank+redemption+1994,monsters_+inc.+2001" });
 });
 
 after(async () => {

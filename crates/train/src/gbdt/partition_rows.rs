@@ -24,8 +24,9 @@ pub(crate) fn partition_rows(binned: &BinnedTable, split: &Split, rows: &mut [u3
             prefetch(binned.bins.as_ptr().wrapping_add(ahead as usize * width + split.feature));
         }
     };
-    if rows.len() < PARALLEL_ROWS {
-        scratch.clear();
+    // Moves a slice's left rows to its front, keeping order, and returns how many there are.
+    let split_in_place = |rows: &mut [u32], right: &mut Vec<u32>| {
+        right.clear();
         let mut left = 0;
         for index in 0..rows.len() {
             prefetch_ahead(rows, index);
@@ -34,32 +35,20 @@ pub(crate) fn partition_rows(binned: &BinnedTable, split: &Split, rows: &mut [u3
                 rows[left] = row;
                 left += 1;
             } else {
-                scratch.push(row);
+                right.push(row);
             }
         }
-        rows[left..].copy_from_slice(scratch);
-        return left;
+        rows[left..].copy_from_slice(right);
+        left
+    };
+    if rows.len() < PARALLEL_ROWS {
+        return split_in_place(rows, scratch);
     }
     // Each chunk splits itself in place; the pieces are then concatenated in chunk order.
     let chunk_rows = PARALLEL_ROWS / 4;
     let lefts: Vec<usize> = rows
         .par_chunks_mut(chunk_rows)
-        .map(|chunk| {
-            let mut right = Vec::with_capacity(chunk.len());
-            let mut left = 0;
-            for index in 0..chunk.len() {
-                prefetch_ahead(chunk, index);
-                let row = chunk[index];
-                if goes_left(row) {
-                    chunk[left] = row;
-                    left += 1;
-                } else {
-                    right.push(row);
-                }
-            }
-            chunk[left..].copy_from_slice(&right);
-            left
-        })
+        .map(|chunk| split_in_place(chunk, &mut Vec::with_capacity(chunk.len())))
         .collect();
     scratch.clear();
     let mut left_total = 0;
