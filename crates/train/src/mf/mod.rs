@@ -1,5 +1,8 @@
-//! Matrix-factorisation trainers: they fit the models in [`marquee_model::mf`].
+//! Matrix-factorisation trainers: explicit (biased SVD on ratings) and implicit (BPR on
+//! interactions). They are scored by `marquee_model::mf` and `marquee_model::recommend`.
 
 pub mod fit_biased_svd;
+pub mod fit_bpr;
 
 pub use fit_biased_svd::{fit_biased_svd, BiasedSvdParams, ValidBiasedSvdParams};
+pub use fit_bpr::{fit_bpr, BprParams, ImplicitFactors, ValidBprParams};
