@@ -44,6 +44,10 @@ pub enum BlobKind {
     GbdtEnsemble = 1,
     /// A biased matrix factorisation ([`crate::mf::BiasedSvd`]); first written in format 2.
     BiasedSvd = 2,
+    /// The hybrid recommender's shared part ([`crate::recommend::Recommender`]); format 2.
+    Recommender = 3,
+    /// One shard of per-user profiles ([`crate::recommend::ProfileShard`]); format 2.
+    ProfileShard = 4,
 }
 
 impl BlobKind {
@@ -61,6 +65,8 @@ impl TryFrom<u16> for BlobKind {
         match code {
             1 => Ok(BlobKind::GbdtEnsemble),
             2 => Ok(BlobKind::BiasedSvd),
+            3 => Ok(BlobKind::Recommender),
+            4 => Ok(BlobKind::ProfileShard),
             other => Err(ModelError::Corrupt(format!("unknown model kind {other}"))),
         }
     }

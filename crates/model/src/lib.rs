@@ -10,6 +10,7 @@ pub mod gbdt;
 mod hash;
 pub mod mf;
 pub mod rank;
+pub mod recommend;
 pub mod sigmoid;
 
 pub use blob::{decode_body, encode, read_header, BlobHeader, BlobKind};

@@ -1,0 +1,155 @@
+//! Stage 1: a few hundred candidates per user, from four sources, with the factorisation
+//! scores stage 2 needs.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Catalog, UserProfile};
+use crate::rank::top_k;
+
+/// How many candidates each source contributes (before duplicates are merged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetrievalParams {
+    /// The best movies by the implicit factorisation's score, for users it knows.
+    pub factor_candidates: usize,
+    /// The most popular movies in the user's demographic segment.
+    pub segment_candidates: usize,
+    /// The most popular movies overall.
+    pub popular_candidates: usize,
+    /// The newest releases.
+    pub new_release_candidates: usize,
+}
+
+impl Default for RetrievalParams {
+    fn default() -> Self {
+        RetrievalParams {
+            factor_candidates: 200,
+            segment_candidates: 100,
+            popular_candidates: 50,
+            new_release_candidates: 30,
+        }
+    }
+}
+
+impl RetrievalParams {
+    /// The most candidates a request can produce; bounded so that a request's work is too.
+    pub const MAX_TOTAL: usize = 5_000;
+
+    /// Refuses a configuration whose total exceeds [`RetrievalParams::MAX_TOTAL`].
+    pub fn validate(&self) -> Result<(), crate::ModelError> {
+        let total = self
+            .factor_candidates
+            .saturating_add(self.segment_candidates)
+            .saturating_add(self.popular_candidates)
+            .saturating_add(self.new_release_candidates);
+        if total == 0 || total > Self::MAX_TOTAL {
+            return Err(crate::ModelError::InvalidModel(format!(
+                "retrieval asks for {total} candidates; it must be 1 to {}",
+                Self::MAX_TOTAL
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Which stage-1 source proposed a candidate (the first one, when several did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CandidateSource {
+    Factors,
+    Segment,
+    Popular,
+    NewRelease,
+    /// Placed by the reranker's exploration slot.
+    Exploration,
+}
+
+impl CandidateSource {
+    /// A short lowercase name for logs and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            CandidateSource::Factors => "factors",
+            CandidateSource::Segment => "segment",
+            CandidateSource::Popular => "popular",
+            CandidateSource::NewRelease => "new_release",
+            CandidateSource::Exploration => "exploration",
+        }
+    }
+}
+
+/// One retrieved movie with the scores both factorisations give it for this user.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    pub item: u32,
+    pub source: CandidateSource,
+    pub svd_rating: f32,
+    pub implicit_score: f32,
+}
+
+/// Stage 1 for `profile`: unseen movies from every source, each at most once, in source
+/// order. Scores every catalog movie with the implicit factors when the user has them.
+pub fn retrieve(catalog: &Catalog, params: &RetrievalParams, profile: &UserProfile) -> Vec<Candidate> {
+    let items = catalog.len();
+    let mut taken = vec![0u64; items.div_ceil(64)];
+    let mark = |taken: &mut [u64], item: usize| -> bool {
+        match taken.get_mut(item / 64) {
+            Some(word) if *word & (1 << (item % 64)) == 0 => {
+                *word |= 1 << (item % 64);
+                true
+            }
+            _ => false,
+        }
+    };
+    for &item in &profile.seen {
+        mark(&mut taken, item as usize);
+    }
+    let mut picked: Vec<(u32, CandidateSource)> = Vec::with_capacity(
+        params.factor_candidates
+            + params.segment_candidates
+            + params.popular_candidates
+            + params.new_release_candidates,
+    );
+
+    if !profile.implicit_factors.is_empty() && params.factor_candidates > 0 {
+        let mut scores: Vec<f32> =
+            (0..items).map(|item| catalog.implicit_score(&profile.implicit_factors, item)).collect();
+        for &item in &profile.seen {
+            if let Some(score) = scores.get_mut(item as usize) {
+                *score = f32::NEG_INFINITY;
+            }
+        }
+        let mut best = Vec::new();
+        top_k(&scores, params.factor_candidates, &mut best);
+        for item in best {
+            if scores[item] > f32::NEG_INFINITY && mark(&mut taken, item) {
+                picked.push((item as u32, CandidateSource::Factors));
+            }
+        }
+    }
+    let mut take_from =
+        |list: &[u32], limit: usize, source: CandidateSource, picked: &mut Vec<(u32, CandidateSource)>| {
+            let mut added = 0;
+            for &item in list {
+                if added == limit {
+                    break;
+                }
+                if mark(&mut taken, item as usize) {
+                    picked.push((item, source));
+                    added += 1;
+                }
+            }
+        };
+    if let Some(segment) = catalog.segments.get(profile.demographics.segment()) {
+        take_from(&segment.items, params.segment_candidates, CandidateSource::Segment, &mut picked);
+    }
+    take_from(&catalog.popular, params.popular_candidates, CandidateSource::Popular, &mut picked);
+    take_from(&catalog.new_releases, params.new_release_candidates, CandidateSource::NewRelease, &mut picked);
+
+    picked
+        .into_iter()
+        .map(|(item, source)| Candidate {
+            item,
+            source,
+            svd_rating: catalog.svd_rating(profile.svd_bias, &profile.svd_factors, item as usize),
+            implicit_score: catalog.implicit_score(&profile.implicit_factors, item as usize),
+        })
+        .collect()
+}
