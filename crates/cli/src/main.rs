@@ -30,6 +30,10 @@ enum Command {
     /// Convert models from other engines into Marquee blobs.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Fit the hybrid on a time split and report accuracy, coverage and fairness per group.
+    Evaluate(commands::evaluate::EvaluateArgs),
+    /// Compare every model on the same split: accuracy, training cost, inference cost, size.
+    Compare(commands::compare::CompareArgs),
     /// Measure Marquee's speed against its targets.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -50,6 +54,8 @@ fn main() -> std::process::ExitCode {
         Command::Export(args) => commands::export::run(args),
         Command::Gbdt(command) => commands::gbdt::run(command),
         Command::Import(command) => commands::import::run(command),
+        Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Bench(command) => commands::bench::run(command),
     };
     match result {

@@ -7,11 +7,13 @@
 pub mod batch_predict;
 pub mod csv_table;
 pub mod error;
+pub mod evaluate;
 pub mod gbdt;
 pub mod import_xgboost;
 pub mod mf;
 mod random;
 pub mod rating_features;
+pub mod recommend;
 
 pub use error::TrainError;
 pub use marquee_data as data;

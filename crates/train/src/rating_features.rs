@@ -28,50 +28,59 @@ pub enum CategoryEncoding {
     Codes,
 }
 
-/// Builds one row per rating. Unknown users or movies give missing (NaN) features, not errors:
-/// the model learns what to do with them. Occupations are coded in first-seen order of the
-/// sorted distinct values, so the coding is deterministic.
-pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating], encoding: CategoryEncoding) -> RatingTable {
-    let mut occupations: Vec<&str> = users.iter().filter_map(|user| user.occupation.as_deref()).collect();
-    occupations.sort_unstable();
-    occupations.dedup();
-    let occupation_code: HashMap<&str, usize> =
-        occupations.iter().enumerate().map(|(code, &name)| (name, code)).collect();
-    let mut languages: Vec<&str> = movies.iter().filter_map(|movie| movie.original_language.as_deref()).collect();
-    languages.sort_unstable();
-    languages.dedup();
-    let language_code: HashMap<&str, usize> = languages.iter().enumerate().map(|(code, &name)| (name, code)).collect();
+/// Turns (user, movie) pairs into rows of the original team's features. Built once per data
+/// set; occupations and languages are coded in sorted order of their distinct values, so the
+/// coding is deterministic.
+#[derive(Clone, Debug)]
+pub struct RatingFeaturizer {
+    pub schema: FeatureSchema,
+    occupation_code: HashMap<String, usize>,
+    language_code: HashMap<String, usize>,
+}
 
-    let numeric = |name: &str| Feature { name: name.to_owned(), kind: FeatureKind::Numeric };
-    let categorical = |name: &str, count: usize| Feature {
-        name: name.to_owned(),
-        kind: match encoding {
-            CategoryEncoding::Categorical => FeatureKind::Categorical { categories: count.max(1) as u32 },
-            CategoryEncoding::Codes => FeatureKind::Numeric,
-        },
-    };
-    let mut features = vec![
-        numeric("user_age"),
-        categorical("user_gender", 3),
-        categorical("user_occupation", occupations.len()),
-        numeric("movie_year"),
-        numeric("movie_popularity"),
-        numeric("movie_vote_average"),
-        numeric("movie_log_vote_count"),
-        numeric("movie_runtime"),
-        categorical("movie_language", languages.len()),
-    ];
-    features
-        .extend(GENRES.iter().map(|genre| numeric(&format!("genre_{}", genre.to_ascii_lowercase().replace(' ', "_")))));
-    let schema = FeatureSchema { features };
+impl RatingFeaturizer {
+    pub fn new(users: &[User], movies: &[Movie], encoding: CategoryEncoding) -> Self {
+        let mut occupations: Vec<&str> = users.iter().filter_map(|user| user.occupation.as_deref()).collect();
+        occupations.sort_unstable();
+        occupations.dedup();
+        let mut languages: Vec<&str> = movies.iter().filter_map(|movie| movie.original_language.as_deref()).collect();
+        languages.sort_unstable();
+        languages.dedup();
 
-    let user_index: HashMap<u64, &User> = users.iter().map(|user| (user.user_id, user)).collect();
-    let movie_index: HashMap<&str, &Movie> = movies.iter().map(|movie| (movie.movie_id.as_str(), movie)).collect();
-    let option = |value: Option<f64>| value.map_or(f32::NAN, |value| value as f32);
-    let mut rows = Vec::with_capacity(ratings.len() * schema.len());
-    for rating in ratings {
-        let user = user_index.get(&rating.user_id);
-        let movie = movie_index.get(rating.movie_id.as_str());
+        let numeric = |name: &str| Feature { name: name.to_owned(), kind: FeatureKind::Numeric };
+        let categorical = |name: &str, count: usize| Feature {
+            name: name.to_owned(),
+            kind: match encoding {
+                CategoryEncoding::Categorical if count <= 255 => {
+                    FeatureKind::Categorical { categories: count.max(1) as u32 }
+                }
+                _ => FeatureKind::Numeric,
+            },
+        };
+        let mut features = vec![
+            numeric("user_age"),
+            categorical("user_gender", 3),
+            categorical("user_occupation", occupations.len()),
+            numeric("movie_year"),
+            numeric("movie_popularity"),
+            numeric("movie_vote_average"),
+            numeric("movie_log_vote_count"),
+            numeric("movie_runtime"),
+            categorical("movie_language", languages.len()),
+        ];
+        features.extend(
+            GENRES.iter().map(|genre| numeric(&format!("genre_{}", genre.to_ascii_lowercase().replace(' ', "_")))),
+        );
+        RatingFeaturizer {
+            schema: FeatureSchema { features },
+            occupation_code: occupations.iter().enumerate().map(|(code, &name)| (name.to_owned(), code)).collect(),
+            language_code: languages.iter().enumerate().map(|(code, &name)| (name.to_owned(), code)).collect(),
+        }
+    }
+
+    /// Appends the row for `user` and `movie` to `rows`; unknown ones give missing values.
+    pub fn push_row(&self, user: Option<&User>, movie: Option<&Movie>, rows: &mut Vec<f32>) {
+        let option = |value: Option<f64>| value.map_or(f32::NAN, |value| value as f32);
         rows.push(option(user.and_then(|user| user.age).map(f64::from)));
         rows.push(option(user.and_then(|user| user.gender).map(|gender| match gender {
             Gender::Male => 0.0,
@@ -80,7 +89,7 @@ pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating], encodi
         })));
         rows.push(option(
             user.and_then(|user| user.occupation.as_deref())
-                .and_then(|name| occupation_code.get(name))
+                .and_then(|name| self.occupation_code.get(name))
                 .map(|&code| code as f64),
         ));
         rows.push(option(movie.and_then(|movie| movie.year).map(f64::from)));
@@ -91,7 +100,7 @@ pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating], encodi
         rows.push(option(
             movie
                 .and_then(|movie| movie.original_language.as_deref())
-                .and_then(|name| language_code.get(name))
+                .and_then(|name| self.language_code.get(name))
                 .map(|&code| code as f64),
         ));
         for genre in GENRES {
@@ -101,7 +110,27 @@ pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating], encodi
             });
         }
     }
-    RatingTable { schema, features: rows, labels: ratings.iter().map(|rating| rating.rating).collect() }
+}
+
+/// Builds one row per rating. Unknown users or movies give missing (NaN) features, not errors:
+/// the model learns what to do with them.
+pub fn rating_table(users: &[User], movies: &[Movie], ratings: &[Rating], encoding: CategoryEncoding) -> RatingTable {
+    let featurizer = RatingFeaturizer::new(users, movies, encoding);
+    let user_index: HashMap<u64, &User> = users.iter().map(|user| (user.user_id, user)).collect();
+    let movie_index: HashMap<&str, &Movie> = movies.iter().map(|movie| (movie.movie_id.as_str(), movie)).collect();
+    let mut rows = Vec::with_capacity(ratings.len() * featurizer.schema.len());
+    for rating in ratings {
+        featurizer.push_row(
+            user_index.get(&rating.user_id).copied(),
+            movie_index.get(rating.movie_id.as_str()).copied(),
+            &mut rows,
+        );
+    }
+    RatingTable {
+        schema: featurizer.schema,
+        features: rows,
+        labels: ratings.iter().map(|rating| rating.rating).collect(),
+    }
 }
 
 #[cfg(test)]

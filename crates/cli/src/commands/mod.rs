@@ -1,10 +1,13 @@
 //! One module per `marquee` subcommand.
 
 pub mod bench;
+pub mod compare;
+pub mod evaluate;
 pub mod export;
 pub mod gbdt;
 pub mod import;
 pub mod ingest;
+pub mod load_data;
 pub mod stats;
 pub mod world;
 

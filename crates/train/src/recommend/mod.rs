@@ -1,0 +1,36 @@
+//! Training the hybrid recommender and its parts from interactions: the data in one shape
+//! ([`interactions`]), leak-free splits ([`split`]), the catalog and profiles built from
+//! training data only, and the two-stage fit ([`fit_hybrid`]).
+
+pub mod build_catalog;
+pub mod build_profiles;
+pub mod fit_hybrid;
+pub mod interactions;
+pub mod split;
+
+pub use build_catalog::{build_catalog, CatalogParams};
+pub use build_profiles::build_profiles;
+pub use fit_hybrid::{fit_hybrid, FittedHybrid, HybridParams};
+pub use interactions::{Interaction, Interactions};
+pub use split::{split_by_test_ratings, time_split, Split, SplitParams};
+
+use marquee_data::{Gender, User};
+use marquee_model::recommend::{Demographics, GenderCode};
+
+/// A user's demographics as the model crate codes them, with the occupation looked up in
+/// the catalog's sorted list.
+pub fn user_demographics(user: &User, occupations: &[String]) -> Demographics {
+    Demographics {
+        age: user.age,
+        gender: user.gender.map(|gender| match gender {
+            Gender::Male => GenderCode::Male,
+            Gender::Female => GenderCode::Female,
+            Gender::Other => GenderCode::Other,
+        }),
+        occupation: user
+            .occupation
+            .as_deref()
+            .and_then(|name| occupations.binary_search_by(|code| code.as_str().cmp(name)).ok())
+            .map(|code| code as u16),
+    }
+}
