@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod gbdt;
 pub mod import_xgboost;
 pub mod mf;
+mod prefetch;
 mod random;
 pub mod rating_features;
 pub mod recommend;

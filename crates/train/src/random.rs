@@ -28,6 +28,19 @@ impl SplitMix64 {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 
+    /// Fills `out` with draws from N(0, std²), using both values of each Box–Muller pair
+    /// (half the logarithms and cosines of calling [`SplitMix64::normal`] per value).
+    pub(crate) fn fill_normal(&mut self, out: &mut [f32], std: f32) {
+        for pair in out.chunks_mut(2) {
+            let radius = (-2.0 * self.unit_open_closed().ln()).sqrt() * f64::from(std);
+            let (sin, cos) = (std::f64::consts::TAU * self.unit_open_closed()).sin_cos();
+            pair[0] = (radius * cos) as f32;
+            if let Some(second) = pair.get_mut(1) {
+                *second = (radius * sin) as f32;
+            }
+        }
+    }
+
     /// A draw from N(0, std²) by Box–Muller (one of the pair; simple and reproducible).
     pub(crate) fn normal(&mut self, std: f32) -> f32 {
         let radius = (-2.0 * self.unit_open_closed().ln()).sqrt();

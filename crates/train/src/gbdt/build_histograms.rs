@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::bin_features::BinnedTable;
 use super::objective::GradHess;
-use super::prefetch::{prefetch, PREFETCH_DISTANCE};
+use crate::prefetch::{prefetch, PREFETCH_DISTANCE};
 
 /// A (gradient sum, hessian sum) pair, accumulated in `f64`: millions of `f32` gradients
 /// would otherwise lose the small differences split gains are made of.

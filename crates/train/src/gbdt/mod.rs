@@ -16,7 +16,6 @@ mod metrics;
 mod objective;
 mod params;
 mod partition_rows;
-mod prefetch;
 mod sample;
 mod table;
 mod train;

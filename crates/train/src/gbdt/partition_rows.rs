@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::bin_features::BinnedTable;
 use super::choose_best_split::Split;
-use super::prefetch::{prefetch, PREFETCH_DISTANCE};
+use crate::prefetch::{prefetch, PREFETCH_DISTANCE};
 
 /// Ranges this large are partitioned in parallel, in fixed chunks.
 const PARALLEL_ROWS: usize = 64 * 1024;

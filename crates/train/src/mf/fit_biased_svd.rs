@@ -1,15 +1,18 @@
-//! Fits a [`BiasedSvd`] by stochastic gradient descent, exactly as Surprise's `SVD` algorithm
-//! does (Funk's SVD with biases), except that the rating order is reshuffled every epoch from
-//! a seeded generator so that the result depends only on the inputs and the seed.
+//! Fits a [`BiasedSvd`] by stochastic gradient descent with Surprise's `SVD` update rule
+//! (Funk's SVD with biases) and defaults. The visiting order differs: ratings are shuffled
+//! every epoch from a seeded generator, within the blocks of a stratified schedule that lets
+//! two or more cores train at once (see `sgd_blocks`), so the result depends only on the
+//! inputs, the seed and `blocks`.
 
 use marquee_model::mf::BiasedSvd;
 use ndarray::Array2;
 
+use super::sgd_blocks::{run_epochs, Block, Step};
 use crate::random::SplitMix64;
 use crate::TrainError;
 
 /// Surprise's SVD defaults: factors 100, epochs 20, init_mean 0, init_std 0.1, lr_all 0.005,
-/// reg_all 0.02, biased true.
+/// reg_all 0.02, biased true; plus four blocks, so that two cores stay busy.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BiasedSvdParams {
     /// The number of latent factors per user and per item; it must be at least 1.
@@ -25,11 +28,23 @@ pub struct BiasedSvdParams {
     pub regularization: f32,
     /// The seed of the generator that draws the initial factors and shuffles the ratings.
     pub seed: u64,
+    /// How many blocks users and items are split into for the stratified schedule, 1 to 64:
+    /// up to this many cores train at once. The result depends on it (and not on the
+    /// number of threads); 1 visits all ratings in one shuffled order, as Surprise does.
+    pub blocks: usize,
 }
 
 impl Default for BiasedSvdParams {
     fn default() -> Self {
-        BiasedSvdParams { factors: 100, epochs: 20, init_std: 0.1, learning_rate: 0.005, regularization: 0.02, seed: 0 }
+        BiasedSvdParams {
+            factors: 100,
+            epochs: 20,
+            init_std: 0.1,
+            learning_rate: 0.005,
+            regularization: 0.02,
+            seed: 0,
+            blocks: 4,
+        }
     }
 }
 
@@ -52,6 +67,9 @@ impl BiasedSvdParams {
     pub fn validate(self) -> Result<ValidBiasedSvdParams, TrainError> {
         if self.factors == 0 {
             return Err(invalid("factors", "must be at least 1".into()));
+        }
+        if !(1..=64).contains(&self.blocks) {
+            return Err(invalid("blocks", format!("must be 1 to 64, got {}", self.blocks)));
         }
         if self.epochs == 0 {
             return Err(invalid("epochs", "must be at least 1".into()));
@@ -78,7 +96,7 @@ fn invalid(name: &'static str, reason: String) -> TrainError {
 /// sizes. `min_rating..=max_rating` is the rating scale predictions are clipped to.
 ///
 /// μ is the mean rating; biases start at 0 and factors at N(0, init_std). Each epoch visits
-/// every rating once in a seeded shuffled order and, with `err = r − (μ + b_u + b_i + q_i·p_u)`,
+/// every rating once, block by block in a seeded shuffled order, and, with `err = r − (μ + b_u + b_i + q_i·p_u)`,
 /// updates `b_u += lr(err − reg·b_u)`, `b_i += lr(err − reg·b_i)`, then for each factor `f`
 /// simultaneously `p_uf += lr(err·q_if − reg·p_uf)` and `q_if += lr(err·p_uf − reg·q_if)`.
 ///
@@ -127,51 +145,65 @@ pub fn fit_biased_svd(
     }
 
     let mut rng = SplitMix64::new(p.seed);
-    let mut user_factors = Array2::from_shape_simple_fn((n_users, k), || rng.normal(p.init_std));
-    let mut item_factors = Array2::from_shape_simple_fn((n_items, k), || rng.normal(p.init_std));
-    let mut user_bias = vec![0.0f32; n_users];
-    let mut item_bias = vec![0.0f32; n_items];
-    let not_contiguous = || TrainError::InvalidData("factor matrix is not contiguous".into());
-    let pu_all = user_factors.as_slice_mut().ok_or_else(not_contiguous)?;
-    let qi_all = item_factors.as_slice_mut().ok_or_else(not_contiguous)?;
+    let mut user_factors = Array2::zeros((n_users, k));
+    let mut item_factors = Array2::zeros((n_items, k));
+    for matrix in [&mut user_factors, &mut item_factors] {
+        rng.fill_normal(
+            matrix.as_slice_mut().ok_or_else(|| TrainError::InvalidData("not contiguous".into()))?,
+            p.init_std,
+        );
+    }
 
-    let (lr, reg) = (p.learning_rate, p.regularization);
-    let mut order: Vec<usize> = (0..ratings.len()).collect();
-    for _ in 0..p.epochs {
-        // Fisher–Yates.
-        for index in (1..order.len()).rev() {
-            order.swap(index, rng.below(index + 1));
+    // Index `x` lives in block `x % B` at local index `x / B` (see `sgd_blocks`).
+    let blocks = p.blocks;
+    let split = |matrix: &Array2<f32>, n: usize| -> Vec<Block> {
+        (0..blocks)
+            .map(|block| {
+                let members: Vec<usize> = (block..n).step_by(blocks).collect();
+                Block {
+                    bias: vec![0.0; members.len()],
+                    factors: members.iter().flat_map(|&row| matrix.row(row).to_vec()).collect(),
+                }
+            })
+            .collect()
+    };
+    let mut users = split(&user_factors, n_users);
+    let mut items = split(&item_factors, n_items);
+    let mut pairs: Vec<Vec<(u32, u32, f32)>> = vec![Vec::new(); blocks * blocks];
+    for &(u, i, rating) in ratings {
+        let (u, i) = (u as usize, i as usize);
+        pairs[(u % blocks) * blocks + i % blocks].push(((u / blocks) as u32, (i / blocks) as u32, rating));
+    }
+    let step = Step { factors: k, global_mean, learning_rate: p.learning_rate, regularization: p.regularization };
+    run_epochs(&mut users, &mut items, &mut pairs, step, p.epochs, &mut rng);
+
+    let join = |parts: &[Block], n: usize| -> (Vec<f32>, Vec<f32>) {
+        let (mut bias, mut factors) = (vec![0.0f32; n], vec![0.0f32; n * k]);
+        for (block, part) in parts.iter().enumerate() {
+            for (local, row) in (block..n).step_by(blocks).enumerate() {
+                bias[row] = part.bias[local];
+                factors[row * k..(row + 1) * k].copy_from_slice(&part.factors[local * k..(local + 1) * k]);
+            }
         }
-        for &r in &order {
-            let (u, i, rating) = ratings[r];
-            let (u, i) = (u as usize, i as usize);
-            let pu = &mut pu_all[u * k..(u + 1) * k];
-            let qi = &mut qi_all[i * k..(i + 1) * k];
-            let mut dot = 0.0f32;
-            for (q, p) in qi.iter().zip(pu.iter()) {
-                dot += q * p;
-            }
-            let err = rating - (global_mean + user_bias[u] + item_bias[i] + dot);
-            user_bias[u] += lr * (err - reg * user_bias[u]);
-            item_bias[i] += lr * (err - reg * item_bias[i]);
-            for (puf, qif) in pu.iter_mut().zip(qi.iter_mut()) {
-                let (old_p, old_q) = (*puf, *qif);
-                *puf += lr * (err * old_q - reg * old_p);
-                *qif += lr * (err * old_p - reg * old_q);
-            }
+        (bias, factors)
+    };
+    let (user_bias, mut user_factors) = join(&users, n_users);
+    let (item_bias, mut item_factors) = join(&items, n_items);
+    // Users and items without ratings were never trained: zero their random start so that
+    // they score exactly as Surprise scores unknowns (their terms drop out).
+    let (mut user_rated, mut item_rated) = (vec![false; n_users], vec![false; n_items]);
+    for &(u, i, _) in ratings {
+        user_rated[u as usize] = true;
+        item_rated[i as usize] = true;
+    }
+    for (factors, rated) in [(&mut user_factors, &user_rated), (&mut item_factors, &item_rated)] {
+        for (row, _) in rated.iter().enumerate().filter(|(_, &rated)| !rated) {
+            factors[row * k..(row + 1) * k].fill(0.0);
         }
     }
 
-    let model = BiasedSvd {
-        factors: k,
-        global_mean,
-        min_rating,
-        max_rating,
-        user_bias,
-        item_bias,
-        user_factors: user_factors.iter().copied().collect(),
-        item_factors: item_factors.iter().copied().collect(),
-    };
+    let model =
+        BiasedSvd { factors: k, global_mean, min_rating, max_rating, user_bias, item_bias, user_factors, item_factors };
     // Diverged training (e.g. a huge learning rate) leaves NaN or infinite values.
     model.validate()?;
     Ok(model)

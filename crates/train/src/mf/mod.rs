@@ -3,6 +3,7 @@
 
 pub mod fit_biased_svd;
 pub mod fit_bpr;
+mod sgd_blocks;
 
 pub use fit_biased_svd::{fit_biased_svd, BiasedSvdParams, ValidBiasedSvdParams};
 pub use fit_bpr::{fit_bpr, BprParams, ImplicitFactors, ValidBprParams};

@@ -1,8 +1,8 @@
-//! Software prefetch for the two loops that read rows scattered over the binned table
-//! (histogram building and row partitioning at deep nodes): the hardware prefetcher cannot
-//! guess those addresses, so the loops name them a few rows ahead.
+//! Software prefetch for loops that read rows scattered in memory (histogram building and
+//! row partitioning at deep tree nodes, and the factor rows of SGD): the hardware
+//! prefetcher cannot guess those addresses, so the loops name them a few steps ahead.
 
-/// How many rows ahead to prefetch: enough to cover a memory round trip.
+/// How many rows ahead the tree loops prefetch: enough to cover a memory round trip.
 pub(crate) const PREFETCH_DISTANCE: usize = 16;
 
 /// A hint to the CPU to start loading the cache line at `address`; a no-op elsewhere.
