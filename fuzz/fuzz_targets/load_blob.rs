@@ -1,4 +1,5 @@
-//! Any byte string given to the blob loaders (tree ensembles, factorisations) is a model or
+//! Any byte string given to the blob loaders (tree ensembles, factorisations, recommenders,
+//! profile shards) is a model or
 //! an error; a panic is a bug.
 #![no_main]
 
@@ -6,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use marquee_model::blob::{checksum, BlobHeader, BlobKind, FORMAT_VERSION, HEADER_LEN};
 use marquee_model::gbdt::{Ensemble, Predictor};
 use marquee_model::mf::BiasedSvd;
+use marquee_model::recommend::{ProfileShard, Recommender, UserProfile};
 
 fuzz_target!(|bytes: &[u8]| {
     load_and_use(bytes);
@@ -15,7 +17,7 @@ fuzz_target!(|bytes: &[u8]| {
     if let Some(body) = bytes.get(HEADER_LEN..) {
         let schema_hash = bytes.get(12..20).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
         for version in 1..=FORMAT_VERSION {
-            for kind in [BlobKind::GbdtEnsemble, BlobKind::BiasedSvd] {
+            for kind in [BlobKind::GbdtEnsemble, BlobKind::BiasedSvd, BlobKind::Recommender, BlobKind::ProfileShard] {
                 let header = BlobHeader {
                     version,
                     kind: kind.code(),
@@ -32,6 +34,22 @@ fuzz_target!(|bytes: &[u8]| {
 });
 
 fn load_and_use(bytes: &[u8]) {
+    if let Ok(recommender) = Recommender::from_blob(bytes) {
+        // A loaded recommender must serve any user, known or not, and explain its picks.
+        let profile = UserProfile::cold(u64::from(bytes.len() as u32), Default::default());
+        let list = recommender.recommend(&profile, 20, 0);
+        if let Some(first) = list.first() {
+            let _ = recommender.explain(&profile, first.item, 3);
+            let _ = recommender.predict_rating(&profile, first.item);
+        }
+    }
+    if let Ok(shard) = ProfileShard::from_blob(bytes) {
+        // Every profile decodes or is an error; a foreign catalog is an error too.
+        for index in 0..shard.len().min(64) + 1 {
+            let _ = shard.profile_at(index);
+        }
+        let _ = shard.lookup(0, &Default::default());
+    }
     if let Ok(factorisation) = BiasedSvd::from_blob(bytes) {
         // A loaded factorisation must score every item for known and unknown users.
         let mut scores = vec![0.0; factorisation.items().min(4096)];

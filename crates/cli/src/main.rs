@@ -30,6 +30,8 @@ enum Command {
     /// Convert models from other engines into Marquee blobs.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Fit the hybrid on all the data and write the blobs the edge serves.
+    Train(commands::train::TrainArgs),
     /// Fit the hybrid on a time split and report accuracy, coverage and fairness per group.
     Evaluate(commands::evaluate::EvaluateArgs),
     /// Compare every model on the same split: accuracy, training cost, inference cost, size.
@@ -54,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Export(args) => commands::export::run(args),
         Command::Gbdt(command) => commands::gbdt::run(command),
         Command::Import(command) => commands::import::run(command),
+        Command::Train(args) => commands::train::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Bench(command) => commands::bench::run(command),

@@ -19,7 +19,10 @@
 //! * **1**: the first layout. A GBDT body stores every node with all its fields.
 //! * **2**: compact GBDT trees: nodes in pre-order with the left child implicit, leaves
 //!   storing only value and cover, the two split booleans in one flags byte (about 28%
-//!   smaller). Written by default since it was introduced.
+//!   smaller). Written by default since it was introduced. Biased-SVD blobs (kind 2), the
+//!   hybrid recommender (kind 3, whose header carries the feature schema's hash) and
+//!   profile shards (kind 4, whose header carries the catalog's fingerprint) exist only
+//!   in this version.
 
 use serde::{Deserialize, Serialize};
 
@@ -243,7 +246,9 @@ mod tests {
         assert_eq!(header.schema_hash, 0x0123_4567_89ab_cdef);
         assert_eq!(BlobKind::try_from(1).unwrap(), BlobKind::GbdtEnsemble);
         assert_eq!(BlobKind::try_from(2).unwrap(), BlobKind::BiasedSvd);
-        assert!(BlobKind::try_from(3).is_err());
+        assert_eq!(BlobKind::try_from(3).unwrap(), BlobKind::Recommender);
+        assert_eq!(BlobKind::try_from(4).unwrap(), BlobKind::ProfileShard);
+        assert!(BlobKind::try_from(5).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod import;
 pub mod ingest;
 pub mod load_data;
 pub mod stats;
+pub mod train;
 pub mod world;
 
 /// Prints `value` as pretty JSON on stdout.

@@ -185,18 +185,43 @@ impl<'a> ProfileShard<'a> {
 
     /// The profile of `user_id`, validated against `catalog`; `Ok(None)` when the shard does
     /// not hold it. A shard built for another catalog is an error.
+    ///
+    /// It hashes the whole catalog to check the fingerprint; serving uses
+    /// [`crate::recommend::Recommender::lookup_profile`], which hashes it once.
     pub fn lookup(&self, user_id: u64, catalog: &Catalog) -> Result<Option<UserProfile>, ModelError> {
-        if self.catalog_fingerprint != catalog.fingerprint() {
-            return Err(ModelError::SchemaMismatch { header: self.catalog_fingerprint, body: catalog.fingerprint() });
+        self.lookup_with_fingerprint(user_id, catalog, catalog.fingerprint())
+    }
+
+    /// [`ProfileShard::lookup`] with the catalog's fingerprint already computed.
+    pub fn lookup_with_fingerprint(
+        &self,
+        user_id: u64,
+        catalog: &Catalog,
+        fingerprint: u64,
+    ) -> Result<Option<UserProfile>, ModelError> {
+        if self.catalog_fingerprint != fingerprint {
+            return Err(ModelError::SchemaMismatch { header: self.catalog_fingerprint, body: fingerprint });
         }
         let Ok(index) = self.user_ids.binary_search(&user_id) else { return Ok(None) };
-        let (start, end) = (self.offsets[index] as usize, self.offsets[index + 1] as usize);
-        let bytes = self.profiles.get(start..end).ok_or_else(|| ModelError::Corrupt("profile out of bounds".into()))?;
-        let profile: UserProfile = blob::decode_exact(bytes)?;
-        if profile.user_id != user_id {
-            return Err(ModelError::Corrupt(format!("the index says user {user_id}, the profile {}", profile.user_id)));
-        }
+        let profile = self.profile_at(index)?;
         profile.validate(catalog)?;
         Ok(Some(profile))
+    }
+
+    /// Decodes the `index`-th profile (in user-id order) without checking it against a
+    /// catalog; [`ProfileShard::lookup`] is what serving uses.
+    pub fn profile_at(&self, index: usize) -> Result<UserProfile, ModelError> {
+        let (Some(&start), Some(&end)) = (self.offsets.get(index), self.offsets.get(index.wrapping_add(1))) else {
+            return Err(ModelError::Corrupt(format!("the shard has no profile {index}")));
+        };
+        let bytes = self
+            .profiles
+            .get(start as usize..end as usize)
+            .ok_or_else(|| ModelError::Corrupt("profile out of bounds".into()))?;
+        let profile: UserProfile = blob::decode_exact(bytes)?;
+        if Some(&profile.user_id) != self.user_ids.get(index) {
+            return Err(ModelError::Corrupt(format!("the index and profile {index} disagree on the user id")));
+        }
+        Ok(profile)
     }
 }

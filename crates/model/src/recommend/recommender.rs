@@ -3,7 +3,7 @@
 use super::features::{fill_row, ranker_schema, UserContext, FEATURE_COUNT};
 use super::rerank::{rerank, RerankParams, Scored};
 use super::retrieve::{retrieve, CandidateSource, RetrievalParams};
-use super::{Catalog, UserProfile};
+use super::{Catalog, ProfileShard, UserProfile};
 use crate::gbdt::Predictor;
 use crate::ModelError;
 
@@ -28,6 +28,8 @@ pub struct Recommender {
     retrieval: RetrievalParams,
     rerank: RerankParams,
     shard_count: u32,
+    /// [`Catalog::fingerprint`], computed once: it hashes every movie id.
+    fingerprint: u64,
 }
 
 impl Recommender {
@@ -53,7 +55,8 @@ impl Recommender {
                 return Err(ModelError::InvalidModel("a model's features differ from the ranker schema".into()));
             }
         }
-        Ok(Recommender { catalog, ranker, rating_head, retrieval, rerank, shard_count })
+        let fingerprint = catalog.fingerprint();
+        Ok(Recommender { catalog, ranker, rating_head, retrieval, rerank, shard_count, fingerprint })
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -79,6 +82,17 @@ impl Recommender {
     /// How many shards the per-user profiles are split into.
     pub fn shard_count(&self) -> u32 {
         self.shard_count
+    }
+
+    /// The catalog's fingerprint, which profile shards must carry.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// `user_id`'s profile from `shard`, checked against this recommender's catalog;
+    /// `Ok(None)` when the shard does not hold it.
+    pub fn lookup_profile(&self, shard: &ProfileShard<'_>, user_id: u64) -> Result<Option<UserProfile>, ModelError> {
+        shard.lookup_with_fingerprint(user_id, &self.catalog, self.fingerprint)
     }
 
     /// The movie id of a catalog index.

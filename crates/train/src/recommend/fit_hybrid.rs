@@ -15,7 +15,7 @@ use marquee_model::gbdt::{Objective, Predictor};
 use marquee_model::mf::BiasedSvd;
 use marquee_model::recommend::{
     fill_row, ranker_schema, retrieve, Catalog, Recommender, RerankParams, RetrievalParams, UserContext, UserProfile,
-    FEATURE_COUNT,
+    FEATURE_COUNT, FEATURE_NAMES,
 };
 
 use super::build_catalog::{build_catalog, CatalogParams};
@@ -52,7 +52,9 @@ pub struct HybridParams {
     pub max_ranker_users: usize,
     /// Negative candidates kept per group (all positives are kept).
     pub negatives_per_user: usize,
-    /// How many shards the profiles are published in.
+    /// How many shards the profiles are published in; 0 means one shard per
+    /// [`USERS_PER_SHARD`] users, so that a request decodes a small shard however many
+    /// users there are.
     pub shard_count: u32,
     /// Seeds every random choice.
     pub seed: u64,
@@ -88,11 +90,14 @@ impl Default for HybridParams {
             cold_fraction: 0.3,
             max_ranker_users: 20_000,
             negatives_per_user: 60,
-            shard_count: 16,
+            shard_count: 0,
             seed: 0,
         }
     }
 }
+
+/// The users per profile shard when [`HybridParams::shard_count`] is 0 (automatic).
+pub const USERS_PER_SHARD: usize = 256;
 
 /// The fitted hybrid and the parts evaluation compares it with.
 pub struct FittedHybrid {
@@ -212,10 +217,13 @@ pub fn fit_hybrid(
     let ranker_table = Table::new(schema.clone(), features, labels, Some(groups))?;
     let ranker = train(&ranker_table, None, &ranker_params, &mut |_, _| {})?.ensemble;
 
-    // The rating head: label-half ratings, features from the older half.
+    // The rating head: label-half ratings, features from the older half. A fifth of them
+    // is held back, and the head is kept only if it predicts those better than the
+    // factorisation's own rating (the `svd_rating` feature) does.
     let rating_head = match &params.rating_head {
         Some(head_params) => {
-            let (mut features, mut labels) = (Vec::new(), Vec::new());
+            let (mut fit_rows, mut fit_labels, mut check_rows, mut check_labels) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for event in &inner.test {
                 let Some(rating) = event.rating else { continue };
                 let profile = &inner_profiles[event.user as usize];
@@ -223,13 +231,24 @@ pub fn fit_hybrid(
                 let svd = inner_catalog.svd_rating(profile.svd_bias, &profile.svd_factors, item);
                 let implicit = inner_catalog.implicit_score(&profile.implicit_factors, item);
                 fill_row(&inner_catalog, &UserContext::new(profile), item, svd, implicit, &mut row);
-                features.extend_from_slice(&row);
+                let held_back =
+                    unit_hash(params.seed ^ 0x4845_4144, u64::from(event.user) << 32 | u64::from(event.item)) < 0.2;
+                let (rows, labels) =
+                    if held_back { (&mut check_rows, &mut check_labels) } else { (&mut fit_rows, &mut fit_labels) };
+                rows.extend_from_slice(&row);
                 labels.push(rating);
             }
-            if labels.len() >= 100 {
+            if fit_labels.len() >= 100 && check_labels.len() >= 20 {
                 let head_params = TrainParams { seed: params.seed, ..head_params.clone() }.validate()?;
-                let table = Table::new(schema, features, labels, None)?;
-                Some(Predictor::new(train(&table, None, &head_params, &mut |_, _| {})?.ensemble)?)
+                let table = Table::new(schema, fit_rows, fit_labels, None)?;
+                let head = Predictor::new(train(&table, None, &head_params, &mut |_, _| {})?.ensemble)?;
+                let svd_column = FEATURE_NAMES.iter().position(|&name| name == "svd_rating").unwrap_or(0);
+                let (mut head_error, mut svd_error) = (0.0f64, 0.0f64);
+                for (check_row, &label) in check_rows.chunks_exact(FEATURE_COUNT).zip(&check_labels) {
+                    head_error += f64::from(head.predict(check_row)? - label).powi(2);
+                    svd_error += f64::from(check_row[svd_column] - label).powi(2);
+                }
+                (head_error < svd_error).then_some(head)
             } else {
                 None
             }
@@ -238,13 +257,11 @@ pub fn fit_hybrid(
     };
 
     let (svd, _, catalog, profiles) = fit_features(data, train_events, params)?;
-    let recommender = Recommender::new(
-        catalog,
-        Predictor::new(ranker)?,
-        rating_head,
-        params.retrieval,
-        params.rerank,
-        params.shard_count,
-    )?;
+    let shard_count = match params.shard_count {
+        0 => u32::try_from(data.users.len().div_ceil(USERS_PER_SHARD).max(1)).unwrap_or(u32::MAX),
+        count => count,
+    };
+    let recommender =
+        Recommender::new(catalog, Predictor::new(ranker)?, rating_head, params.retrieval, params.rerank, shard_count)?;
     Ok(FittedHybrid { recommender, profiles, svd, seconds: started.elapsed().as_secs_f64() })
 }

@@ -91,7 +91,7 @@ struct Ratios {
 }
 
 pub fn run(args: BenchGbdtArgs) -> Result<()> {
-    let root = workspace_root();
+    let root = super::workspace_root();
     let scratch = tempfile::tempdir()?;
     let data_root = args.keep_data.clone().unwrap_or_else(|| scratch.path().to_path_buf());
     let mut results = Vec::new();
@@ -124,12 +124,6 @@ pub fn run(args: BenchGbdtArgs) -> Result<()> {
         print_figures(figures);
     }
     Ok(())
-}
-
-fn workspace_root() -> PathBuf {
-    // The binary runs from anywhere; the peers' script and the wasm build live in the repo.
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.ancestors().nth(2).map(Path::to_path_buf).unwrap_or(manifest)
 }
 
 fn params(objective: Objective, threads: usize) -> Result<marquee_train::gbdt::ValidParams> {

@@ -1,0 +1,470 @@
+//! `marquee bench recommend`: recommendation quality and speed against their targets.
+//!
+//! Three sections, each measured in the same run as its peers:
+//! 1. Rating accuracy on a 5-fold random split of MovieLens 100K (or, without it, of a
+//!    synthetic set of the same shape), Marquee's biased SVD and hybrid beside Surprise's SVD.
+//! 2. The built-in world on the time split: every model's NDCG@20, cold users against
+//!    popularity, and the ceilings the world's hidden ground truth allows.
+//! 3. Latency: one user's list of 20 from a 27,000-movie catalog, on one core.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use marquee_data::world::{World, WorldConfig};
+use marquee_model::rank::top_k;
+use marquee_model::recommend::{encode_shard, shard_of, ProfileShard, UserProfile};
+use marquee_train::evaluate::metrics::RankingSums;
+use marquee_train::evaluate::models::{ListModel, SeenMovies, Svd};
+use marquee_train::evaluate::{EvaluationParams, ModelReport};
+use marquee_train::mf::BiasedSvdParams;
+use marquee_train::recommend::{fit_hybrid, time_split, HybridParams, Interaction, Interactions, Split, SplitParams};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(clap::Args)]
+pub struct BenchRecommendArgs {
+    /// A MovieLens 100K folder (u.data, u.user, u.item) for the rating-accuracy section;
+    /// without it a synthetic set of the same shape is generated.
+    #[arg(long)]
+    movielens: Option<PathBuf>,
+    /// Folds of the random split.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Movies in the latency section's catalog.
+    #[arg(long, default_value_t = 27_000)]
+    catalog: u32,
+    /// Users whose lists the latency section times.
+    #[arg(long, default_value_t = 2_000)]
+    timed_users: usize,
+    /// Write the generated MovieLens-shaped folder and the folds here, and keep them.
+    #[arg(long)]
+    keep_data: Option<PathBuf>,
+    /// Skip Surprise (its figures are then absent).
+    #[arg(long)]
+    no_peers: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Figures {
+    rating_accuracy: RatingAccuracy,
+    world: WorldFigures,
+    latency: Latency,
+}
+
+#[derive(Serialize, Default, Clone, Copy)]
+struct FoldMeans {
+    rmse: f64,
+    mae: f64,
+    fit_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct RatingAccuracy {
+    data: String,
+    folds: usize,
+    ratings: usize,
+    marquee_svd: FoldMeans,
+    marquee_hybrid: FoldMeans,
+    /// Surprise's figures as its script printed them, or why they are missing.
+    surprise_svd: Value,
+    /// Surprise's mean fit time ÷ Marquee's (goal ≥ 10).
+    svd_speedup_vs_surprise: Option<f64>,
+    /// Marquee's mean SVD RMSE − Surprise's (goal ≤ 0).
+    svd_rmse_difference_vs_surprise: Option<f64>,
+    best_model: String,
+    best_rmse: f64,
+}
+
+#[derive(Serialize)]
+struct WorldFigures {
+    models: Vec<ModelReport>,
+    hybrid_ndcg: f64,
+    svd_ndcg: f64,
+    gbdt_ndcg: f64,
+    popularity_cold_ndcg: f64,
+    hybrid_cold_ndcg: f64,
+    /// Hybrid ÷ popularity on users with no history (goal ≥ 2).
+    cold_ratio: f64,
+    /// NDCG@20 of lists ranked by the world's hidden truth: what any model could reach.
+    ceiling: Ceiling,
+}
+
+#[derive(Serialize)]
+struct Ceiling {
+    /// Knowing each movie's popularity and quality but nothing about the user.
+    nonpersonal_ndcg: f64,
+    nonpersonal_cold_ndcg: f64,
+    /// Knowing each user's exact hidden tastes.
+    oracle_ndcg: f64,
+    oracle_cold_ndcg: f64,
+}
+
+#[derive(Serialize)]
+struct Latency {
+    movies: usize,
+    users: usize,
+    timed_users: usize,
+    /// `Recommender::recommend` alone: retrieval, ranking, reranking.
+    recommend_p50_us: f64,
+    recommend_p99_us: f64,
+    recommend_mean_us: f64,
+    /// Decoding the user's profile shard and profile first, as the edge does.
+    with_profile_lookup_p50_us: f64,
+    with_profile_lookup_p99_us: f64,
+}
+
+pub fn run(args: BenchRecommendArgs) -> Result<()> {
+    anyhow::ensure!(args.folds >= 2, "--folds must be at least 2");
+    let root = crate::commands::bench::workspace_root();
+    let scratch = tempfile::tempdir()?;
+    let data_root = args.keep_data.clone().unwrap_or_else(|| scratch.path().to_path_buf());
+    let rating_accuracy = rating_accuracy(&args, &root, &data_root)?;
+    let world = world_figures(&data_root, args.json)?;
+    let latency = latency(args.catalog, args.timed_users)?;
+    let figures = Figures { rating_accuracy, world, latency };
+    if args.json {
+        return crate::commands::print_json(&figures);
+    }
+    print_figures(&figures);
+    Ok(())
+}
+
+fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Result<RatingAccuracy> {
+    let (folder, name) = match &args.movielens {
+        Some(folder) => (folder.clone(), format!("MovieLens 100K from {}", folder.display())),
+        None => {
+            let folder = scratch.join("ml-100k-shaped");
+            std::fs::create_dir_all(&folder)?;
+            super::movielens_shaped::write(&folder, 100)?;
+            (folder, "synthetic, shaped like MovieLens 100K (not comparable with published figures)".into())
+        }
+    };
+    tracing::info!("rating accuracy on {name}");
+    let data = crate::commands::load_data::load_interactions(&folder, true)?;
+    let rated: Vec<Interaction> = data.events.iter().filter(|event| event.rating.is_some()).copied().collect();
+    // A seeded shuffle assigns every rating to one fold.
+    let mut order: Vec<usize> = (0..rated.len()).collect();
+    let mut state = 7u64;
+    for index in (1..order.len()).rev() {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        order.swap(index, ((u128::from(state >> 11) * (index as u128 + 1)) >> 53) as usize);
+    }
+    let mut fold_of = vec![0usize; rated.len()];
+    for (position, &index) in order.iter().enumerate() {
+        fold_of[index] = position % args.folds;
+    }
+    let (low, high) = data.rating_scale();
+    let mut svd_sum = FoldMeans::default();
+    let mut hybrid_sum = FoldMeans::default();
+    let peer_folder = scratch.join("folds");
+    std::fs::create_dir_all(&peer_folder)?;
+    for fold in 0..args.folds {
+        let in_fold = |wanted: bool| -> Vec<Interaction> {
+            rated.iter().zip(&fold_of).filter(|(_, &of)| (of == fold) == wanted).map(|(event, _)| *event).collect()
+        };
+        let (test, train) = (in_fold(true), in_fold(false));
+        write_fold(&peer_folder, fold, &data, &train, &test)?;
+        let split = Split { train: train.clone(), test: test.clone(), cold_users: vec![false; data.users.len()] };
+        let seen = SeenMovies::new(data.users.len(), &split.train);
+        let svd =
+            Svd::fit(&data, &split.train, seen, BiasedSvdParams { seed: fold as u64, ..BiasedSvdParams::default() })?;
+        add_errors(&mut svd_sum, &test, svd.train_seconds(), |user, item| svd.predict_rating(user, item));
+        let fitted = fit_hybrid(&data, &split.train, &HybridParams { seed: fold as u64, ..HybridParams::default() })?;
+        add_errors(&mut hybrid_sum, &test, fitted.seconds, |user, item| {
+            Some(fitted.recommender.predict_rating(&fitted.profiles[user], item))
+        });
+        tracing::info!("fold {fold}: done");
+    }
+    let mean = |sum: FoldMeans| FoldMeans {
+        rmse: sum.rmse / args.folds as f64,
+        mae: sum.mae / args.folds as f64,
+        fit_seconds: sum.fit_seconds / args.folds as f64,
+    };
+    let (marquee_svd, marquee_hybrid) = (mean(svd_sum), mean(hybrid_sum));
+    let surprise = if args.no_peers {
+        Value::String("skipped (--no-peers)".into())
+    } else {
+        run_surprise(root, &peer_folder, args.folds, low, high)
+    };
+    let surprise_mean = |field: &str| -> Option<f64> {
+        let folds = surprise.get("folds")?.as_array()?;
+        let values: Vec<f64> = folds.iter().filter_map(|fold| fold.get(field)?.as_f64()).collect();
+        (values.len() == folds.len() && !values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    let (best_model, best_rmse) = if marquee_hybrid.rmse <= marquee_svd.rmse {
+        ("hybrid (rating head)".to_owned(), marquee_hybrid.rmse)
+    } else {
+        ("svd".to_owned(), marquee_svd.rmse)
+    };
+    Ok(RatingAccuracy {
+        data: name,
+        folds: args.folds,
+        ratings: rated.len(),
+        svd_speedup_vs_surprise: surprise_mean("fit_seconds").map(|seconds| seconds / marquee_svd.fit_seconds),
+        svd_rmse_difference_vs_surprise: surprise_mean("rmse").map(|rmse| marquee_svd.rmse - rmse),
+        marquee_svd,
+        marquee_hybrid,
+        surprise_svd: surprise,
+        best_model,
+        best_rmse,
+    })
+}
+
+fn add_errors(sum: &mut FoldMeans, test: &[Interaction], seconds: f64, predict: impl Fn(usize, u32) -> Option<f32>) {
+    let (mut squared, mut absolute, mut count) = (0.0f64, 0.0f64, 0usize);
+    for event in test {
+        let (Some(actual), Some(predicted)) = (event.rating, predict(event.user as usize, event.item)) else {
+            continue;
+        };
+        let error = f64::from(predicted) - f64::from(actual);
+        squared += error * error;
+        absolute += error.abs();
+        count += 1;
+    }
+    let count = count.max(1) as f64;
+    sum.rmse += (squared / count).sqrt();
+    sum.mae += absolute / count;
+    sum.fit_seconds += seconds;
+}
+
+fn write_fold(
+    folder: &Path,
+    fold: usize,
+    data: &Interactions,
+    train: &[Interaction],
+    test: &[Interaction],
+) -> Result<()> {
+    for (name, events) in [("train", train), ("test", test)] {
+        let mut text = String::with_capacity(events.len() * 16);
+        for event in events {
+            let rating = event.rating.unwrap_or_default();
+            text.push_str(&format!(
+                "{}\t{}\t{rating}\n",
+                data.users[event.user as usize].user_id, data.movies[event.item as usize].movie_id
+            ));
+        }
+        std::fs::write(folder.join(format!("fold{fold}_{name}.tsv")), text)?;
+    }
+    Ok(())
+}
+
+fn run_surprise(root: &Path, folder: &Path, folds: usize, low: f32, high: f32) -> Value {
+    let python = root.join(".venv/bin/python");
+    if !python.exists() {
+        return Value::String("no .venv with the peers: run `cargo xtask peers` (installs Surprise)".into());
+    }
+    let run = || -> Result<Value> {
+        let output = Command::new(&python)
+            .arg(root.join("bench/peers_svd.py"))
+            .arg(folder)
+            .arg(folds.to_string())
+            .arg(low.to_string())
+            .arg(high.to_string())
+            .output()
+            .context("running bench/peers_svd.py")?;
+        anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        Ok(serde_json::from_slice(&output.stdout)?)
+    };
+    run().unwrap_or_else(|error| Value::String(format!("Surprise failed: {error:#}")))
+}
+
+fn world_figures(scratch: &Path, quiet: bool) -> Result<WorldFigures> {
+    let world = World::generate(WorldConfig::default())?;
+    let folder = scratch.join("world");
+    world.write_to(&folder, |_| {})?;
+    let data = crate::commands::load_data::load_interactions(&folder, quiet)?;
+    let split = time_split(&data, &SplitParams::default())?;
+    let models = crate::commands::compare::compare(&data, &split, &EvaluationParams::default(), 0)?;
+    let find = |prefix: &str| models.iter().find(|report| report.model.starts_with(prefix));
+    let ndcg = |prefix: &str| find(prefix).map_or(0.0, |report| report.ranking.ndcg);
+    let cold = |prefix: &str| find(prefix).map_or(0.0, |report| report.cold_users.ndcg);
+    let ceiling = ceiling(&world, &data, &split);
+    Ok(WorldFigures {
+        hybrid_ndcg: find("hybrid").map_or(0.0, |report| report.ranking.ndcg),
+        svd_ndcg: ndcg("svd"),
+        gbdt_ndcg: ndcg("gbdt"),
+        popularity_cold_ndcg: cold("popularity"),
+        hybrid_cold_ndcg: models.iter().rev().find(|r| r.model == "hybrid").map_or(0.0, |r| r.cold_users.ndcg),
+        cold_ratio: models.iter().rev().find(|r| r.model == "hybrid").map_or(0.0, |r| r.cold_users.ndcg)
+            / cold("popularity").max(f64::MIN_POSITIVE),
+        models,
+        ceiling,
+    })
+}
+
+/// Ranks every unseen movie by the world's own choice model (popularity-weighted sampling,
+/// then a softmax over utility at the simulation's temperature) and scores those lists.
+fn ceiling(world: &World, data: &Interactions, split: &Split) -> Ceiling {
+    const CHOICE_TEMPERATURE: f32 = 0.45;
+    let movie_in_world: Vec<Option<usize>> =
+        data.movies.iter().map(|movie| world.movie_index(&movie.movie_id)).collect();
+    let seen = SeenMovies::new(data.users.len(), &split.train);
+    let mut relevant: Vec<Vec<u32>> = vec![Vec::new(); data.users.len()];
+    for event in split.test.iter().filter(|event| event.is_relevant()) {
+        relevant[event.user as usize].push(event.item);
+    }
+    let mut figures = [[RankingSums::default(); 2]; 2];
+    for (personal, sums) in figures.iter_mut().enumerate() {
+        for (user, relevant) in relevant.iter().enumerate() {
+            let Some(world_user) = world.user_index(data.users[user].user_id) else { continue };
+            if relevant.is_empty() {
+                continue;
+            }
+            let scores: Vec<f32> = movie_in_world
+                .iter()
+                .enumerate()
+                .map(|(item, movie)| match movie {
+                    Some(movie) if !seen.contains(user, item as u32) => {
+                        let taste = &world.movie_tastes[*movie];
+                        let utility = if personal == 1 {
+                            world.utility(world_user, *movie)
+                        } else {
+                            taste.quality + marquee_data::world::POPULARITY_WEIGHT * taste.popularity_bias
+                        };
+                        let weight = world.movies[*movie].popularity.unwrap_or(1.0).max(1e-3) as f32;
+                        weight.ln() + utility / CHOICE_TEMPERATURE
+                    }
+                    _ => f32::NEG_INFINITY,
+                })
+                .collect();
+            let mut order = Vec::new();
+            top_k(&scores, 20, &mut order);
+            let list: Vec<u32> = order.into_iter().map(|item| item as u32).collect();
+            sums[0].add(&list, relevant, 20);
+            if split.cold_users[user] {
+                sums[1].add(&list, relevant, 20);
+            }
+        }
+    }
+    Ceiling {
+        nonpersonal_ndcg: figures[0][0].finish().ndcg,
+        nonpersonal_cold_ndcg: figures[0][1].finish().ndcg,
+        oracle_ndcg: figures[1][0].finish().ndcg,
+        oracle_cold_ndcg: figures[1][1].finish().ndcg,
+    }
+}
+
+fn latency(movies: u32, timed_users: usize) -> Result<Latency> {
+    let config = WorldConfig { users: 20_000, movies, days: 4, malformed_rate: 0.0, ..WorldConfig::default() };
+    let world = World::generate(config)?;
+    let folder = tempfile::tempdir()?;
+    world.write_to(folder.path(), |_| {})?;
+    let data = crate::commands::load_data::load_interactions(folder.path(), true)?;
+    let fitted = fit_hybrid(&data, &data.events, &HybridParams::default())?;
+    let recommender = &fitted.recommender;
+    let shards = recommender.shard_count();
+    let mut by_shard: Vec<Vec<&UserProfile>> = vec![Vec::new(); shards as usize];
+    for profile in &fitted.profiles {
+        by_shard[shard_of(profile.user_id, shards) as usize].push(profile);
+    }
+    let blobs = by_shard
+        .iter()
+        .enumerate()
+        .map(|(shard, profiles)| encode_shard(recommender.catalog(), shard as u32, shards, profiles))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Every k-th user, so that light and heavy users and cold ones are all timed.
+    let step = (fitted.profiles.len() / timed_users.max(1)).max(1);
+    let timed: Vec<&UserProfile> = fitted.profiles.iter().step_by(step).take(timed_users).collect();
+    let (mut alone, mut with_lookup) = (Vec::new(), Vec::new());
+    for profile in &timed {
+        let started = Instant::now();
+        let list = recommender.recommend(profile, 20, profile.user_id);
+        alone.push(started.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(list);
+
+        let started = Instant::now();
+        let blob = &blobs[shard_of(profile.user_id, shards) as usize];
+        let shard = ProfileShard::from_blob(blob)?;
+        let found = recommender.lookup_profile(&shard, profile.user_id)?.context("a published profile is missing")?;
+        let list = recommender.recommend(&found, 20, profile.user_id);
+        with_lookup.push(started.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(list);
+    }
+    let percentile = |values: &mut Vec<f64>, p: f64| {
+        values.sort_by(f64::total_cmp);
+        values[((values.len() - 1) as f64 * p).round() as usize]
+    };
+    let mean = alone.iter().sum::<f64>() / alone.len().max(1) as f64;
+    Ok(Latency {
+        movies: data.movies.len(),
+        users: data.users.len(),
+        timed_users: timed.len(),
+        recommend_p50_us: percentile(&mut alone, 0.5),
+        recommend_p99_us: percentile(&mut alone, 0.99),
+        recommend_mean_us: mean,
+        with_profile_lookup_p50_us: percentile(&mut with_lookup, 0.5),
+        with_profile_lookup_p99_us: percentile(&mut with_lookup, 0.99),
+    })
+}
+
+fn print_figures(figures: &Figures) {
+    let accuracy = &figures.rating_accuracy;
+    println!(
+        "1. Rating accuracy, {}-fold random split of {} ratings: {}",
+        accuracy.folds, accuracy.ratings, accuracy.data
+    );
+    println!(
+        "   marquee svd:     RMSE {:.4}  MAE {:.4}  fit {:.3} s",
+        accuracy.marquee_svd.rmse, accuracy.marquee_svd.mae, accuracy.marquee_svd.fit_seconds
+    );
+    println!(
+        "   marquee hybrid:  RMSE {:.4}  MAE {:.4}  fit {:.3} s (rating head)",
+        accuracy.marquee_hybrid.rmse, accuracy.marquee_hybrid.mae, accuracy.marquee_hybrid.fit_seconds
+    );
+    match (&accuracy.svd_speedup_vs_surprise, &accuracy.svd_rmse_difference_vs_surprise) {
+        (Some(speedup), Some(difference)) => println!(
+            "   surprise svd:    {}\n   svd vs Surprise: {speedup:.1}× faster to fit (goal ≥ 10), RMSE {difference:+.4} (goal ≤ 0)",
+            accuracy.surprise_svd
+        ),
+        _ => println!("   surprise svd:    {}", accuracy.surprise_svd),
+    }
+    println!(
+        "   best model: {} with RMSE {:.4} (goal on MovieLens 100K ≤ 0.905)",
+        accuracy.best_model, accuracy.best_rmse
+    );
+
+    let world = &figures.world;
+    println!("\n2. The built-in world, time split (NDCG@20):");
+    crate::commands::compare::print_table(&world.models, 20);
+    println!(
+        "   hybrid {:.4} vs svd {:.4} and gbdt {:.4}: {}",
+        world.hybrid_ndcg,
+        world.svd_ndcg,
+        world.gbdt_ndcg,
+        if world.hybrid_ndcg > world.svd_ndcg && world.hybrid_ndcg > world.gbdt_ndcg {
+            "beats both"
+        } else {
+            "does NOT beat both"
+        }
+    );
+    println!(
+        "   users with no history: hybrid {:.4} vs popularity {:.4} = {:.2}× (goal ≥ 2)",
+        world.hybrid_cold_ndcg, world.popularity_cold_ndcg, world.cold_ratio
+    );
+    println!(
+        "   ceilings from the world's hidden truth: non-personal {:.4} (cold {:.4}), oracle {:.4} (cold {:.4} = {:.2}× popularity)",
+        world.ceiling.nonpersonal_ndcg,
+        world.ceiling.nonpersonal_cold_ndcg,
+        world.ceiling.oracle_ndcg,
+        world.ceiling.oracle_cold_ndcg,
+        world.ceiling.oracle_cold_ndcg / world.popularity_cold_ndcg.max(f64::MIN_POSITIVE)
+    );
+
+    let latency = &figures.latency;
+    println!(
+        "\n3. Latency, one core, {} movies, {} users, {} timed: recommend p50 {:.0} µs, p99 {:.0} µs, mean {:.0} µs (goal < 2,000 µs); with the profile lookup p50 {:.0} µs, p99 {:.0} µs",
+        latency.movies,
+        latency.users,
+        latency.timed_users,
+        latency.recommend_p50_us,
+        latency.recommend_p99_us,
+        latency.recommend_mean_us,
+        latency.with_profile_lookup_p50_us,
+        latency.with_profile_lookup_p99_us
+    );
+}

@@ -1,0 +1,131 @@
+//! `marquee train --data DIR --out MODELS_DIR`: fits the hybrid on all the data and writes
+//! what the edge serves: the recommender blob, the profile shards and a manifest.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use marquee_model::blob::read_header;
+use marquee_model::recommend::{encode_shard, shard_of, UserProfile, FEATURE_SCHEMA_VERSION};
+use marquee_train::recommend::{fit_hybrid, HybridParams};
+use serde::Serialize;
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// The data: an event store, a world folder, a MovieLens folder, a CSV triple, or files
+    /// `marquee ingest` reads.
+    #[arg(long)]
+    data: PathBuf,
+    /// The folder to write the model into (created; files already there are replaced).
+    #[arg(long)]
+    out: PathBuf,
+    /// How many shards the per-user profiles are split into (default: one per 256 users).
+    #[arg(long)]
+    shards: Option<u32>,
+    /// Seeds every random choice of the fit.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The file list a model folder carries, read by `marquee publish` and the tests.
+#[derive(Serialize)]
+pub struct Manifest {
+    /// A content hash of every blob: the same data and seed give the same version.
+    pub version: String,
+    pub feature_schema_version: u16,
+    pub users: usize,
+    pub movies: usize,
+    pub interactions: usize,
+    pub train_seconds: f64,
+    pub recommender: ManifestFile,
+    pub shard_count: u32,
+    pub profile_shards: Vec<ManifestFile>,
+    /// The most popular movies, for a fallback list that needs no model.
+    pub popular: Vec<String>,
+}
+
+/// One written file.
+#[derive(Serialize)]
+pub struct ManifestFile {
+    pub path: String,
+    pub bytes: usize,
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    if let Some(shards) = args.shards {
+        anyhow::ensure!((1..=1 << 20).contains(&shards), "--shards must be 1 to 1048576");
+    }
+    let data = super::load_data::load_interactions(&args.data, args.json)?;
+    let params = HybridParams { seed: args.seed, shard_count: args.shards.unwrap_or(0), ..HybridParams::default() };
+    let fitted = fit_hybrid(&data, &data.events, &params)?;
+    let shard_count = fitted.recommender.shard_count();
+    let recommender_blob = fitted.recommender.to_blob()?;
+
+    let mut shards: Vec<Vec<&UserProfile>> = vec![Vec::new(); shard_count as usize];
+    for profile in &fitted.profiles {
+        shards[shard_of(profile.user_id, shard_count) as usize].push(profile);
+    }
+    let shard_blobs = shards
+        .iter()
+        .enumerate()
+        .map(|(shard, profiles)| encode_shard(fitted.recommender.catalog(), shard as u32, shard_count, profiles))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // The version hashes every blob's checksum, so it changes exactly when a blob does.
+    let mut version_hash = 0xcbf2_9ce4_8422_2325u64;
+    for blob in std::iter::once(&recommender_blob).chain(&shard_blobs) {
+        version_hash ^= read_header(blob)?.checksum;
+        version_hash = version_hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+
+    let profiles_dir = args.out.join("profiles");
+    std::fs::create_dir_all(&profiles_dir).with_context(|| format!("creating {}", profiles_dir.display()))?;
+    write_file(&args.out, "recommender.blob", &recommender_blob)?;
+    let mut profile_files = Vec::new();
+    for (shard, blob) in shard_blobs.iter().enumerate() {
+        let path = format!("profiles/{shard:05}.blob");
+        write_file(&args.out, &path, blob)?;
+        profile_files.push(ManifestFile { path, bytes: blob.len() });
+    }
+    let catalog = fitted.recommender.catalog();
+    let manifest = Manifest {
+        version: format!("m{:012x}", version_hash & 0xffff_ffff_ffff),
+        feature_schema_version: FEATURE_SCHEMA_VERSION,
+        users: data.users.len(),
+        movies: data.movies.len(),
+        interactions: data.events.len(),
+        train_seconds: fitted.seconds,
+        recommender: ManifestFile { path: "recommender.blob".into(), bytes: recommender_blob.len() },
+        shard_count,
+        profile_shards: profile_files,
+        popular: catalog.popular.iter().take(20).map(|&item| catalog.movies[item as usize].movie_id.clone()).collect(),
+    };
+    // The manifest goes last: a folder with a manifest is complete.
+    write_file(&args.out, "manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    if args.json {
+        super::print_json(&manifest)?;
+    } else {
+        println!(
+            "wrote model {} to {}: recommender {} ({} movies), {} profile shards ({} users), trained in {:.1} s",
+            manifest.version,
+            args.out.display(),
+            super::compare::bytes(recommender_blob.len()),
+            manifest.movies,
+            shard_count,
+            manifest.users,
+            manifest.train_seconds
+        );
+    }
+    Ok(())
+}
+
+/// Writes through a temporary name and renames, so a crash never leaves half a blob.
+fn write_file(dir: &Path, relative: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(relative);
+    let partial = dir.join(format!("{relative}.partial"));
+    std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("renaming {}", partial.display()))?;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The hybrid recommender end to end on a small generated world: it beats the single
+//! models, serves cold users and cold movies, leaks nothing, and its blobs survive damage.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use marquee_data::store::Store;
+use marquee_data::world::{World, WorldConfig};
+use marquee_data::{Dataset, RatingScale};
+use marquee_model::recommend::{
+    encode_shard, retrieve, CandidateSource, Demographics, GenderCode, ProfileShard, Recommender, RerankParams,
+    UserProfile,
+};
+use marquee_model::ModelError;
+use marquee_train::evaluate::models::{GbdtRatings, Hybrid, Popularity, SeenMovies, Svd};
+use marquee_train::evaluate::{evaluate_model, EvaluationParams, ModelReport};
+use marquee_train::mf::BiasedSvdParams;
+use marquee_train::recommend::{
+    build_catalog, build_profiles, fit_hybrid, time_split, CatalogParams, FittedHybrid, HybridParams, Interactions,
+    Split, SplitParams,
+};
+
+struct Fixture {
+    data: Interactions,
+    split: Split,
+    fitted: FittedHybrid,
+}
+
+/// A 1,500-user world over three weeks, split and fitted once for every test.
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let config = WorldConfig { users: 1_500, movies: 600, days: 21, malformed_rate: 0.0, ..WorldConfig::default() };
+        let world = World::generate(config).unwrap();
+        let mut stream = String::new();
+        world.simulate(
+            |line| {
+                stream.push_str(line);
+                stream.push('\n');
+            },
+            |_| {},
+            |_| {},
+        );
+        let mut store = Store::open_in_memory().unwrap();
+        store.ingest_stream(stream.as_bytes(), RatingScale::FIVE, |_| {}).unwrap();
+        store
+            .ingest_dataset(&Dataset { users: world.users.clone(), movies: world.movies.clone(), ratings: vec![] })
+            .unwrap();
+        let data = Interactions::from_store(&store).unwrap();
+        let split = time_split(&data, &SplitParams::default()).unwrap();
+        let fitted = fit_hybrid(&data, &split.train, &HybridParams::default()).unwrap();
+        Fixture { data, split, fitted }
+    })
+}
+
+fn evaluate(model: &dyn marquee_train::evaluate::ListModel) -> ModelReport {
+    let f = fixture();
+    evaluate_model(model, &f.data, &f.split, &EvaluationParams::default())
+}
+
+#[test]
+fn the_hybrid_beats_svd_alone_and_gbdt_alone_on_ndcg() {
+    let f = fixture();
+    let seen = || SeenMovies::new(f.data.users.len(), &f.split.train);
+    let svd = Svd::fit(&f.data, &f.split.train, seen(), BiasedSvdParams::default()).unwrap();
+    let gbdt = GbdtRatings::fit(&f.data, &f.split.train, seen(), GbdtRatings::default_params()).unwrap();
+    let hybrid = Hybrid { fitted: &f.fitted, rerank: *f.fitted.recommender.rerank_params(), label: "hybrid" };
+    let (svd, gbdt, hybrid) = (evaluate(&svd), evaluate(&gbdt), evaluate(&hybrid));
+    assert!(hybrid.ranking.users > 500, "{} users ranked", hybrid.ranking.users);
+    assert!(hybrid.ranking.ndcg > svd.ranking.ndcg, "hybrid {} vs svd {}", hybrid.ranking.ndcg, svd.ranking.ndcg);
+    assert!(hybrid.ranking.ndcg > gbdt.ranking.ndcg, "hybrid {} vs gbdt {}", hybrid.ranking.ndcg, gbdt.ranking.ndcg);
+    assert!(hybrid.rmse.is_some() && hybrid.rated > 0, "the rating head predicts held-out ratings");
+    assert!(hybrid.groups.iter().any(|group| group.group == "gender=F"), "per-group metrics are reported");
+}
+
+#[test]
+fn users_with_no_history_get_lists_at_least_as_good_as_popularity() {
+    let f = fixture();
+    let popularity =
+        evaluate(&Popularity::fit(&f.data, &f.split.train, SeenMovies::new(f.data.users.len(), &f.split.train)));
+    let hybrid = evaluate(&Hybrid { fitted: &f.fitted, rerank: RerankParams::off(), label: "hybrid" });
+    assert!(hybrid.cold_users.users > 50, "{} cold users ranked", hybrid.cold_users.users);
+    assert!(
+        hybrid.cold_users.ndcg >= 0.9 * popularity.cold_users.ndcg,
+        "cold users: hybrid {} vs popularity {}",
+        hybrid.cold_users.ndcg,
+        popularity.cold_users.ndcg
+    );
+}
+
+#[test]
+fn cold_start_lists_are_full_and_personalised_by_demographics() {
+    let recommender = &fixture().fitted.recommender;
+    let occupation = Some(0);
+    let young_woman = Demographics { age: Some(19), gender: Some(GenderCode::Female), occupation };
+    let older_man = Demographics { age: Some(60), gender: Some(GenderCode::Male), occupation };
+    let list = |demographics: Demographics| -> Vec<u32> {
+        recommender.recommend(&UserProfile::cold(999_999, demographics), 20, 1).iter().map(|r| r.item).collect()
+    };
+    let (a, b, anonymous) = (list(young_woman), list(older_man), list(Demographics::default()));
+    for list in [&a, &b, &anonymous] {
+        assert_eq!(list.len(), 20);
+        assert_eq!(list.iter().collect::<HashSet<_>>().len(), 20, "no duplicates");
+    }
+    assert_ne!(a, b, "different segments get different lists");
+}
+
+#[test]
+fn movies_with_no_interactions_reach_users_through_new_releases() {
+    let f = fixture();
+    let catalog = f.fitted.recommender.catalog();
+    let unwatched_new: Vec<u32> = catalog
+        .new_releases
+        .iter()
+        .copied()
+        .filter(|&item| catalog.movies[item as usize].log_watchers == 0.0)
+        .collect();
+    assert!(!unwatched_new.is_empty(), "the world has new releases nobody watched in training");
+    let candidates =
+        retrieve(catalog, f.fitted.recommender.retrieval(), &UserProfile::cold(1, Demographics::default()));
+    let retrieved: HashSet<u32> = candidates.iter().map(|candidate| candidate.item).collect();
+    assert!(unwatched_new.iter().any(|item| retrieved.contains(item)), "cold movies are candidates");
+    assert!(candidates.iter().any(|candidate| candidate.source == CandidateSource::NewRelease));
+}
+
+#[test]
+fn features_come_from_training_data_only() {
+    let f = fixture();
+    let catalog = f.fitted.recommender.catalog();
+    let train_items: HashSet<u32> = f.split.train.iter().map(|event| event.item).collect();
+    let test_only: Vec<u32> =
+        f.split.test.iter().map(|event| event.item).filter(|item| !train_items.contains(item)).collect();
+    assert!(!test_only.is_empty());
+    for &item in &test_only {
+        let movie = &catalog.movies[item as usize];
+        assert_eq!(movie.log_watchers, 0.0, "{} was only watched in the test half", movie.movie_id);
+        assert!(movie.mean_rating.is_nan());
+    }
+    for (user, profile) in f.fitted.profiles.iter().enumerate() {
+        let train: HashSet<u32> =
+            f.split.train.iter().filter(|event| event.user as usize == user).map(|event| event.item).collect();
+        assert_eq!(profile.interactions as usize, train.len(), "user {user}");
+        assert!(profile.seen.iter().all(|item| train.contains(item)), "user {user} has test movies in their profile");
+        if f.split.cold_users[user] {
+            assert!(!profile.has_history() && profile.implicit_factors.is_empty() && profile.svd_factors.is_empty());
+        }
+    }
+
+    // Changing the test half changes nothing that is built from the training half.
+    let svd = &f.fitted.svd;
+    let implicit = marquee_train::mf::fit_bpr(
+        &f.split.train.iter().map(|event| (event.user, event.item)).collect::<Vec<_>>(),
+        f.data.users.len(),
+        f.data.movies.len(),
+        &marquee_train::mf::BprParams { epochs: 2, ..Default::default() }.validate().unwrap(),
+    )
+    .unwrap();
+    let mut tampered = f.data.clone();
+    for event in &mut tampered.events {
+        event.rating = Some(1.0);
+    }
+    let build = |data: &Interactions| {
+        let catalog = build_catalog(data, &f.split.train, svd, &implicit, &CatalogParams::default());
+        let profiles = build_profiles(data, &f.split.train, &catalog, svd, &implicit);
+        (catalog, profiles)
+    };
+    let (catalog_a, profiles_a) = build(&f.data);
+    let (catalog_b, profiles_b) = build(&tampered);
+    assert_eq!(format!("{catalog_a:?}"), format!("{catalog_b:?}"));
+    assert_eq!(format!("{profiles_a:?}"), format!("{profiles_b:?}"));
+}
+
+#[test]
+fn the_reranker_knobs_do_what_they_say() {
+    let f = fixture();
+    let recommender = &f.fitted.recommender;
+    let catalog = recommender.catalog();
+    let warm: Vec<&UserProfile> =
+        f.fitted.profiles.iter().filter(|profile| profile.interactions >= 3).take(200).collect();
+    let lists = |params: RerankParams, seed: u64| -> Vec<Vec<u32>> {
+        warm.iter().map(|p| recommender.recommend_with(p, 20, seed, &params).iter().map(|r| r.item).collect()).collect()
+    };
+    let mean_similarity = |lists: &[Vec<u32>]| {
+        let mut total = 0.0;
+        let mut pairs = 0.0;
+        for list in lists {
+            for (i, &a) in list.iter().enumerate() {
+                for &b in &list[i + 1..] {
+                    let (ga, gb) = (catalog.movies[a as usize].genre_mask, catalog.movies[b as usize].genre_mask);
+                    total += f64::from((ga & gb).count_ones()) / f64::from((ga | gb).count_ones().max(1));
+                    pairs += 1.0;
+                }
+            }
+        }
+        total / pairs
+    };
+    let mean_popularity = |lists: &[Vec<u32>]| {
+        let items: Vec<f32> = lists.iter().flatten().map(|&item| catalog.movies[item as usize].log_watchers).collect();
+        items.iter().sum::<f32>() / items.len() as f32
+    };
+    let off = lists(RerankParams::off(), 0);
+    let diverse = lists(RerankParams { diversity: 0.7, ..RerankParams::off() }, 0);
+    let unpopular = lists(RerankParams { popularity_penalty: 2.0, ..RerankParams::off() }, 0);
+    assert!(mean_similarity(&diverse) < mean_similarity(&off), "MMR lowers genre overlap within a list");
+    assert!(mean_popularity(&unpopular) < mean_popularity(&off), "the penalty lowers the lists' popularity");
+
+    let explore = RerankParams { exploration_slots: 1, exploration_depth: 40, ..RerankParams::off() };
+    let profile = warm[0];
+    let with_seed = |seed| recommender.recommend_with(profile, 20, seed, &explore);
+    let first = with_seed(1);
+    assert_eq!(first.last().unwrap().source, CandidateSource::Exploration);
+    assert_eq!(&first[..19].iter().map(|r| r.item).collect::<Vec<_>>()[..], &off[0][..19]);
+    let explored: HashSet<u32> = (0..20).map(|seed| with_seed(seed).last().unwrap().item).collect();
+    assert!(explored.len() > 1, "the seed chooses the explored movie");
+    assert!(explored.iter().all(|item| !off[0][..19].contains(item)), "exploration picks from further down");
+}
+
+#[test]
+fn blobs_round_trip_and_refuse_damage_without_panicking() {
+    let f = fixture();
+    let recommender = &f.fitted.recommender;
+    let blob = recommender.to_blob().unwrap();
+    let loaded = Recommender::from_blob(&blob).unwrap();
+    for profile in f.fitted.profiles.iter().take(50) {
+        assert_eq!(recommender.recommend(profile, 20, 7), loaded.recommend(profile, 20, 7));
+    }
+    for position in (0..blob.len()).step_by(blob.len() / 97 + 1) {
+        let mut damaged = blob.clone();
+        damaged[position] ^= 0x5a;
+        assert!(Recommender::from_blob(&damaged).is_err(), "a flipped byte at {position} must be caught");
+    }
+    assert!(Recommender::from_blob(&blob[..blob.len() - 1]).is_err());
+
+    let profiles: Vec<&UserProfile> =
+        f.fitted.profiles.iter().filter(|p| marquee_model::recommend::shard_of(p.user_id, 4) == 2).collect();
+    let shard_blob = encode_shard(recommender.catalog(), 2, 4, &profiles).unwrap();
+    let shard = ProfileShard::from_blob(&shard_blob).unwrap();
+    assert_eq!(shard.len(), profiles.len());
+    for profile in &profiles {
+        // Debug text, because a profile without ratings has a NaN mean and NaN != NaN.
+        let found = shard.lookup(profile.user_id, recommender.catalog()).unwrap();
+        assert_eq!(format!("{found:?}"), format!("{:?}", Some(*profile)));
+    }
+    let absent =
+        (0..).find(|id| marquee_model::recommend::shard_of(*id, 4) == 2 && !profiles.iter().any(|p| p.user_id == *id));
+    assert_eq!(shard.lookup(absent.unwrap(), recommender.catalog()).unwrap(), None);
+    assert!(encode_shard(recommender.catalog(), 1, 4, &profiles).is_err(), "profiles in the wrong shard are refused");
+
+    let mut other_catalog = recommender.catalog().clone();
+    other_catalog.movies[0].movie_id.push_str("-renamed");
+    assert!(matches!(shard.lookup(profiles[0].user_id, &other_catalog), Err(ModelError::SchemaMismatch { .. })));
+    for cut in [0, 10, 31, 32, shard_blob.len() / 2, shard_blob.len() - 1] {
+        assert!(ProfileShard::from_blob(&shard_blob[..cut]).is_err());
+    }
+}
+
+#[test]
+fn explanations_name_the_ranker_features() {
+    let f = fixture();
+    let profile = f.fitted.profiles.iter().find(|p| p.interactions >= 3).unwrap();
+    let list = f.fitted.recommender.recommend(profile, 5, 0);
+    let explanation = f.fitted.recommender.explain(profile, list[0].item, 3).unwrap();
+    assert_eq!(explanation.len(), 3);
+    assert!(explanation.iter().all(|(name, _)| marquee_model::recommend::FEATURE_NAMES.contains(name)));
+    assert!(explanation.windows(2).all(|pair| pair[0].1.abs() >= pair[1].1.abs()));
+}
