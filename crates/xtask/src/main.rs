@@ -24,7 +24,7 @@ commands:
   test              run every test: lint, native, wasm in headless Chromium, the Worker in workerd
   setup             install what the other commands need, and nothing that is already there
   fuzz [SECONDS]    fuzz model-blob loading (default 600 s)
-  peers             create .venv with the benchmark peers (XGBoost, LightGBM) pinned in bench/requirements.txt
+  peers             create .venv with the benchmark peers (XGBoost, LightGBM, Surprise) pinned in bench/requirements.txt
 ";
 
 fn main() -> Result<()> {

@@ -120,7 +120,7 @@ fn ensure_npm_packages(root: &Path) -> Result<()> {
 }
 
 /// Creates `.venv` with the benchmark peers pinned in `bench/requirements.txt` (XGBoost,
-/// LightGBM), unless it already has exactly those versions.
+/// LightGBM, Surprise), unless it already has exactly those versions.
 pub fn ensure_peers(root: &Path) -> Result<()> {
     let python = root.join(".venv/bin/python");
     let requirements =
