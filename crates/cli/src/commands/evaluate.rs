@@ -80,7 +80,7 @@ pub fn print_report(report: &ModelReport, k: usize) {
         optional(report.mae)
     );
     println!(
-        "{:<14} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>7} {:>8} {:>7} {:>7}",
+        "{:<14} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>7} {:>8} {:>8} {:>7} {:>7}",
         "users",
         "count",
         format!("HR@{k}"),
@@ -90,6 +90,7 @@ pub fn print_report(report: &ModelReport, k: usize) {
         "coverage",
         "gini",
         "novelty",
+        "pop corr",
         "RMSE",
         "MAE"
     );
@@ -98,11 +99,17 @@ pub fn print_report(report: &ModelReport, k: usize) {
                exposure: Option<&marquee_train::evaluate::ExposureMetrics>,
                rmse: Option<f64>,
                mae: Option<f64>| {
-        let (coverage, gini, novelty) = exposure.map_or(("-".into(), "-".into(), "-".into()), |e| {
-            (format!("{:.4}", e.coverage), format!("{:.4}", e.gini), format!("{:.2}", e.novelty))
-        });
+        let (coverage, gini, novelty, correlation) =
+            exposure.map_or(("-".into(), "-".into(), "-".into(), "-".into()), |e| {
+                (
+                    format!("{:.4}", e.coverage),
+                    format!("{:.4}", e.gini),
+                    format!("{:.2}", e.novelty),
+                    format!("{:.3}", e.popularity_correlation),
+                )
+            });
         println!(
-            "{:<14} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>9} {:>7} {:>8} {:>7} {:>7}",
+            "{:<14} {:>6} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>9} {:>7} {:>8} {:>8} {:>7} {:>7}",
             name,
             ranking.users,
             ranking.hit_rate,
@@ -112,6 +119,7 @@ pub fn print_report(report: &ModelReport, k: usize) {
             coverage,
             gini,
             novelty,
+            correlation,
             rmse.map_or("-".into(), |v| format!("{v:.4}")),
             mae.map_or("-".into(), |v| format!("{v:.4}")),
         );

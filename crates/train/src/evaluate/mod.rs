@@ -159,7 +159,7 @@ pub fn evaluate_model(
                 rmse: errors.rmse(),
                 mae: errors.mae(),
                 ranking: sums.finish(),
-                exposure: counts.finish(),
+                exposure: counts.finish(&audience),
             }
         })
         .collect();
@@ -173,7 +173,7 @@ pub fn evaluate_model(
         cold_users: cold.finish(),
         cold_movie_interactions: cold_movie_total,
         cold_movie_hit_rate: if cold_movie_total > 0 { cold_movie_hits as f64 / cold_movie_total as f64 } else { 0.0 },
-        exposure: exposure.finish(),
+        exposure: exposure.finish(&audience),
         groups: group_reports,
         train_seconds: model.train_seconds(),
         micros_per_user: if ranked_users.is_empty() { 0.0 } else { elapsed * 1e6 / ranked_users.len() as f64 },

@@ -14,10 +14,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use marquee_data::world::{World, WorldConfig};
 use marquee_model::rank::top_k;
+use marquee_model::recommend::RerankParams;
 use marquee_model::recommend::{encode_shard, shard_of, ProfileShard, UserProfile};
 use marquee_train::evaluate::metrics::RankingSums;
-use marquee_train::evaluate::models::{ListModel, SeenMovies, Svd};
-use marquee_train::evaluate::{EvaluationParams, ModelReport};
+use marquee_train::evaluate::models::{Hybrid, ListModel, SeenMovies, Svd};
+use marquee_train::evaluate::{evaluate_model, EvaluationParams, ModelReport};
 use marquee_train::mf::BiasedSvdParams;
 use marquee_train::recommend::{fit_hybrid, time_split, HybridParams, Interaction, Interactions, Split, SplitParams};
 use serde::Serialize;
@@ -92,6 +93,21 @@ struct WorldFigures {
     cold_ratio: f64,
     /// NDCG@20 of lists ranked by the world's hidden truth: what any model could reach.
     ceiling: Ceiling,
+    /// The hybrid under each reranker setting: what diversity and exploration cost in
+    /// accuracy and buy in coverage.
+    rerank_sweep: Vec<RerankFigures>,
+}
+
+#[derive(Serialize)]
+struct RerankFigures {
+    setting: String,
+    params: RerankParams,
+    ndcg: f64,
+    hit_rate: f64,
+    coverage: f64,
+    gini: f64,
+    novelty: f64,
+    popularity_correlation: f64,
 }
 
 #[derive(Serialize)]
@@ -279,13 +295,46 @@ fn world_figures(scratch: &Path, quiet: bool) -> Result<WorldFigures> {
     world.write_to(&folder, |_| {})?;
     let data = crate::commands::load_data::load_interactions(&folder, quiet)?;
     let split = time_split(&data, &SplitParams::default())?;
-    let models = crate::commands::compare::compare(&data, &split, &EvaluationParams::default(), 0)?;
+    let (models, fitted) = crate::commands::compare::compare(&data, &split, &EvaluationParams::default(), 0)?;
+    let served = *fitted.recommender.rerank_params();
+    let settings = [
+        ("off", RerankParams::off()),
+        ("MMR 0.3", RerankParams { diversity: 0.3, factor_similarity_weight: 0.5, ..RerankParams::off() }),
+        ("popularity penalty 0.2", RerankParams { popularity_penalty: 0.2, ..RerankParams::off() }),
+        ("one exploration slot", RerankParams { exploration_slots: 1, exploration_depth: 40, ..RerankParams::off() }),
+        ("served defaults", served),
+        (
+            "strong (MMR 0.3, penalty 0.2, two slots)",
+            RerankParams { diversity: 0.3, popularity_penalty: 0.2, exploration_slots: 2, ..served },
+        ),
+    ];
+    let rerank_sweep = settings
+        .into_iter()
+        .map(|(setting, params)| {
+            let report = evaluate_model(
+                &Hybrid { fitted: &fitted, rerank: params, label: "hybrid" },
+                &data,
+                &split,
+                &EvaluationParams::default(),
+            );
+            RerankFigures {
+                setting: setting.into(),
+                params,
+                ndcg: report.ranking.ndcg,
+                hit_rate: report.ranking.hit_rate,
+                coverage: report.exposure.coverage,
+                gini: report.exposure.gini,
+                novelty: report.exposure.novelty,
+                popularity_correlation: report.exposure.popularity_correlation,
+            }
+        })
+        .collect();
     let find = |prefix: &str| models.iter().find(|report| report.model.starts_with(prefix));
     let ndcg = |prefix: &str| find(prefix).map_or(0.0, |report| report.ranking.ndcg);
     let cold = |prefix: &str| find(prefix).map_or(0.0, |report| report.cold_users.ndcg);
     let ceiling = ceiling(&world, &data, &split);
     Ok(WorldFigures {
-        hybrid_ndcg: find("hybrid").map_or(0.0, |report| report.ranking.ndcg),
+        hybrid_ndcg: models.iter().rev().find(|r| r.model == "hybrid").map_or(0.0, |r| r.ranking.ndcg),
         svd_ndcg: ndcg("svd"),
         gbdt_ndcg: ndcg("gbdt"),
         popularity_cold_ndcg: cold("popularity"),
@@ -294,6 +343,7 @@ fn world_figures(scratch: &Path, quiet: bool) -> Result<WorldFigures> {
             / cold("popularity").max(f64::MIN_POSITIVE),
         models,
         ceiling,
+        rerank_sweep,
     })
 }
 
@@ -454,6 +504,14 @@ fn print_figures(figures: &Figures) {
         world.ceiling.oracle_cold_ndcg,
         world.ceiling.oracle_cold_ndcg / world.popularity_cold_ndcg.max(f64::MIN_POSITIVE)
     );
+
+    println!("   the reranker on the hybrid: setting, NDCG@20, HR@20, coverage, gini, novelty, popularity correlation");
+    for row in &world.rerank_sweep {
+        println!(
+            "     {:<42} {:.4}  {:.4}  {:.4}  {:.4}  {:.2}  {:.3}",
+            row.setting, row.ndcg, row.hit_rate, row.coverage, row.gini, row.novelty, row.popularity_correlation
+        );
+    }
 
     let latency = &figures.latency;
     println!(
