@@ -1,39 +1,222 @@
 // Runs the built Worker (worker/pkg, made by `cargo xtask test`) inside workerd through
-// Miniflare, and checks the answers a client gets over HTTP.
+// Miniflare, with R2 and D1, and checks what clients get over HTTP: every route, auth,
+// malformed input, the fallbacks, the A/B split and a model swap under load.
+//
+// It trains a small model with the `marquee` binary named by MARQUEE_BIN (set by
+// `cargo xtask test`).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startWorker } from "./miniflare.mjs";
 
+const TOKEN = "workerd-test-token";
+const base = "http://localhost";
 let mf;
+let scratch;
+let models;
+let manifest;
+
+function marquee(...args) {
+  const bin = process.env.MARQUEE_BIN;
+  assert.ok(bin, "MARQUEE_BIN must name the marquee binary (cargo xtask test sets it)");
+  return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+const admin = (path, init = {}) =>
+  mf.dispatchFetch(base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } });
+
+async function publish(version) {
+  const put = async (path, file) => {
+    const response = await admin(`/v1/admin/models/${version}/${path}`, { method: "PUT", body: readFileSync(join(models, file)) });
+    assert.equal(response.status, 201, await response.text());
+  };
+  await put("recommender", "recommender.blob");
+  for (const [shard, file] of manifest.profile_shards.entries()) {
+    await put(`profiles/${shard}`, file.path);
+  }
+}
 
 before(async () => {
-  mf = await startWorker("entry.mjs", { POPULAR_MOVIES: "the+shawshank+redemption+1994,monsters_+inc.+2001" });
+  scratch = mkdtempSync(join(tmpdir(), "marquee-workerd-"));
+  marquee("world", "--out", join(scratch, "world"), "--users", "300", "--movies", "200", "--days", "5");
+  models = join(scratch, "models");
+  manifest = JSON.parse(
+    marquee("train", "--data", join(scratch, "world"), "--out", models, "--shards", "3", "--factors", "8", "--json"),
+  );
+  mf = await startWorker("entry.mjs", { ADMIN_TOKEN: TOKEN });
 });
 
 after(async () => {
   await mf?.dispose();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
-test("GET /recommend/<user> answers the fallback list as text/plain", async () => {
-  const response = await mf.dispatchFetch("http://localhost/recommend/42");
+test("with empty storage, /recommend answers the embedded default model's list", async () => {
+  const response = await mf.dispatchFetch(`${base}/recommend/42`);
   assert.equal(response.status, 200);
   assert.match(response.headers.get("content-type"), /^text\/plain/);
-  assert.equal(response.headers.get("x-marquee-fallback"), "popularity");
-  assert.equal(await response.text(), "the+shawshank+redemption+1994,monsters_+inc.+2001");
-});
-
-test("a malformed user id gets 400 with a one-line reason", async () => {
-  const response = await mf.dispatchFetch("http://localhost/recommend/not-a-number");
-  assert.equal(response.status, 400);
+  assert.equal(response.headers.get("x-marquee-model-version"), "default");
+  assert.equal(response.headers.get("x-marquee-variant"), "control");
+  assert.match(response.headers.get("x-marquee-recommendation-id"), /^r[0-9a-f]+$/);
   const body = await response.text();
-  assert.match(body, /malformed user id/);
-  assert.ok(!body.includes("\n"));
+  assert.equal(body.split(",").length, 20);
+  assert.ok(!/[ \n]/.test(body));
 });
 
-test("GET /healthz reports JSON", async () => {
-  const response = await mf.dispatchFetch("http://localhost/healthz");
+test("malformed input gets a one-line 400, unknown routes 404, wrong methods 405", async () => {
+  const bad = await mf.dispatchFetch(`${base}/recommend/not-a-number`);
+  assert.equal(bad.status, 400);
+  assert.ok(!(await bad.text()).includes("\n"));
+  assert.equal((await mf.dispatchFetch(`${base}/v1/recommend/1?n=1000`)).status, 400);
+  assert.equal((await mf.dispatchFetch(`${base}/v1/nothing`)).status, 404);
+  assert.equal((await mf.dispatchFetch(`${base}/recommend/1`, { method: "POST" })).status, 405);
+});
+
+test("the JSON route carries scores, the variant and explanations", async () => {
+  const response = await mf.dispatchFetch(`${base}/v1/recommend/9?n=4&explain=1`);
   assert.equal(response.status, 200);
-  const health = await response.json();
-  assert.equal(health.status, "ok");
-  assert.equal(health.fallback_movies, 2);
+  const body = await response.json();
+  assert.equal(body.items.length, 4);
+  assert.equal(typeof body.items[0].score, "number");
+  assert.equal(body.items[0].explanation.length, 3);
+  assert.equal(body.model_version, "default");
+});
+
+test("the admin API refuses a missing or wrong token", async () => {
+  assert.equal((await mf.dispatchFetch(`${base}/v1/admin/models`)).status, 401);
+  const wrong = await mf.dispatchFetch(`${base}/v1/admin/models`, { headers: { authorization: "Bearer nope" } });
+  assert.equal(wrong.status, 401);
+  assert.equal((await wrong.json()).error, "unauthorized");
+});
+
+test("a corrupt upload gets 422; a published, activated model serves known users", async () => {
+  const corrupt = await admin("/v1/admin/models/broken/recommender", { method: "PUT", body: new Uint8Array([1, 2, 3]) });
+  assert.equal(corrupt.status, 422);
+  await publish("v1");
+  const listed = await (await admin("/v1/admin/models")).json();
+  assert.deepEqual(listed.versions.map((v) => v.version), ["v1"]);
+  assert.equal((await admin("/v1/admin/models/v1/activate", { method: "POST" })).status, 200);
+  const response = await mf.dispatchFetch(`${base}/recommend/7`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("x-marquee-model-version"), "v1");
+  assert.equal(response.headers.get("x-marquee-fallback"), null);
+  assert.equal((await response.text()).split(",").length, 20);
+  const health = await (await mf.dispatchFetch(`${base}/healthz`)).json();
+  assert.equal(health.model_version, "v1");
+  assert.equal(health.storage_reachable, true);
+});
+
+test("a model swap while requests are running never fails a request", async () => {
+  await publish("v2");
+  const results = [];
+  const load = (async () => {
+    for (let i = 0; i < 60; i++) {
+      const response = await mf.dispatchFetch(`${base}/recommend/${i}`);
+      results.push([response.status, response.headers.get("x-marquee-model-version"), (await response.text()).split(",").length]);
+    }
+  })();
+  await admin("/v1/admin/models/v2/activate", { method: "POST" });
+  await load;
+  assert.ok(results.every(([status, , count]) => status === 200 && count === 20), JSON.stringify(results));
+  assert.ok(results.every(([, version]) => version === "v1" || version === "v2"));
+  const after = await mf.dispatchFetch(`${base}/recommend/1`);
+  assert.equal(after.headers.get("x-marquee-model-version"), "v2");
+  const rolled = await (await admin("/v1/admin/rollback", { method: "POST" })).json();
+  assert.equal(rolled.active, "v1");
+});
+
+test("a corrupt active blob falls back to the last good model", async () => {
+  await publish("v3");
+  const bucket = await mf.getR2Bucket("MODELS");
+  await bucket.put("models/v3/recommender.blob", new Uint8Array([77, 65, 82, 81, 85, 69, 69, 0, 9, 9]));
+  await admin("/v1/admin/models/v3/activate", { method: "POST" });
+  const response = await mf.dispatchFetch(`${base}/recommend/5`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("x-marquee-fallback"), "model");
+  assert.notEqual(response.headers.get("x-marquee-model-version"), "v3");
+  assert.equal((await response.text()).split(",").length, 20);
+  await admin("/v1/admin/models/v1/activate", { method: "POST" });
+});
+
+test("the A/B split assigns users deterministically to each variant's version", async () => {
+  const experiment = {
+    salt: "workerd",
+    variants: [
+      { name: "control", version: "v1", weight: 1 },
+      { name: "treatment", version: "v2", weight: 1 },
+    ],
+  };
+  const put = await admin("/v1/admin/experiment", { method: "PUT", body: JSON.stringify(experiment) });
+  assert.equal(put.status, 200, await put.text());
+  const counts = { control: 0, treatment: 0 };
+  for (let user = 0; user < 80; user++) {
+    const response = await mf.dispatchFetch(`${base}/recommend/${user}`);
+    const variant = response.headers.get("x-marquee-variant");
+    assert.equal(response.headers.get("x-marquee-model-version"), variant === "control" ? "v1" : "v2");
+    counts[variant] += 1;
+  }
+  assert.ok(counts.control > 20 && counts.treatment > 20, JSON.stringify(counts));
+  await admin("/v1/admin/experiment", {
+    method: "PUT",
+    body: JSON.stringify({ salt: "x", variants: [{ name: "control", version: null, weight: 1 }] }),
+  });
+});
+
+test("events: good lines are kept, bad ones reported, retries not duplicated, big bodies refused", async () => {
+  const lines = [
+    JSON.stringify({ type: "watch", user_id: 3, movie_id: "heat+1995", minute: 1 }),
+    "2024-01-01T10:00:00,3,GET /rate/heat+1995=5",
+    "garbage",
+  ].join("\n");
+  const first = await (await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: lines })).json();
+  assert.equal(first.accepted, 2);
+  assert.deepEqual(first.rejected.map((r) => r.line), [3]);
+  await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: lines });
+  const log = await (await admin("/v1/admin/log?since=0&limit=10000")).text();
+  const events = log.trim().split("\n").map((line) => JSON.parse(line)).filter((row) => row.kind !== "impression");
+  assert.equal(events.length, 2);
+  const big = await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: "x".repeat((1 << 20) + 10) });
+  assert.equal(big.status, 413);
+});
+
+test("/metrics reports counters, the latency histogram, the model and impressions per variant", async () => {
+  // Deferred writes land through ctx.waitUntil; give them a moment.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const response = await mf.dispatchFetch(`${base}/metrics`);
+  assert.equal(response.status, 200);
+  const text = await response.text();
+  assert.match(text, /marquee_requests_total\{route="recommend",status="200"\} \d+/);
+  assert.match(text, /marquee_request_duration_seconds_bucket\{route="recommend",le="\+Inf"\} \d+/);
+  assert.match(text, /marquee_model_info\{version="v1"\} 1/);
+  assert.match(text, /marquee_impressions_total\{variant="treatment"\} \d+/);
+});
+
+test("marquee publish, then pull-events, end to end over HTTP", async () => {
+  const url = mf.url.origin;
+  const env = { ...process.env, MARQUEE_ADMIN_TOKEN: TOKEN };
+  const bin = process.env.MARQUEE_BIN;
+  const run = (...args) => execFileSync(bin, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  const published = run("publish", models, "--to", url, "--activate");
+  assert.match(published, new RegExp(`published ${manifest.version}`));
+  const served = await mf.dispatchFetch(`${base}/recommend/11`);
+  assert.equal(served.headers.get("x-marquee-model-version"), manifest.version);
+  const click = { type: "click", user_id: 11, movie_id: (await served.text()).split(",")[0], recommendation_id: served.headers.get("x-marquee-recommendation-id") };
+  assert.equal((await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: JSON.stringify(click) })).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+
+  const db = join(scratch, "pulled.db");
+  const first = JSON.parse(run("pull-events", "--from", url, "--db", db, "--page", "7", "--json"));
+  assert.ok(first.pulled > 10, JSON.stringify(first));
+  assert.equal(first.new, first.pulled);
+  const variant = first.variants.find((v) => v.variant === "control");
+  assert.ok(variant.impressions > 0 && variant.clicks >= 1, JSON.stringify(first.variants));
+  // Resuming from the cursor pulls nothing twice.
+  const second = JSON.parse(run("pull-events", "--from", url, "--db", db, "--json"));
+  assert.ok(second.pulled <= 2, JSON.stringify(second));
+  const stats = JSON.parse(run("stats", "--db", db, "--json"));
+  assert.ok(stats.ratings >= 1, "pulled rate events become ratings for training");
+  assert.throws(() => run("publish", models, "--to", url, "--token", "wrong"), /401|unauthorized|token/);
 });

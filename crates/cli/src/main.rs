@@ -32,6 +32,10 @@ enum Command {
     Import(commands::import::ImportCommand),
     /// Fit the hybrid on all the data and write the blobs the edge serves.
     Train(commands::train::TrainArgs),
+    /// Upload a trained model to an edge through its admin API, optionally activating it.
+    Publish(commands::publish::PublishArgs),
+    /// Copy the edge's impressions and events into the store, resuming from the last cursor.
+    PullEvents(commands::pull_events::PullEventsArgs),
     /// Fit the hybrid on a time split and report accuracy, coverage and fairness per group.
     Evaluate(commands::evaluate::EvaluateArgs),
     /// Compare every model on the same split: accuracy, training cost, inference cost, size.
@@ -57,6 +61,8 @@ fn main() -> std::process::ExitCode {
         Command::Gbdt(command) => commands::gbdt::run(command),
         Command::Import(command) => commands::import::run(command),
         Command::Train(args) => commands::train::run(args),
+        Command::Publish(args) => commands::publish::run(args),
+        Command::PullEvents(args) => commands::pull_events::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Bench(command) => commands::bench::run(command),

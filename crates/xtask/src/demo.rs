@@ -14,9 +14,7 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
         "build the marquee CLI",
         command(root, "cargo").args(["build", "--release", "--package", "marquee-cli"]),
     )?;
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let marquee = target_dir.join("release/marquee");
+    let marquee = crate::test::target_dir(root).join("release/marquee");
     let data = root.join("demo-data");
     let world = data.join("world");
     let db = data.join("marquee.db");
@@ -38,10 +36,22 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
 
     build_worker(root)?;
     process::run("build the admin UI (trunk)", command(root, "trunk").args(["build", "--release", "--offline"]))?;
+    process::run(
+        "apply the D1 migrations (local)",
+        command(root, "wrangler").args(["d1", "migrations", "apply", "DB", "--local"]).envs(offline_wrangler_env()),
+    )?;
+    let token = admin_token(root)?;
 
     println!();
-    println!("Marquee edge and admin UI: http://127.0.0.1:{port}/");
+    println!("Marquee edge and admin UI: http://127.0.0.1:{port}/ (serving the embedded default model)");
     println!("  try: curl http://127.0.0.1:{port}/recommend/1");
+    println!("  admin token (in .dev.vars): {token}");
+    println!("  serve the world's model with its profiles, from another shell:");
+    println!("    {} train --data {} --out demo-data/models", marquee.display(), db.display());
+    println!(
+        "    MARQUEE_ADMIN_TOKEN={token} {} publish demo-data/models --to http://127.0.0.1:{port} --activate",
+        marquee.display()
+    );
     println!("  stop with Ctrl-C");
     process::run(
         "wrangler dev (workerd)",
@@ -53,6 +63,21 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
     )
 }
 
+/// The local admin token: kept in `.dev.vars` (git-ignored), where `wrangler dev` reads
+/// secrets from, and made once from the clock and the process id.
+fn admin_token(root: &Path) -> Result<String> {
+    let path = root.join(".dev.vars");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some(token) = text.lines().find_map(|line| line.strip_prefix("ADMIN_TOKEN=")) {
+            return Ok(token.trim().to_owned());
+        }
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let token = format!("demo-{:x}{:x}", nanos, std::process::id());
+    std::fs::write(&path, format!("ADMIN_TOKEN={token}\n")).context("writing .dev.vars")?;
+    Ok(token)
+}
+
 /// Keeps wrangler from phoning home: this machine has no network beyond the registries.
 pub fn offline_wrangler_env() -> [(&'static str, &'static str); 5] {
     [
@@ -62,4 +87,33 @@ pub fn offline_wrangler_env() -> [(&'static str, &'static str); 5] {
         ("CLOUDFLARE_CF_FETCH_ENABLED", "false"),
         ("WRANGLER_HIDE_BANNER", "true"),
     ]
+}
+
+/// Retrains the model embedded in the Worker: the built-in world's hybrid with 16 factors
+/// (small enough for the bundle budget), written to `worker/default-model/recommender.blob`.
+/// Deterministic: the same code gives the same bytes.
+pub fn default_model(root: &Path) -> Result<()> {
+    process::run(
+        "build the marquee CLI",
+        command(root, "cargo").args(["build", "--release", "--package", "marquee-cli"]),
+    )?;
+    let marquee = crate::test::target_dir(root).join("release/marquee");
+    let scratch = crate::test::target_dir(root).join("default-model");
+    let world = scratch.join("world");
+    let models = scratch.join("models");
+    process::run("generate the built-in world", command(root, &marquee).arg("world").arg("--out").arg(&world))?;
+    process::run(
+        "train the default model",
+        command(root, &marquee)
+            .arg("train")
+            .arg("--data")
+            .arg(&world)
+            .arg("--out")
+            .arg(&models)
+            .args(["--factors", "16"]),
+    )?;
+    let target = root.join("worker/default-model/recommender.blob");
+    std::fs::copy(models.join("recommender.blob"), &target).context("copying the default model")?;
+    println!("wrote {}", target.display());
+    Ok(())
 }

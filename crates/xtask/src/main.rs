@@ -24,6 +24,7 @@ commands:
   test              run every test: lint, native, wasm in headless Chromium, the Worker in workerd
   setup             install what the other commands need, and nothing that is already there
   fuzz [SECONDS]    fuzz model-blob loading (default 600 s)
+  default-model     retrain the model embedded in the Worker (worker/default-model/) from the built-in world
   peers             create .venv with the benchmark peers (XGBoost, LightGBM, Surprise) pinned in bench/requirements.txt
 ";
 
@@ -48,6 +49,7 @@ fn main() -> Result<()> {
         }
         "setup" => setup::ensure_all(&root),
         "peers" => setup::ensure_peers(&root),
+        "default-model" => demo::default_model(&root),
         "fuzz" => {
             let seconds = match rest.as_slice() {
                 [] => 600,

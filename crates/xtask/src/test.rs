@@ -34,10 +34,22 @@ pub fn run(root: &Path) -> Result<()> {
     )?;
 
     build_worker(root)?;
-    run_step(root, "Worker tests in workerd", "node", &["--test", "--test-reporter=spec", "worker/tests/"])?;
+    // The workerd tests train a small model and publish it with the CLI.
+    run_step(root, "build the marquee CLI for the workerd tests", "cargo", &["build", "--package", "marquee-cli"])?;
+    process::run(
+        "Worker tests in workerd",
+        command(root, "node")
+            .args(["--test", "--test-reporter=spec", "worker/tests/"])
+            .env("MARQUEE_BIN", target_dir(root).join("debug/marquee")),
+    )?;
     fuzz_blob_loading(root, FUZZ_SECONDS)?;
     println!("all tests passed in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Where cargo puts build output (`CARGO_TARGET_DIR`, else `target/`).
+pub fn target_dir(root: &Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 
 fn run_step(root: &Path, step: &str, program: &str, args: &[&str]) -> Result<()> {
@@ -53,9 +65,7 @@ pub fn build_worker(root: &Path) -> Result<()> {
         "cargo",
         &["build", "--package", "marquee-worker", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"],
     )?;
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let wasm = target_dir.join("wasm32-unknown-unknown/wasm-release/marquee_worker.wasm");
+    let wasm = target_dir(root).join("wasm32-unknown-unknown/wasm-release/marquee_worker.wasm");
     let version = locked_wasm_bindgen_version(root)?;
     process::run(
         &format!("wasm-bindgen {version} for the Worker"),

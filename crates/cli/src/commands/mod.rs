@@ -8,6 +8,8 @@ pub mod gbdt;
 pub mod import;
 pub mod ingest;
 pub mod load_data;
+pub mod publish;
+pub mod pull_events;
 pub mod stats;
 pub mod train;
 pub mod world;

@@ -21,6 +21,9 @@ pub struct TrainArgs {
     /// How many shards the per-user profiles are split into (default: one per 256 users).
     #[arg(long)]
     shards: Option<u32>,
+    /// Latent factors of both factorisations (SVD and BPR); fewer make smaller blobs.
+    #[arg(long, default_value_t = 32)]
+    factors: usize,
     /// Seeds every random choice of the fit.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -58,7 +61,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         anyhow::ensure!((1..=1 << 20).contains(&shards), "--shards must be 1 to 1048576");
     }
     let data = super::load_data::load_interactions(&args.data, args.json)?;
-    let params = HybridParams { seed: args.seed, shard_count: args.shards.unwrap_or(0), ..HybridParams::default() };
+    anyhow::ensure!((1..=256).contains(&args.factors), "--factors must be 1 to 256");
+    let defaults = HybridParams::default();
+    let params = HybridParams {
+        seed: args.seed,
+        shard_count: args.shards.unwrap_or(0),
+        svd: marquee_train::mf::BiasedSvdParams { factors: args.factors, ..defaults.svd },
+        bpr: marquee_train::mf::BprParams { factors: args.factors, ..defaults.bpr },
+        ..defaults
+    };
     let fitted = fit_hybrid(&data, &data.events, &params)?;
     let shard_count = fitted.recommender.shard_count();
     let recommender_blob = fitted.recommender.to_blob()?;

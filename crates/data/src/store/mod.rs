@@ -1,6 +1,7 @@
 //! The event store: an embedded SQLite database that every source is ingested into and
 //! that training reads from. Ingesting the same data twice changes nothing.
 
+mod edge_log;
 mod ingest_records;
 mod ingest_source;
 mod ingest_stream;
@@ -14,6 +15,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+pub use edge_log::{EdgeRow, VariantFigures};
 pub use ingest_records::RecordIngest;
 pub use ingest_source::SourceIngest;
 pub use ingest_stream::StreamIngest;

@@ -76,3 +76,20 @@ CREATE TABLE IF NOT EXISTS recommendations (
     PRIMARY KEY (user_id, time, server)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS recommendations_by_time ON recommendations (time);
+
+-- What the edge logged (impressions, watch/rate/click events), pulled by
+-- `marquee pull-events`: keyed by the edge's id, so pulling a page twice changes nothing.
+CREATE TABLE IF NOT EXISTS edge_log (
+    id         TEXT PRIMARY KEY,
+    seq        INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    time_ms    INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    movie_id   TEXT,
+    value      TEXT,
+    variant    TEXT,
+    version    TEXT,
+    ref        TEXT,
+    latency_us INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edge_log_ref ON edge_log (ref);

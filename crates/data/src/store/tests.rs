@@ -114,3 +114,46 @@ fn the_store_persists_on_disk() {
     ingest(&mut Store::open(&path).unwrap(), STREAM);
     assert_eq!(Store::open(&path).unwrap().stats().unwrap().watch_sessions, 2);
 }
+
+#[test]
+fn the_edge_log_is_stored_once_feeds_training_and_gives_click_rates() {
+    use super::EdgeRow;
+    let mut store = Store::open_in_memory().unwrap();
+    let row = |seq: i64,
+               id: &str,
+               kind: &str,
+               movie: Option<&str>,
+               value: Option<&str>,
+               variant: Option<&str>,
+               reference: Option<&str>| EdgeRow {
+        seq,
+        id: id.into(),
+        kind: kind.into(),
+        time_ms: 1_704_067_200_000 + seq * 1000,
+        user_id: 7,
+        movie_id: movie.map(Into::into),
+        value: value.map(Into::into),
+        variant: variant.map(Into::into),
+        version: Some("m1".into()),
+        reference: reference.map(Into::into),
+        latency_us: None,
+    };
+    let rows = vec![
+        row(1, "r1", "impression", None, Some("a+2000,b+2001"), Some("control"), None),
+        row(2, "r2", "impression", None, Some("a+2000"), Some("treatment"), None),
+        row(3, "c1", "click", Some("a+2000"), None, None, Some("r1")),
+        row(4, "w1", "watch", Some("a+2000"), Some("3"), None, None),
+        row(5, "s1", "rate", Some("a+2000"), Some("4"), None, None),
+    ];
+    assert_eq!(store.ingest_edge_rows(&rows).unwrap(), 5);
+    assert_eq!(store.ingest_edge_rows(&rows).unwrap(), 0, "pulling the same page twice adds nothing");
+    assert_eq!(store.ratings().unwrap().len(), 1);
+    assert_eq!(store.watch_sessions().unwrap().len(), 1);
+    let figures = store.variant_figures().unwrap();
+    assert_eq!(figures.len(), 2);
+    assert_eq!((figures[0].variant.as_str(), figures[0].impressions, figures[0].clicks), ("control", 1, 1));
+    assert_eq!((figures[1].variant.as_str(), figures[1].clicks), ("treatment", 0));
+    assert_eq!(store.edge_cursor("http://edge").unwrap(), 0);
+    store.set_edge_cursor("http://edge", 5).unwrap();
+    assert_eq!(store.edge_cursor("http://edge").unwrap(), 5);
+}

@@ -1,0 +1,100 @@
+//! `marquee publish MODELS_DIR --to URL [--activate] [--token T]`: uploads what
+//! `marquee train` wrote to an edge (a local `wrangler dev` or a deployed Worker) through
+//! its admin API. The edge validates every blob before storing it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+#[derive(clap::Args)]
+pub struct PublishArgs {
+    /// A folder written by `marquee train`.
+    models: PathBuf,
+    /// The edge's base URL, e.g. http://127.0.0.1:8787.
+    #[arg(long)]
+    to: String,
+    /// Make this version the active one once everything is uploaded.
+    #[arg(long)]
+    activate: bool,
+    /// The admin token (default: the MARQUEE_ADMIN_TOKEN environment variable).
+    #[arg(long, env = "MARQUEE_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    version: String,
+    recommender: ManifestFile,
+    profile_shards: Vec<ManifestFile>,
+}
+
+#[derive(Deserialize)]
+struct ManifestFile {
+    path: String,
+}
+
+pub fn run(args: PublishArgs) -> Result<()> {
+    let manifest_path = args.models.join("manifest.json");
+    let manifest: Manifest = serde_json::from_slice(
+        &std::fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?,
+    )
+    .with_context(|| format!("{} is not a marquee train manifest", manifest_path.display()))?;
+    let base = args.to.trim_end_matches('/');
+    let agent = agent();
+    let put = |path: String, file: &str| -> Result<()> {
+        let bytes = std::fs::read(args.models.join(file)).with_context(|| format!("reading {file}"))?;
+        send(agent.put(&format!("{base}{path}")).set("authorization", &format!("Bearer {}", args.token)), Some(&bytes))
+            .map(|_| ())
+            .with_context(|| format!("uploading {file}"))
+    };
+    let version = &manifest.version;
+    put(format!("/v1/admin/models/{version}/recommender"), &manifest.recommender.path)?;
+    let bar = crate::progress::bar(manifest.profile_shards.len() as u64, "profile shards", false);
+    for (shard, file) in manifest.profile_shards.iter().enumerate() {
+        put(format!("/v1/admin/models/{version}/profiles/{shard}"), &file.path)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if args.activate {
+        send(
+            agent
+                .post(&format!("{base}/v1/admin/models/{version}/activate"))
+                .set("authorization", &format!("Bearer {}", args.token)),
+            None,
+        )
+        .context("activating")?;
+    }
+    println!(
+        "published {version} to {base}: the recommender and {} profile shards{}",
+        manifest.profile_shards.len(),
+        if args.activate { ", now active" } else { "" }
+    );
+    Ok(())
+}
+
+/// An HTTP agent with timeouts, so a dead edge is an error rather than a hang.
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(300)).build()
+}
+
+/// Sends a request and turns an error status into an error carrying the edge's message.
+pub fn send(request: ureq::Request, body: Option<&[u8]>) -> Result<ureq::Response> {
+    let result = match body {
+        Some(bytes) => request.send_bytes(bytes),
+        None => request.call(),
+    };
+    match result {
+        Ok(response) => Ok(response),
+        Err(ureq::Error::Status(status, response)) => {
+            let text = response.into_string().unwrap_or_default();
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|json| json.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+                .unwrap_or(text);
+            anyhow::bail!("the edge answered {status}: {message}")
+        }
+        Err(error) => Err(anyhow::anyhow!("cannot reach the edge: {error}")),
+    }
+}

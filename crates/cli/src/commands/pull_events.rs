@@ -1,0 +1,79 @@
+//! `marquee pull-events --from URL --db FILE [--token T]`: copies the edge's log
+//! (impressions and events) into the event store, resuming from the last cursor, and
+//! prints the click rate per A/B variant.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use marquee_data::store::{EdgeRow, Store};
+
+use super::publish::{agent, send};
+
+#[derive(clap::Args)]
+pub struct PullEventsArgs {
+    /// The edge's base URL, e.g. http://127.0.0.1:8787.
+    #[arg(long)]
+    from: String,
+    /// The event store to pull into (created if missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// The admin token (default: the MARQUEE_ADMIN_TOKEN environment variable).
+    #[arg(long, env = "MARQUEE_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Rows per page.
+    #[arg(long, default_value_t = 1000)]
+    page: u32,
+    /// Print a JSON summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: PullEventsArgs) -> Result<()> {
+    anyhow::ensure!((1..=10_000).contains(&args.page), "--page must be 1 to 10000");
+    let base = args.from.trim_end_matches('/').to_owned();
+    let mut store = Store::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let agent = agent();
+    let mut cursor = store.edge_cursor(&base)?;
+    let (mut pulled, mut new_rows) = (0u64, 0u64);
+    loop {
+        let response = send(
+            agent
+                .get(&format!("{base}/v1/admin/log?since={cursor}&limit={}", args.page))
+                .set("authorization", &format!("Bearer {}", args.token)),
+            None,
+        )?;
+        let next: i64 = response
+            .header("x-marquee-next-cursor")
+            .and_then(|value| value.parse().ok())
+            .context("the edge's answer has no x-marquee-next-cursor header")?;
+        let text = response.into_string().context("reading the log page")?;
+        let rows: Vec<EdgeRow> = text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()
+            .context("the edge's log page is not NDJSON rows")?;
+        if rows.is_empty() {
+            break;
+        }
+        pulled += rows.len() as u64;
+        new_rows += store.ingest_edge_rows(&rows)?;
+        // The cursor moves only after the page is stored, so a crash re-pulls, never skips.
+        store.set_edge_cursor(&base, next)?;
+        cursor = next;
+    }
+    let variants = store.variant_figures()?;
+    if args.json {
+        return super::print_json(&serde_json::json!({
+            "pulled": pulled, "new": new_rows, "cursor": cursor, "variants": variants
+        }));
+    }
+    println!("pulled {pulled} rows ({new_rows} new) from {base}; cursor now {cursor}");
+    for variant in variants {
+        println!(
+            "  variant {}: {} impressions, {} clicks, click rate {:.4}",
+            variant.variant, variant.impressions, variant.clicks, variant.click_rate
+        );
+    }
+    Ok(())
+}

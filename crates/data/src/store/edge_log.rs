@@ -1,0 +1,127 @@
+//! The edge's click log in the store: impressions and events pulled from the Worker, and
+//! the online figures read back from them (click-through per A/B variant).
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use crate::events::{RatingScale, Timestamp};
+use crate::DataError;
+
+/// One row of the edge's log, as `GET /v1/admin/log` pages it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EdgeRow {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub time_ms: i64,
+    pub user_id: u64,
+    pub movie_id: Option<String>,
+    pub value: Option<String>,
+    pub variant: Option<String>,
+    pub version: Option<String>,
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub latency_us: Option<i64>,
+}
+
+/// Online figures for one variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VariantFigures {
+    pub variant: String,
+    pub impressions: u64,
+    pub clicks: u64,
+    /// Clicks per impression.
+    pub click_rate: f64,
+}
+
+impl Store {
+    /// Stores pulled rows. Watch and rate events also become stream events (sessions and
+    /// ratings) for training. Returns how many rows were new.
+    pub fn ingest_edge_rows(&mut self, rows: &[EdgeRow]) -> Result<u64, DataError> {
+        let mut stream = String::new();
+        let mut new_rows = 0;
+        {
+            let transaction = self.conn.transaction()?;
+            {
+                let mut insert = transaction.prepare_cached(
+                    "INSERT OR IGNORE INTO edge_log (id, seq, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?;
+                for row in rows {
+                    let added = insert.execute(params![
+                        row.id,
+                        row.seq,
+                        row.kind,
+                        row.time_ms,
+                        row.user_id as i64,
+                        row.movie_id,
+                        row.value,
+                        row.variant,
+                        row.version,
+                        row.reference,
+                        row.latency_us
+                    ])?;
+                    new_rows += added as u64;
+                    if added == 0 {
+                        continue;
+                    }
+                    let time = Timestamp(row.time_ms.saturating_mul(1_000_000));
+                    match (row.kind.as_str(), &row.movie_id, &row.value) {
+                        ("watch", Some(movie), Some(minute)) => {
+                            stream.push_str(&format!("{time},{},GET /data/m/{movie}/{minute}.mpg\n", row.user_id));
+                        }
+                        ("rate", Some(movie), Some(stars)) => {
+                            stream.push_str(&format!("{time},{},GET /rate/{movie}={stars}\n", row.user_id));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            transaction.commit()?;
+        }
+        if !stream.is_empty() {
+            self.ingest_stream(stream.as_bytes(), RatingScale::FIVE, |_| {})?;
+        }
+        Ok(new_rows)
+    }
+
+    /// The cursor `pull-events` resumes from for `source` (0 when it never pulled).
+    pub fn edge_cursor(&self, source: &str) -> Result<i64, DataError> {
+        let key = format!("edge_cursor {source}");
+        let value: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |row| row.get(0))
+            .map(Some)
+            .or_else(|error| if error == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(error) })?;
+        Ok(value.and_then(|text| text.parse().ok()).unwrap_or(0))
+    }
+
+    /// Remembers where `pull-events` got to for `source`.
+    pub fn set_edge_cursor(&mut self, source: &str, cursor: i64) -> Result<(), DataError> {
+        self.conn.execute(
+            "INSERT INTO store_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![format!("edge_cursor {source}"), cursor.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Impressions, clicks and click rate per variant, from the pulled log.
+    pub fn variant_figures(&self) -> Result<Vec<VariantFigures>, DataError> {
+        let mut statement = self.conn.prepare(
+            "SELECT coalesce(i.variant, '?'), count(DISTINCT i.id), count(c.id) FROM edge_log i \
+             LEFT JOIN edge_log c ON c.ref = i.id AND c.kind = 'click' \
+             WHERE i.kind = 'impression' GROUP BY 1 ORDER BY 1",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let (variant, impressions, clicks): (String, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            Ok(VariantFigures {
+                variant,
+                impressions: impressions as u64,
+                clicks: clicks as u64,
+                click_rate: if impressions > 0 { clicks as f64 / impressions as f64 } else { 0.0 },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,69 @@
+//! The Worker's one error type: each variant maps to a status code and a JSON body that
+//! says what the client did wrong, never how the Worker is built.
+
+use serde_json::json;
+
+use super::response::Response;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    #[error("no such route")]
+    NotFound,
+    #[error("method not allowed; use {0}")]
+    MethodNotAllowed(&'static str),
+    #[error("the request body is over {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage or another dependency failed; the detail goes to the log only.
+    #[error("temporarily unavailable")]
+    Unavailable(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthorized => 401,
+            AppError::NotFound => 404,
+            AppError::MethodNotAllowed(_) => 405,
+            AppError::Conflict(_) => 409,
+            AppError::TooLarge { .. } => 413,
+            AppError::Unprocessable(_) => 422,
+            AppError::Unavailable(_) => 503,
+        }
+    }
+
+    /// The JSON answer: `{"error": <kind>, "message": <what to fix>}`.
+    pub fn to_response(&self) -> Response {
+        let kind = match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge { .. } => "too_large",
+            AppError::Unprocessable(_) => "unprocessable",
+            AppError::Unavailable(_) => "unavailable",
+        };
+        let mut response = Response::json(self.status(), &json!({ "error": kind, "message": self.to_string() }));
+        match self {
+            AppError::Unauthorized => response.headers.push(("www-authenticate", "Bearer".into())),
+            AppError::MethodNotAllowed(allow) => response.headers.push(("allow", (*allow).into())),
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<super::storage::StorageError> for AppError {
+    fn from(error: super::storage::StorageError) -> Self {
+        AppError::Unavailable(error.0)
+    }
+}

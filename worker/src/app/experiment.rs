@@ -1,0 +1,129 @@
+//! A/B tests: which model version each variant serves, the traffic split and the salt.
+//! Users are assigned by a hash of (salt, user id), so a user stays in one variant until
+//! the salt changes, and a change of experiment needs no redeploy.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::AppError;
+
+/// One arm of the experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub name: String,
+    /// The model version it serves; `None` serves the active version.
+    pub version: Option<String>,
+    /// Its share of traffic, relative to the other variants' weights.
+    pub weight: u32,
+}
+
+/// The experiment as stored in settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    pub salt: String,
+    pub variants: Vec<Variant>,
+}
+
+impl Default for Experiment {
+    /// One variant, `control`, serving the active version.
+    fn default() -> Self {
+        Experiment {
+            salt: "marquee".into(),
+            variants: vec![Variant { name: "control".into(), version: None, weight: 1 }],
+        }
+    }
+}
+
+impl Experiment {
+    /// Refuses an experiment that cannot assign users: no variants, zero total weight,
+    /// duplicate or malformed names.
+    pub fn validate(&self) -> Result<(), AppError> {
+        let bad = |reason: &str| Err(AppError::Unprocessable(format!("invalid experiment: {reason}")));
+        if self.variants.is_empty() || self.variants.len() > 16 {
+            return bad("it needs 1 to 16 variants");
+        }
+        if self.variants.iter().map(|variant| u64::from(variant.weight)).sum::<u64>() == 0 {
+            return bad("the weights add up to 0");
+        }
+        for (index, variant) in self.variants.iter().enumerate() {
+            let name_ok = !variant.name.is_empty()
+                && variant.name.len() <= 40
+                && variant.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !name_ok {
+                return bad("variant names are 1 to 40 letters, digits, - or _");
+            }
+            if self.variants[..index].iter().any(|other| other.name == variant.name) {
+                return bad("variant names must differ");
+            }
+        }
+        if self.salt.len() > 100 {
+            return bad("the salt is at most 100 bytes");
+        }
+        Ok(())
+    }
+
+    /// The variant `user_id` is in.
+    pub fn assign(&self, user_id: u64) -> &Variant {
+        let total: u64 = self.variants.iter().map(|variant| u64::from(variant.weight)).sum();
+        let mut point = hash(self.salt.as_bytes(), user_id) % total.max(1);
+        for variant in &self.variants {
+            if point < u64::from(variant.weight) {
+                return variant;
+            }
+            point -= u64::from(variant.weight);
+        }
+        // Unreachable for a validated experiment; the first variant is a safe answer.
+        &self.variants[0]
+    }
+}
+
+/// FNV-1a over the salt, a separator and the user id, then a final mix so that
+/// consecutive ids spread evenly.
+fn hash(salt: &[u8], user_id: u64) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for &byte in salt.iter().chain(&[0xff]).chain(&user_id.to_le_bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^ (hash >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(weights: &[u32], salt: &str) -> Experiment {
+        Experiment {
+            salt: salt.into(),
+            variants: weights
+                .iter()
+                .enumerate()
+                .map(|(i, &weight)| Variant { name: format!("v{i}"), version: None, weight })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn assignment_is_deterministic_and_follows_the_weights() {
+        let experiment = split(&[1, 3], "s");
+        let treated = (0..20_000u64).filter(|&user| experiment.assign(user).name == "v1").count();
+        assert!((14_500..15_500).contains(&treated), "{treated} of 20,000 in the 75% arm");
+        assert_eq!(experiment.assign(42), experiment.assign(42));
+        let other = split(&[1, 3], "t");
+        assert!(
+            (0..1000u64).any(|user| experiment.assign(user).name != other.assign(user).name),
+            "the salt reshuffles"
+        );
+    }
+
+    #[test]
+    fn bad_experiments_are_refused() {
+        assert!(split(&[0, 0], "s").validate().is_err());
+        assert!(split(&[], "s").validate().is_err());
+        let mut duplicate = split(&[1, 1], "s");
+        duplicate.variants[1].name = "v0".into();
+        assert!(duplicate.validate().is_err());
+        assert!(Experiment::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,190 @@
+//! `GET /recommend/<user>` (the original contract: text/plain, up to 20 comma-separated ids)
+//! and `GET /v1/recommend/<user>?n=20&explain=1` (JSON with scores and explanations).
+//!
+//! Both always answer a list: storage or model trouble degrades to the last good model,
+//! then the embedded default, then the configured popularity list, and the
+//! `x-marquee-fallback` header says which.
+
+use marquee_model::recommend::{shard_of, ProfileShard, Recommendation, UserProfile};
+use serde_json::json;
+
+use super::models::{self, Served};
+use super::storage::{SqlValue, Statement, Storage};
+use super::{parse_user_id, App, Outcome, Response, MAX_RECOMMENDATIONS};
+
+/// What one request was served.
+struct ServedList {
+    items: Vec<(String, f32, u32)>,
+    version: String,
+    variant: String,
+    fallback: Option<&'static str>,
+    profile: Option<UserProfile>,
+    served: Option<Served>,
+}
+
+impl App {
+    pub(super) async fn recommend<S: Storage>(
+        &self,
+        user_text: &str,
+        request: &super::Request,
+        storage: &S,
+        json: bool,
+        started: f64,
+        clock: &dyn Fn() -> f64,
+    ) -> Outcome {
+        let user_id = match parse_user_id(user_text) {
+            Ok(user_id) => user_id,
+            Err(reason) => return Outcome { response: Response::text(400, reason), deferred: Vec::new() },
+        };
+        let count = match request.query_param("n") {
+            None => MAX_RECOMMENDATIONS,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    let error = super::error::AppError::BadRequest("n must be an integer from 1 to 100".into());
+                    return Outcome { response: error.to_response(), deferred: Vec::new() };
+                }
+            },
+        };
+        let count = if json { count } else { MAX_RECOMMENDATIONS };
+        let explain = json && request.query_param("explain") == Some("1");
+        let now_ms = clock();
+        let served = self.serve(user_id, count, storage, now_ms).await;
+        let recommendation_id = self.recommendation_id(user_id, now_ms);
+        let latency_us = ((clock() - started).max(0.0) * 1000.0) as i64;
+
+        let ids: Vec<&str> = served.items.iter().map(|(id, _, _)| id.as_str()).collect();
+        let mut response = if json {
+            let items: Vec<serde_json::Value> = served
+                .items
+                .iter()
+                .map(|(id, score, item)| {
+                    let mut entry = json!({ "movie_id": id, "score": score });
+                    if explain {
+                        if let (Some(served_model), Some(profile)) = (&served.served, &served.profile) {
+                            let reasons = served_model.recommender.explain(profile, *item, 3).unwrap_or_default();
+                            entry["explanation"] = reasons
+                                .into_iter()
+                                .map(|(feature, contribution)| json!({ "feature": feature, "contribution": contribution }))
+                                .collect();
+                        }
+                    }
+                    entry
+                })
+                .collect();
+            Response::json(
+                200,
+                &json!({
+                    "user_id": user_id,
+                    "items": items,
+                    "model_version": served.version,
+                    "variant": served.variant,
+                    "recommendation_id": recommendation_id,
+                    "fallback": served.fallback,
+                }),
+            )
+        } else {
+            Response::text(200, ids.join(","))
+        };
+        response.headers.push(("x-marquee-model-version", served.version.clone()));
+        response.headers.push(("x-marquee-variant", served.variant.clone()));
+        response.headers.push(("x-marquee-recommendation-id", recommendation_id.clone()));
+        if let Some(reason) = served.fallback {
+            response.headers.push(("x-marquee-fallback", reason.to_owned()));
+        }
+        let impression = Statement::new(
+            "INSERT OR IGNORE INTO log (id, kind, time_ms, user_id, value, variant, version, latency_us) \
+             VALUES (?1, 'impression', ?2, ?3, ?4, ?5, ?6, ?7)",
+            vec![
+                SqlValue::from(recommendation_id),
+                SqlValue::Integer(now_ms as i64),
+                SqlValue::Integer(user_id as i64),
+                SqlValue::from(ids.join(",")),
+                SqlValue::from(served.variant),
+                SqlValue::from(served.version),
+                SqlValue::Integer(latency_us),
+            ],
+        );
+        Outcome { response, deferred: vec![impression] }
+    }
+
+    /// The list for one user, with every fallback applied.
+    async fn serve<S: Storage>(&self, user_id: u64, count: usize, storage: &S, now_ms: f64) -> ServedList {
+        let settings_failed = self.refresh_settings(storage, now_ms).await.is_err();
+        let (variant, wanted) = {
+            let cache = self.cache.borrow();
+            let variant = cache.settings.experiment.assign(user_id).clone();
+            let wanted = variant.version.clone().or_else(|| cache.settings.active.clone());
+            (variant.name, wanted)
+        };
+        let mut fallback = settings_failed.then_some("storage");
+        let served = match &wanted {
+            None => self.cache.borrow().default_model().cloned(),
+            Some(version) => match self.load_version(storage, version, now_ms).await {
+                Some(served) => Some(served),
+                None => {
+                    fallback = Some("model");
+                    self.cache.borrow().fallback()
+                }
+            },
+        };
+        let Some(served) = served else {
+            // Not even the embedded model: the configured popularity list.
+            let items = self.config.popular_movies.iter().take(count).map(|id| (id.clone(), 0.0, 0)).collect();
+            return ServedList {
+                items,
+                version: "none".into(),
+                variant,
+                fallback: Some("popularity"),
+                profile: None,
+                served: None,
+            };
+        };
+        let (profile, profile_failed) = self.profile(user_id, &served, storage).await;
+        if profile_failed && fallback.is_none() {
+            fallback = Some("profile");
+        }
+        let recommendations: Vec<Recommendation> =
+            served.recommender.recommend(&profile, count, user_id ^ now_ms.to_bits());
+        let items = recommendations
+            .iter()
+            .filter_map(|r| served.recommender.movie_id(r.item).map(|id| (id.to_owned(), r.score, r.item)))
+            .collect();
+        ServedList {
+            items,
+            version: served.version.clone(),
+            variant,
+            fallback,
+            profile: Some(profile),
+            served: Some(served),
+        }
+    }
+
+    /// The user's published profile, or a cold one. The flag is set when storage failed
+    /// (as opposed to the user simply having no profile).
+    async fn profile<S: Storage>(&self, user_id: u64, served: &Served, storage: &S) -> (UserProfile, bool) {
+        let cold = UserProfile::cold(user_id, Default::default());
+        if served.version == models::DEFAULT_VERSION {
+            return (cold, false);
+        }
+        let shard = shard_of(user_id, served.recommender.shard_count());
+        let cached = self.cache.borrow_mut().shard(&served.version, shard);
+        let bytes = match cached {
+            Some(bytes) => bytes,
+            None => match storage.get_blob(&models::shard_key(&served.version, shard)).await {
+                Ok(Some(bytes)) => {
+                    let bytes = std::rc::Rc::new(bytes);
+                    self.cache.borrow_mut().insert_shard(&served.version, shard, bytes.clone());
+                    bytes
+                }
+                Ok(None) => return (cold, false),
+                Err(_) => return (cold, true),
+            },
+        };
+        match ProfileShard::from_blob(&bytes).and_then(|shard| served.recommender.lookup_profile(&shard, user_id)) {
+            Ok(Some(profile)) => (profile, false),
+            Ok(None) => (cold, false),
+            Err(_) => (cold, true),
+        }
+    }
+}

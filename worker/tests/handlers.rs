@@ -1,0 +1,363 @@
+//! The Worker's request logic, natively, against in-memory storage (SQLite with the D1
+//! migrations applied): every route, auth, malformed input, fallbacks, A/B and swaps.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+use marquee_data::store::Store;
+use marquee_data::world::{World, WorldConfig};
+use marquee_data::{Dataset, RatingScale};
+use marquee_model::recommend::{encode_shard, shard_of, UserProfile};
+use marquee_train::recommend::{fit_hybrid, HybridParams, Interactions};
+use marquee_worker::app::storage::{Statement, Storage};
+use marquee_worker::{block_on, App, AppConfig, MemoryStorage, Request, Response};
+
+const TOKEN: &str = "test-token";
+
+/// A small trained model: its recommender blob, its profile shards, and one known user.
+struct Model {
+    recommender: Vec<u8>,
+    shards: Vec<Vec<u8>>,
+    known_user: u64,
+}
+
+fn model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let world = World::generate(WorldConfig {
+            users: 300,
+            movies: 200,
+            days: 5,
+            malformed_rate: 0.0,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut stream = String::new();
+        world.simulate(|line| stream.push_str(&format!("{line}\n")), |_| {}, |_| {});
+        let mut store = Store::open_in_memory().unwrap();
+        store.ingest_stream(stream.as_bytes(), RatingScale::FIVE, |_| {}).unwrap();
+        store
+            .ingest_dataset(&Dataset { users: world.users.clone(), movies: world.movies.clone(), ratings: vec![] })
+            .unwrap();
+        let data = Interactions::from_store(&store).unwrap();
+        let fitted = fit_hybrid(&data, &data.events, &HybridParams { shard_count: 3, ..Default::default() }).unwrap();
+        let mut by_shard: Vec<Vec<&UserProfile>> = vec![Vec::new(); 3];
+        for profile in &fitted.profiles {
+            by_shard[shard_of(profile.user_id, 3) as usize].push(profile);
+        }
+        let shards = by_shard
+            .iter()
+            .enumerate()
+            .map(|(shard, profiles)| encode_shard(fitted.recommender.catalog(), shard as u32, 3, profiles).unwrap())
+            .collect();
+        let known_user = fitted.profiles.iter().find(|profile| profile.interactions >= 3).unwrap().user_id;
+        Model { recommender: fitted.recommender.to_blob().unwrap(), shards, known_user }
+    })
+}
+
+struct Edge {
+    app: App,
+    storage: MemoryStorage,
+    now: Cell<f64>,
+}
+
+impl Edge {
+    fn new() -> Self {
+        let config = AppConfig { admin_token: Some(TOKEN.into()), ..Default::default() }.with_popular_list("p1,p2,p3");
+        Edge { app: App::new(config, 1.0), storage: MemoryStorage::new(), now: Cell::new(1_700_000_000_000.0) }
+    }
+
+    /// Sends a request, then runs its deferred writes as `ctx.waitUntil` would.
+    fn send(&self, request: Request) -> Response {
+        let clock = || {
+            self.now.set(self.now.get() + 0.25);
+            self.now.get()
+        };
+        let outcome = block_on(self.app.handle(&request, &self.storage, &clock));
+        let _ = block_on(self.storage.execute(&outcome.deferred));
+        outcome.response
+    }
+
+    fn admin(&self, method: &str, path: &str, body: Vec<u8>) -> Response {
+        self.send(Request::new(method, path, body).with_header("authorization", &format!("Bearer {TOKEN}")))
+    }
+
+    fn publish(&self, version: &str) {
+        let model = model();
+        let response = self.admin("PUT", &format!("/v1/admin/models/{version}/recommender"), model.recommender.clone());
+        assert_eq!(response.status, 201, "{}", response.body_text());
+        for (shard, bytes) in model.shards.iter().enumerate() {
+            let response = self.admin("PUT", &format!("/v1/admin/models/{version}/profiles/{shard}"), bytes.clone());
+            assert_eq!(response.status, 201, "{}", response.body_text());
+        }
+    }
+
+    /// Lets the settings cache expire.
+    fn wait(&self, ms: f64) {
+        self.now.set(self.now.get() + ms);
+    }
+
+    fn count(&self, sql: &'static str) -> i64 {
+        let rows = block_on(self.storage.query(&Statement::new(sql, vec![]))).unwrap();
+        rows[0].values().next().and_then(|v| v.as_i64()).unwrap()
+    }
+}
+
+fn json(response: &Response) -> serde_json::Value {
+    serde_json::from_slice(&response.body).unwrap_or_else(|_| panic!("not JSON: {}", response.body_text()))
+}
+
+#[test]
+fn empty_storage_serves_the_embedded_default_model() {
+    let edge = Edge::new();
+    let response = edge.send(Request::get("/recommend/42"));
+    assert_eq!(response.status, 200);
+    assert!(response.content_type.starts_with("text/plain"));
+    let body = response.body_text();
+    let ids: Vec<&str> = body.split(',').collect();
+    assert_eq!(ids.len(), 20);
+    assert!(!body.contains(' ') && !body.contains('\n'));
+    assert_eq!(response.header("x-marquee-model-version"), Some("default"));
+    assert_eq!(response.header("x-marquee-variant"), Some("control"));
+    assert!(response.header("x-marquee-recommendation-id").unwrap().starts_with('r'));
+    assert_eq!(edge.count("SELECT count(*) FROM log WHERE kind = 'impression'"), 1, "the impression is logged");
+}
+
+#[test]
+fn malformed_input_gets_a_clear_400() {
+    let edge = Edge::new();
+    for bad in ["abc", "-1", "1.5", "99999999999999999999999"] {
+        let response = edge.send(Request::get(&format!("/recommend/{bad}")));
+        assert_eq!(response.status, 400, "{bad}");
+        assert!(!response.body_text().contains('\n'));
+    }
+    assert_eq!(edge.send(Request::get("/v1/recommend/1?n=0")).status, 400);
+    assert_eq!(edge.send(Request::get("/v1/recommend/1?n=many")).status, 400);
+    assert_eq!(edge.send(Request::get("/nope")).status, 404);
+    assert_eq!(edge.send(Request::new("POST", "/recommend/1", vec![])).status, 405);
+}
+
+#[test]
+fn the_json_route_returns_scores_ids_and_explanations() {
+    let edge = Edge::new();
+    let response = edge.send(Request::get("/v1/recommend/7?n=5&explain=1"));
+    assert_eq!(response.status, 200);
+    let body = json(&response);
+    assert_eq!(body["items"].as_array().unwrap().len(), 5);
+    assert_eq!(body["model_version"], "default");
+    assert_eq!(body["variant"], "control");
+    assert!(body["recommendation_id"].as_str().unwrap().starts_with('r'));
+    let explanation = body["items"][0]["explanation"].as_array().unwrap();
+    assert_eq!(explanation.len(), 3);
+    assert!(explanation[0]["feature"].as_str().is_some() && explanation[0]["contribution"].as_f64().is_some());
+}
+
+#[test]
+fn the_admin_api_needs_the_token() {
+    let edge = Edge::new();
+    for request in [
+        Request::get("/v1/admin/models"),
+        Request::get("/v1/admin/models").with_header("authorization", "Bearer wrong"),
+        Request::new("PUT", "/v1/admin/models/v1/recommender", vec![1, 2, 3]),
+        Request::new("POST", "/v1/admin/rollback", vec![]),
+    ] {
+        let response = edge.send(request);
+        assert_eq!(response.status, 401);
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+    }
+    assert!(edge.storage.blob_keys().is_empty(), "nothing was stored");
+    let closed = App::new(AppConfig::default(), 0.0);
+    let outcome = block_on(closed.handle(
+        &Request::get("/v1/admin/models").with_header("authorization", "Bearer "),
+        &edge.storage,
+        &|| 0.0,
+    ));
+    assert_eq!(outcome.response.status, 401, "no secret configured: the admin API is closed");
+}
+
+#[test]
+fn uploads_are_validated_and_activation_switches_the_model() {
+    let edge = Edge::new();
+    let corrupt = edge.admin("PUT", "/v1/admin/models/v1/recommender", b"MARQUEE\0 definitely not a model".to_vec());
+    assert_eq!(corrupt.status, 422);
+    assert_eq!(json(&corrupt)["error"], "unprocessable");
+    let mut damaged = model().recommender.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    assert_eq!(edge.admin("PUT", "/v1/admin/models/v1/recommender", damaged).status, 422);
+    assert_eq!(edge.admin("PUT", "/v1/admin/models/v1/profiles/0", model().shards[0].clone()).status, 409);
+    assert_eq!(edge.admin("PUT", "/v1/admin/models/bad%20name/recommender", vec![]).status, 400);
+
+    edge.publish("v1");
+    assert_eq!(
+        edge.admin("PUT", "/v1/admin/models/v1/profiles/0", model().shards[1].clone()).status,
+        422,
+        "wrong shard"
+    );
+    let listed = json(&edge.admin("GET", "/v1/admin/models", vec![]));
+    assert_eq!(listed["versions"][0]["version"], "v1");
+    assert_eq!(listed["active"], serde_json::Value::Null);
+
+    assert_eq!(edge.admin("POST", "/v1/admin/models/v9/activate", vec![]).status, 409, "unknown version");
+    assert_eq!(edge.admin("POST", "/v1/admin/models/v1/activate", vec![]).status, 200);
+    let user = model().known_user;
+    let served = edge.send(Request::get(&format!("/recommend/{user}")));
+    assert_eq!(served.header("x-marquee-model-version"), Some("v1"));
+    assert_eq!(served.header("x-marquee-fallback"), None);
+    assert_eq!(served.body_text().split(',').count(), 20);
+
+    // A second version, then a rollback to the first.
+    edge.publish("v2");
+    assert_eq!(edge.admin("POST", "/v1/admin/models/v2/activate", vec![]).status, 200);
+    assert_eq!(edge.send(Request::get("/recommend/1")).header("x-marquee-model-version"), Some("v2"));
+    let rolled = edge.admin("POST", "/v1/admin/rollback", vec![]);
+    assert_eq!(json(&rolled)["active"], "v1");
+    assert_eq!(edge.send(Request::get("/recommend/1")).header("x-marquee-model-version"), Some("v1"));
+}
+
+#[test]
+fn a_corrupt_active_blob_never_replaces_a_good_model() {
+    let edge = Edge::new();
+    edge.publish("good");
+    edge.admin("POST", "/v1/admin/models/good/activate", vec![]);
+    assert_eq!(edge.send(Request::get("/recommend/5")).header("x-marquee-model-version"), Some("good"));
+    // Damage a second version behind the API's back, as a bad disk or a buggy tool might.
+    edge.publish("broken");
+    block_on(edge.storage.put_blob("models/broken/recommender.blob", b"garbage")).unwrap();
+    edge.admin("POST", "/v1/admin/models/broken/activate", vec![]);
+    for _ in 0..3 {
+        let response = edge.send(Request::get("/recommend/5"));
+        assert_eq!(response.status, 200);
+        assert_eq!(response.header("x-marquee-model-version"), Some("good"), "the last good model keeps serving");
+        assert_eq!(response.header("x-marquee-fallback"), Some("model"));
+        assert_eq!(response.body_text().split(',').count(), 20);
+    }
+}
+
+#[test]
+fn a_storage_outage_still_answers_a_list() {
+    let edge = Edge::new();
+    edge.publish("v1");
+    edge.admin("POST", "/v1/admin/models/v1/activate", vec![]);
+    edge.send(Request::get("/recommend/3"));
+    edge.storage.failing.set(true);
+    edge.wait(10_000.0);
+    for user in [3, 4, 999_999] {
+        let response = edge.send(Request::get(&format!("/recommend/{user}")));
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body_text().split(',').count(), 20);
+        assert!(response.header("x-marquee-fallback").is_some());
+    }
+    let health = json(&edge.send(Request::get("/healthz")));
+    assert_eq!(health["storage_reachable"], false);
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(edge.send(Request::get("/metrics")).status, 503);
+}
+
+#[test]
+fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
+    let edge = Edge::new();
+    let body = [
+        r#"{"type":"watch","user_id":1,"movie_id":"heat+1995","minute":3}"#,
+        r#"{"type":"rate","user_id":1,"movie_id":"heat+1995","rating":9}"#,
+        "2024-01-01T10:00:00,2,GET /rate/heat+1995=4",
+        "2024-01-01T10:00:00,2,GET /data/m/heat+1995/7.mpg",
+        "not an event",
+        r#"{"id":"c-1","type":"click","user_id":1,"movie_id":"heat+1995","recommendation_id":"r1"}"#,
+        "",
+    ]
+    .join("\n");
+    let response = edge.send(Request::new("POST", "/v1/events", body.clone().into_bytes()));
+    assert_eq!(response.status, 200, "{}", response.body_text());
+    let result = json(&response);
+    assert_eq!(result["accepted"], 4);
+    let rejected: Vec<u64> =
+        result["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(rejected, vec![2, 5]);
+    // A retry of the same request stores nothing new.
+    edge.send(Request::new("POST", "/v1/events", body.into_bytes()));
+    assert_eq!(edge.count("SELECT count(*) FROM log WHERE kind != 'impression'"), 4);
+
+    let too_big = vec![b'x'; (1 << 20) + 1];
+    assert_eq!(edge.send(Request::new("POST", "/v1/events", too_big)).status, 413);
+    assert_eq!(edge.send(Request::new("POST", "/v1/events", b"garbage".to_vec())).status, 400);
+    assert_eq!(edge.send(Request::get("/v1/events")).status, 405);
+}
+
+#[test]
+fn the_experiment_splits_users_between_versions_without_a_redeploy() {
+    let edge = Edge::new();
+    edge.publish("a");
+    edge.publish("b");
+    edge.admin("POST", "/v1/admin/models/a/activate", vec![]);
+    let experiment = serde_json::json!({
+        "salt": "spring",
+        "variants": [
+            { "name": "control", "version": "a", "weight": 1 },
+            { "name": "treatment", "version": "b", "weight": 1 }
+        ]
+    });
+    let bad = serde_json::json!({ "salt": "s", "variants": [{ "name": "x", "version": "zzz", "weight": 1 }] });
+    assert_eq!(edge.admin("PUT", "/v1/admin/experiment", bad.to_string().into_bytes()).status, 409);
+    assert_eq!(edge.admin("PUT", "/v1/admin/experiment", b"{".to_vec()).status, 400);
+    assert_eq!(edge.admin("PUT", "/v1/admin/experiment", experiment.to_string().into_bytes()).status, 200);
+    assert_eq!(json(&edge.admin("GET", "/v1/admin/experiment", vec![]))["salt"], "spring");
+    let mut seen = std::collections::HashMap::new();
+    for user in 0..200u64 {
+        let response = edge.send(Request::get(&format!("/recommend/{user}")));
+        let variant = response.header("x-marquee-variant").unwrap().to_owned();
+        let version = response.header("x-marquee-model-version").unwrap().to_owned();
+        assert_eq!(version, if variant == "control" { "a" } else { "b" });
+        let again = edge.send(Request::get(&format!("/recommend/{user}")));
+        assert_eq!(again.header("x-marquee-variant").unwrap(), variant, "assignment is sticky");
+        *seen.entry(variant).or_insert(0) += 1;
+    }
+    assert!(seen["control"] > 60 && seen["treatment"] > 60, "{seen:?}");
+}
+
+#[test]
+fn metrics_and_the_log_come_from_storage() {
+    let edge = Edge::new();
+    let served = edge.send(Request::get("/recommend/1"));
+    let recommendation_id = served.header("x-marquee-recommendation-id").unwrap().to_owned();
+    edge.send(Request::get("/recommend/abc"));
+    let click = format!(r#"{{"type":"click","user_id":1,"movie_id":"x","recommendation_id":"{recommendation_id}"}}"#);
+    edge.send(Request::new("POST", "/v1/events", click.into_bytes()));
+    let metrics = edge.send(Request::get("/metrics"));
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body_text();
+    for expected in [
+        "marquee_requests_total{route=\"recommend\",status=\"200\"} 1",
+        "marquee_requests_total{route=\"recommend\",status=\"400\"} 1",
+        "marquee_request_duration_seconds_bucket{route=\"recommend\",le=\"+Inf\"} 2",
+        "marquee_request_duration_seconds_count{route=\"recommend\"} 2",
+        "marquee_model_info{version=\"default\"} 1",
+        "marquee_impressions_total{variant=\"control\"} 1",
+        "marquee_clicks_total{variant=\"control\"} 1",
+        "# TYPE marquee_request_duration_seconds histogram",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+
+    let page = edge.admin("GET", "/v1/admin/log?since=0&limit=1", vec![]);
+    assert_eq!(page.content_type, "application/x-ndjson");
+    let cursor = page.header("x-marquee-next-cursor").unwrap().to_owned();
+    let first: serde_json::Value = serde_json::from_str(page.body_text().trim()).unwrap();
+    assert_eq!(first["kind"], "impression");
+    let rest = edge.admin("GET", &format!("/v1/admin/log?since={cursor}"), vec![]);
+    let lines: Vec<serde_json::Value> =
+        rest.body_text().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["kind"], "click");
+    assert_eq!(edge.admin("GET", "/v1/admin/log?since=x", vec![]).status, 400);
+}
+
+#[test]
+fn healthz_reports_the_model_and_storage() {
+    let edge = Edge::new();
+    let health = json(&edge.send(Request::get("/healthz")));
+    assert_eq!(health["model_loaded"], true);
+    assert_eq!(health["model_version"], "default");
+    assert_eq!(health["storage_reachable"], true);
+    assert_eq!(health["status"], "ok");
+}
