@@ -100,6 +100,16 @@ impl Storage for JsStorage {
     }
 }
 
+/// `console.error`, which workerd writes to the Worker's log.
+fn web_sys_console_error(message: &str) {
+    let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).unwrap_or(JsValue::UNDEFINED);
+    if let Ok(error) = Reflect::get(&console, &JsValue::from_str("error")) {
+        if let Ok(function) = error.dyn_into::<Function>() {
+            let _ = function.call1(&console, &JsValue::from_str(message));
+        }
+    }
+}
+
 fn env_string(env: &JsValue, name: &str) -> String {
     Reflect::get(env, &JsValue::from_str(name)).ok().and_then(|value| value.as_string()).unwrap_or_default()
 }
@@ -154,6 +164,9 @@ pub async fn handle(
     };
     let clock = || js_sys::Date::now();
     let outcome = app.handle(&request, &storage, &clock).await;
+    if let Some(detail) = &outcome.internal_error {
+        web_sys_console_error(&format!("{} {}: {detail}", request.method, request.path));
+    }
 
     let deferred_storage = storage.clone();
     let statements = outcome.deferred;

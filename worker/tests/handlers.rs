@@ -92,6 +92,12 @@ impl Edge {
         }
     }
 
+    /// A fresh isolate on the same storage: nothing cached.
+    fn restart(&mut self) {
+        let config = AppConfig { admin_token: Some(TOKEN.into()), ..Default::default() }.with_popular_list("p1,p2,p3");
+        self.app = App::new(config, self.now.get());
+    }
+
     /// Lets the settings cache expire.
     fn wait(&self, ms: f64) {
         self.now.set(self.now.get() + ms);
@@ -217,13 +223,15 @@ fn uploads_are_validated_and_activation_switches_the_model() {
 
 #[test]
 fn a_corrupt_active_blob_never_replaces_a_good_model() {
-    let edge = Edge::new();
+    let mut edge = Edge::new();
     edge.publish("good");
     edge.admin("POST", "/v1/admin/models/good/activate", vec![]);
-    assert_eq!(edge.send(Request::get("/recommend/5")).header("x-marquee-model-version"), Some("good"));
-    // Damage a second version behind the API's back, as a bad disk or a buggy tool might.
+    // Damage a second version behind the API's back, as a bad disk or a buggy tool might,
+    // and serve from an isolate that has not loaded it yet.
     edge.publish("broken");
     block_on(edge.storage.put_blob("models/broken/recommender.blob", b"garbage")).unwrap();
+    edge.restart();
+    assert_eq!(edge.send(Request::get("/recommend/5")).header("x-marquee-model-version"), Some("good"));
     edge.admin("POST", "/v1/admin/models/broken/activate", vec![]);
     for _ in 0..3 {
         let response = edge.send(Request::get("/recommend/5"));
@@ -360,4 +368,19 @@ fn healthz_reports_the_model_and_storage() {
     assert_eq!(health["model_version"], "default");
     assert_eq!(health["storage_reachable"], true);
     assert_eq!(health["status"], "ok");
+}
+
+#[test]
+fn the_bench_route_times_serving_inside_the_worker() {
+    let edge = Edge::new();
+    edge.publish("v1");
+    edge.admin("POST", "/v1/admin/models/v1/activate", vec![]);
+    let response = edge.admin("GET", "/v1/admin/bench?users=1,2,3&repeat=4", vec![]);
+    assert_eq!(response.status, 200, "{}", response.body_text());
+    let body = json(&response);
+    assert_eq!(body["micros"].as_array().unwrap().len(), 3);
+    assert_eq!(body["active_version"], "v1");
+    assert_eq!(body["fallbacks"], 0);
+    assert_eq!(edge.admin("GET", "/v1/admin/bench?users=x", vec![]).status, 400);
+    assert_eq!(edge.send(Request::get("/v1/admin/bench?users=1")).status, 401);
 }

@@ -35,8 +35,19 @@ impl App {
         }
         match (route, method) {
             (Route::AdminModels, "GET") => self.list_versions(storage).await,
-            (Route::AdminRecommender, "PUT") => upload_recommender(version, request, storage, now_ms).await,
-            (Route::AdminProfiles, "PUT") => upload_shard(version, params.get("shard"), request, storage).await,
+            (Route::AdminRecommender, "PUT") => {
+                let response = upload_recommender(version, request, storage, now_ms).await?;
+                // A re-upload replaces whatever this isolate had loaded or given up on.
+                self.cache.borrow_mut().forget(version);
+                Ok(response)
+            }
+            (Route::AdminProfiles, "PUT") => {
+                // The version's recommender from the cache (uploads come in thousands).
+                let served = self.load_version(storage, version, now_ms).await.ok_or_else(|| {
+                    AppError::Conflict(format!("upload version {version}'s recommender before its profiles"))
+                })?;
+                upload_shard(version, params.get("shard"), &served.recommender, request, storage).await
+            }
             (Route::AdminActivate, "POST") => self.activate(version, storage).await,
             (Route::AdminRollback, "POST") => self.rollback(storage).await,
             (Route::AdminExperiment, "GET") => {
@@ -168,6 +179,7 @@ async fn upload_recommender<S: Storage>(
 async fn upload_shard<S: Storage>(
     version: &str,
     shard_text: &str,
+    recommender: &Recommender,
     request: &Request,
     storage: &S,
 ) -> Result<Response, AppError> {
@@ -177,12 +189,6 @@ async fn upload_shard<S: Storage>(
     let shard_number: u32 =
         shard_text.parse().map_err(|_| AppError::BadRequest(format!("malformed shard number {shard_text:?}")))?;
     // The shard must belong to the version's recommender: same catalog, same shard layout.
-    let recommender_blob = storage
-        .get_blob(&models::recommender_key(version))
-        .await?
-        .ok_or_else(|| AppError::Conflict(format!("upload version {version}'s recommender before its profiles")))?;
-    let recommender = Recommender::from_blob(&recommender_blob)
-        .map_err(|_| AppError::Conflict(format!("version {version}'s recommender does not load")))?;
     let shard = ProfileShard::from_blob(&request.body)
         .map_err(|error| AppError::Unprocessable(format!("not a valid profile shard: {error}")))?;
     if shard.catalog_fingerprint() != recommender.fingerprint() {

@@ -57,6 +57,7 @@ enum Route {
     AdminRollback,
     AdminExperiment,
     AdminLog,
+    AdminBench,
 }
 
 impl Route {
@@ -83,10 +84,12 @@ impl Params {
     }
 }
 
-/// A response, and the writes that can happen after it is sent (`ctx.waitUntil`).
+/// A response, the writes that can happen after it is sent (`ctx.waitUntil`), and what
+/// went wrong inside, for the Worker's log (clients never see it).
 pub struct Outcome {
     pub response: Response,
     pub deferred: Vec<Statement>,
+    pub internal_error: Option<String>,
 }
 
 /// The Worker's request handler; one per isolate.
@@ -119,6 +122,7 @@ impl App {
             ("/v1/admin/rollback", Route::AdminRollback),
             ("/v1/admin/experiment", Route::AdminExperiment),
             ("/v1/admin/log", Route::AdminLog),
+            ("/v1/admin/bench", Route::AdminBench),
         ];
         for (path, route) in routes {
             if let Err(error) = router.insert(path, route) {
@@ -141,7 +145,10 @@ impl App {
         let started = clock();
         self.requests.set(self.requests.get().wrapping_add(1));
         let (label, mut outcome) = match self.router.at(&request.path) {
-            Err(_) => ("not_found", Outcome { response: AppError::NotFound.to_response(), deferred: Vec::new() }),
+            Err(_) => (
+                "not_found",
+                Outcome { response: AppError::NotFound.to_response(), deferred: Vec::new(), internal_error: None },
+            ),
             Ok(matched) => {
                 let route = *matched.value;
                 let params =
@@ -174,9 +181,16 @@ impl App {
                 Err(AppError::MethodNotAllowed(allowed))
             }
         };
-        let plain = |result: Result<Response, AppError>| Outcome {
-            response: result.unwrap_or_else(|error| error.to_response()),
-            deferred: Vec::new(),
+        let plain = |result: Result<Response, AppError>| match result {
+            Ok(response) => Outcome { response, deferred: Vec::new(), internal_error: None },
+            Err(error) => Outcome {
+                response: error.to_response(),
+                deferred: Vec::new(),
+                internal_error: match &error {
+                    AppError::Unavailable(detail) => Some(detail.clone()),
+                    _ => None,
+                },
+            },
         };
         match route {
             Route::Recommend | Route::RecommendJson => {
@@ -200,6 +214,10 @@ impl App {
             }),
             _ => plain(match auth::require_admin(request, self.config.admin_token.as_deref()) {
                 Err(error) => Err(error),
+                Ok(()) if route == Route::AdminBench => match allow("GET") {
+                    Ok(()) => self.bench(request, storage, clock).await,
+                    Err(error) => Err(error),
+                },
                 Ok(()) => self.admin(route, params, request, storage, clock()).await,
             }),
         }

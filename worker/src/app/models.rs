@@ -123,6 +123,13 @@ impl ModelCache {
         self.bad.push((version.to_owned(), now_ms));
     }
 
+    /// Drops a version from the cache and from the bad list (after a re-upload).
+    pub fn forget(&mut self, version: &str) {
+        self.loaded.retain(|served| served.version != version);
+        self.bad.retain(|(bad, _)| bad != version);
+        self.shards.retain(|((shard_version, _), _)| shard_version != version);
+    }
+
     pub fn insert(&mut self, served: Served) {
         self.loaded.retain(|other| other.version != served.version);
         if self.loaded.len() >= MODEL_CACHE {

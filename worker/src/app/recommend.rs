@@ -34,7 +34,9 @@ impl App {
     ) -> Outcome {
         let user_id = match parse_user_id(user_text) {
             Ok(user_id) => user_id,
-            Err(reason) => return Outcome { response: Response::text(400, reason), deferred: Vec::new() },
+            Err(reason) => {
+                return Outcome { response: Response::text(400, reason), deferred: Vec::new(), internal_error: None }
+            }
         };
         let count = match request.query_param("n") {
             None => MAX_RECOMMENDATIONS,
@@ -42,7 +44,7 @@ impl App {
                 Ok(n) if (1..=100).contains(&n) => n,
                 _ => {
                     let error = super::error::AppError::BadRequest("n must be an integer from 1 to 100".into());
-                    return Outcome { response: error.to_response(), deferred: Vec::new() };
+                    return Outcome { response: error.to_response(), deferred: Vec::new(), internal_error: None };
                 }
             },
         };
@@ -105,7 +107,48 @@ impl App {
                 SqlValue::Integer(latency_us),
             ],
         );
-        Outcome { response, deferred: vec![impression] }
+        Outcome { response, deferred: vec![impression], internal_error: None }
+    }
+
+    /// `GET /v1/admin/bench?users=1,2,3&repeat=20`: the CPU time of serving each user, measured
+    /// inside the Worker. Each user is served once to load its shard (I/O, not timed), then
+    /// `repeat` more times back to back, and the mean is reported: the clock ticks in whole
+    /// milliseconds here, so single requests cannot be timed finely.
+    pub(super) async fn bench<S: Storage>(
+        &self,
+        request: &super::Request,
+        storage: &S,
+        clock: &dyn Fn() -> f64,
+    ) -> Result<Response, super::error::AppError> {
+        let bad = |what: &str| super::error::AppError::BadRequest(what.to_owned());
+        let users: Vec<u64> = request
+            .query_param("users")
+            .ok_or_else(|| bad("users=1,2,3 is required"))?
+            .split(',')
+            .map(|text| text.parse().map_err(|_| bad("users must be integers")))
+            .collect::<Result<_, _>>()?;
+        let repeat: u32 =
+            request.query_param("repeat").unwrap_or("20").parse().map_err(|_| bad("repeat must be an integer"))?;
+        if users.is_empty() || users.len() > 1000 || !(1..=1000).contains(&repeat) {
+            return Err(bad("1 to 1000 users, repeat 1 to 1000"));
+        }
+        let mut micros = Vec::with_capacity(users.len());
+        let mut fallbacks = 0;
+        for &user in &users {
+            let warm = self.serve(user, MAX_RECOMMENDATIONS, storage, clock()).await;
+            fallbacks += usize::from(warm.fallback.is_some());
+            let started = clock();
+            for _ in 0..repeat {
+                let list = self.serve(user, MAX_RECOMMENDATIONS, storage, started).await;
+                std::hint::black_box(list.items.len());
+            }
+            micros.push((clock() - started) * 1000.0 / f64::from(repeat));
+        }
+        let version = self.cache.borrow().settings.active.clone();
+        Ok(Response::json(
+            200,
+            &json!({ "micros": micros, "repeat": repeat, "fallbacks": fallbacks, "active_version": version }),
+        ))
     }
 
     /// The list for one user, with every fallback applied.

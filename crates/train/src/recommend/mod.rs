@@ -10,7 +10,7 @@ pub mod split;
 
 pub use build_catalog::{build_catalog, CatalogParams};
 pub use build_profiles::build_profiles;
-pub use fit_hybrid::{fit_hybrid, FittedHybrid, HybridParams};
+pub use fit_hybrid::{fit_hybrid, FittedHybrid, HybridParams, USERS_PER_SHARD};
 pub use interactions::{Interaction, Interactions};
 pub use split::{split_by_test_ratings, time_split, Split, SplitParams};
 

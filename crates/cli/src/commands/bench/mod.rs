@@ -1,5 +1,6 @@
 //! `marquee bench ...`: runnable benchmarks that print figures next to their targets.
 
+mod edge;
 mod gbdt;
 mod ingest;
 mod movielens_shaped;
@@ -19,6 +20,9 @@ pub enum BenchCommand {
     /// Recommendation quality and speed: rating accuracy against Surprise, the world's time
     /// split, and the latency of one list from a 27,000-movie catalog.
     Recommend(recommend::BenchRecommendArgs),
+    /// The Worker's budgets against `wrangler dev`: bundle size, CPU per request inside the
+    /// Worker with a million published users, and throughput from wrk.
+    Edge(edge::BenchEdgeArgs),
 }
 
 /// The repository root: the binary runs from anywhere, but the peers' scripts and the wasm
@@ -33,5 +37,6 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Ingest(args) => ingest::run(args),
         BenchCommand::Gbdt(args) => gbdt::run(args),
         BenchCommand::Recommend(args) => recommend::run(args),
+        BenchCommand::Edge(args) => edge::run(args),
     }
 }
