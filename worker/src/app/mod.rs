@@ -97,6 +97,7 @@ pub struct App {
     config: AppConfig,
     router: Router<Route>,
     cache: RefCell<ModelCache>,
+    metrics: RefCell<metrics::MetricsBuffer>,
     /// Seeds recommendation ids: the isolate's start time and a request counter.
     isolate_seed: u64,
     requests: Cell<u64>,
@@ -133,6 +134,7 @@ impl App {
             config,
             router,
             cache: RefCell::new(ModelCache::new()),
+            metrics: RefCell::new(metrics::MetricsBuffer::default()),
             isolate_seed: now_ms.to_bits(),
             requests: Cell::new(0),
         }
@@ -159,7 +161,8 @@ impl App {
         };
         let elapsed_ms = (clock() - started).max(0.0);
         outcome.response.headers.push(("server-timing", format!("app;dur={elapsed_ms:.3}")));
-        outcome.deferred.extend(metrics::record(label, outcome.response.status, elapsed_ms));
+        let flush = self.metrics.borrow_mut().record(label, outcome.response.status, elapsed_ms, clock());
+        outcome.deferred.extend(flush);
         outcome
     }
 
@@ -209,7 +212,14 @@ impl App {
                 Err(error) => Err(error),
             }),
             Route::Metrics => plain(match allow("GET") {
-                Ok(()) => metrics::render(storage, self.served_version().as_deref()).await,
+                Ok(()) => {
+                    // This isolate's buffered counts first, so a scrape sees its own requests.
+                    let pending = self.metrics.borrow_mut().drain();
+                    match storage.execute(&pending).await {
+                        Ok(()) => metrics::render(storage, self.served_version().as_deref()).await,
+                        Err(error) => Err(error.into()),
+                    }
+                }
                 Err(error) => Err(error),
             }),
             _ => plain(match auth::require_admin(request, self.config.admin_token.as_deref()) {

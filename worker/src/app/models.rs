@@ -25,8 +25,8 @@ pub const SETTINGS_TTL_MS: f64 = 3_000.0;
 /// How long a version that failed to load is left alone before it is tried again.
 pub const BAD_RETRY_MS: f64 = 30_000.0;
 
-/// Profile shards kept per isolate.
-const SHARD_CACHE: usize = 64;
+/// The bytes of profile shards kept per isolate (a Worker isolate has 128 MB).
+const SHARD_CACHE_BYTES: usize = 24 << 20;
 
 /// Models kept per isolate (the active one, the variants', a previous one).
 const MODEL_CACHE: usize = 4;
@@ -155,8 +155,9 @@ impl ModelCache {
     }
 
     pub fn insert_shard(&mut self, version: &str, shard: u32, bytes: Rc<Vec<u8>>) {
-        if self.shards.len() >= SHARD_CACHE {
-            self.shards.remove(0);
+        let mut total: usize = self.shards.iter().map(|(_, cached)| cached.len()).sum::<usize>() + bytes.len();
+        while total > SHARD_CACHE_BYTES && !self.shards.is_empty() {
+            total -= self.shards.remove(0).1.len();
         }
         self.shards.push(((version.to_owned(), shard), bytes));
     }
