@@ -7,8 +7,7 @@ use std::sync::OnceLock;
 use marquee_data::store::Store;
 use marquee_data::world::{World, WorldConfig};
 use marquee_data::{Dataset, RatingScale};
-use marquee_model::recommend::{encode_shard, shard_of, UserProfile};
-use marquee_train::recommend::{fit_hybrid, HybridParams, Interactions};
+use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams, Interactions};
 use marquee_worker::app::storage::{Statement, Storage};
 use marquee_worker::{block_on, App, AppConfig, MemoryStorage, Request, Response};
 
@@ -41,15 +40,7 @@ fn model() -> &'static Model {
             .unwrap();
         let data = Interactions::from_store(&store).unwrap();
         let fitted = fit_hybrid(&data, &data.events, &HybridParams { shard_count: 3, ..Default::default() }).unwrap();
-        let mut by_shard: Vec<Vec<&UserProfile>> = vec![Vec::new(); 3];
-        for profile in &fitted.profiles {
-            by_shard[shard_of(profile.user_id, 3) as usize].push(profile);
-        }
-        let shards = by_shard
-            .iter()
-            .enumerate()
-            .map(|(shard, profiles)| encode_shard(fitted.recommender.catalog(), shard as u32, 3, profiles).unwrap())
-            .collect();
+        let shards = profile_shards(&fitted.recommender, &fitted.profiles).unwrap();
         let known_user = fitted.profiles.iter().find(|profile| profile.interactions >= 3).unwrap().user_id;
         Model { recommender: fitted.recommender.to_blob().unwrap(), shards, known_user }
     })

@@ -105,29 +105,24 @@ fn parse(line: &str, now_ms: f64) -> Result<Event, String> {
     }
     let event = parse_line(line, RatingScale::FIVE).map_err(|error| format!("invalid stream line: {error}"))?;
     let id = format!("s{:016x}", fnv(line.as_bytes()));
-    match event {
-        StreamEvent::Watch { time, user, movie, minute } => Ok(Event {
-            id,
-            kind: "watch",
-            time_ms: time.0 / 1_000_000,
-            user_id: user,
-            movie_id: movie.to_owned(),
-            value: Some(minute.to_string()),
-            reference: None,
-        }),
-        StreamEvent::Rate { time, user, movie, rating } => Ok(Event {
-            id,
-            kind: "rate",
-            time_ms: time.0 / 1_000_000,
-            user_id: user,
-            movie_id: movie.to_owned(),
-            value: Some(rating.to_string()),
-            reference: None,
-        }),
+    let (kind, time, user, movie, value) = match event {
+        StreamEvent::Watch { time, user, movie, minute } => ("watch", time, user, movie, minute.to_string()),
+        StreamEvent::Rate { time, user, movie, rating } => ("rate", time, user, movie, rating.to_string()),
         StreamEvent::Recommendation { .. } | StreamEvent::CreateAccount { .. } => {
-            Err("only watch and rate stream lines are events; recommendation requests are logged by the edge".into())
+            return Err(
+                "only watch and rate stream lines are events; recommendation requests are logged by the edge".into()
+            );
         }
-    }
+    };
+    Ok(Event {
+        id,
+        kind,
+        time_ms: time.0 / 1_000_000,
+        user_id: user,
+        movie_id: movie.to_owned(),
+        value: Some(value),
+        reference: None,
+    })
 }
 
 fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<Event, String> {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use marquee_model::blob::read_header;
-use marquee_model::recommend::{encode_shard, shard_of, UserProfile, FEATURE_SCHEMA_VERSION};
-use marquee_train::recommend::{fit_hybrid, HybridParams};
+use marquee_model::recommend::FEATURE_SCHEMA_VERSION;
+use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams};
 use serde::Serialize;
 
 #[derive(clap::Args)]
@@ -74,15 +74,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let shard_count = fitted.recommender.shard_count();
     let recommender_blob = fitted.recommender.to_blob()?;
 
-    let mut shards: Vec<Vec<&UserProfile>> = vec![Vec::new(); shard_count as usize];
-    for profile in &fitted.profiles {
-        shards[shard_of(profile.user_id, shard_count) as usize].push(profile);
-    }
-    let shard_blobs = shards
-        .iter()
-        .enumerate()
-        .map(|(shard, profiles)| encode_shard(fitted.recommender.catalog(), shard as u32, shard_count, profiles))
-        .collect::<Result<Vec<_>, _>>()?;
+    let shard_blobs = profile_shards(&fitted.recommender, &fitted.profiles)?;
 
     // The version hashes every blob's checksum, so it changes exactly when a blob does.
     let mut version_hash = 0xcbf2_9ce4_8422_2325u64;

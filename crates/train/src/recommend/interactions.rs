@@ -70,13 +70,7 @@ impl Interactions {
         }
         let mut latest_rating: HashMap<(u32, u32), i64> = HashMap::new();
         for (row, rating) in ratings.iter().enumerate() {
-            if !(rating.rating.is_finite() && (0.0..=5.0).contains(&rating.rating)) {
-                return Err(TrainError::InvalidLabel {
-                    row,
-                    value: rating.rating,
-                    reason: "a rating must be 0 to 5 stars",
-                });
-            }
+            check_stars(row, rating.rating)?;
             let user = data.user_or_add(rating.user_id);
             let item = data.movie_or_add(&rating.movie_id);
             let time = rating.time.unix_seconds();
@@ -149,13 +143,7 @@ impl Interactions {
     pub fn index_test_ratings(&mut self, ratings: &[Rating]) -> Result<Vec<Interaction>, TrainError> {
         let mut test = Vec::with_capacity(ratings.len());
         for (row, rating) in ratings.iter().enumerate() {
-            if !(rating.rating.is_finite() && (0.0..=5.0).contains(&rating.rating)) {
-                return Err(TrainError::InvalidLabel {
-                    row,
-                    value: rating.rating,
-                    reason: "a rating must be 0 to 5 stars",
-                });
-            }
+            check_stars(row, rating.rating)?;
             let user = self.user_or_add(rating.user_id);
             let item = self.movie_or_add(&rating.movie_id);
             test.push(Interaction {
@@ -189,6 +177,15 @@ impl Interactions {
         } else {
             (1.0, 5.0)
         }
+    }
+}
+
+/// Marquee's common scale is up to five stars; anything else is refused by row.
+fn check_stars(row: usize, value: f32) -> Result<(), TrainError> {
+    if value.is_finite() && (0.0..=5.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(TrainError::InvalidLabel { row, value, reason: "a rating must be 0 to 5 stars" })
     }
 }
 

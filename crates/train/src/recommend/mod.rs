@@ -6,12 +6,14 @@ pub mod build_catalog;
 pub mod build_profiles;
 pub mod fit_hybrid;
 pub mod interactions;
+pub mod profile_shards;
 pub mod split;
 
 pub use build_catalog::{build_catalog, CatalogParams};
 pub use build_profiles::build_profiles;
 pub use fit_hybrid::{fit_hybrid, FittedHybrid, HybridParams, USERS_PER_SHARD};
 pub use interactions::{Interaction, Interactions};
+pub use profile_shards::profile_shards;
 pub use split::{split_by_test_ratings, time_split, Split, SplitParams};
 
 use marquee_data::{Gender, User};

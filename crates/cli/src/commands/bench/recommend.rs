@@ -15,12 +15,14 @@ use anyhow::{Context, Result};
 use marquee_data::world::{World, WorldConfig};
 use marquee_model::rank::top_k;
 use marquee_model::recommend::RerankParams;
-use marquee_model::recommend::{encode_shard, shard_of, ProfileShard, UserProfile};
+use marquee_model::recommend::{shard_of, ProfileShard, UserProfile};
 use marquee_train::evaluate::metrics::RankingSums;
 use marquee_train::evaluate::models::{Hybrid, ListModel, SeenMovies, Svd};
 use marquee_train::evaluate::{evaluate_model, EvaluationParams, ModelReport};
 use marquee_train::mf::BiasedSvdParams;
-use marquee_train::recommend::{fit_hybrid, time_split, HybridParams, Interaction, Interactions, Split, SplitParams};
+use marquee_train::recommend::{
+    fit_hybrid, profile_shards, time_split, HybridParams, Interaction, Interactions, Split, SplitParams,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -408,15 +410,7 @@ fn latency(movies: u32, timed_users: usize) -> Result<Latency> {
     let fitted = fit_hybrid(&data, &data.events, &HybridParams::default())?;
     let recommender = &fitted.recommender;
     let shards = recommender.shard_count();
-    let mut by_shard: Vec<Vec<&UserProfile>> = vec![Vec::new(); shards as usize];
-    for profile in &fitted.profiles {
-        by_shard[shard_of(profile.user_id, shards) as usize].push(profile);
-    }
-    let blobs = by_shard
-        .iter()
-        .enumerate()
-        .map(|(shard, profiles)| encode_shard(recommender.catalog(), shard as u32, shards, profiles))
-        .collect::<Result<Vec<_>, _>>()?;
+    let blobs = profile_shards(recommender, &fitted.profiles)?;
     // Every k-th user, so that light and heavy users and cold ones are all timed.
     let step = (fitted.profiles.len() / timed_users.max(1)).max(1);
     let timed: Vec<&UserProfile> = fitted.profiles.iter().step_by(step).take(timed_users).collect();
