@@ -101,7 +101,7 @@ impl Storage for JsStorage {
 }
 
 /// `console.error`, which workerd writes to the Worker's log.
-fn web_sys_console_error(message: &str) {
+fn console_error(message: &str) {
     let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).unwrap_or(JsValue::UNDEFINED);
     if let Ok(error) = Reflect::get(&console, &JsValue::from_str("error")) {
         if let Ok(function) = error.dyn_into::<Function>() {
@@ -165,7 +165,7 @@ pub async fn handle(
     let clock = || js_sys::Date::now();
     let outcome = app.handle(&request, &storage, &clock).await;
     if let Some(detail) = &outcome.internal_error {
-        web_sys_console_error(&format!("{} {}: {detail}", request.method, request.path));
+        console_error(&format!("{} {}: {detail}", request.method, request.path));
     }
 
     let deferred_storage = storage.clone();

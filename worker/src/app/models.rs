@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use marquee_model::recommend::Recommender;
+use marquee_model::recommend::{ProfileShard, Recommender};
 
 use super::experiment::Experiment;
 
@@ -57,8 +57,9 @@ pub struct Settings {
     pub experiment: Experiment,
 }
 
-/// A profile shard's bytes, keyed by version and shard number.
-type CachedShard = ((String, u32), Rc<Vec<u8>>);
+/// A decoded profile shard, keyed by version and shard number: decoded (and its checksum
+/// checked) once when fetched, not on every request.
+type CachedShard = ((String, u32), Rc<ProfileShard>);
 
 /// A loaded model and the version it serves under.
 #[derive(Clone)]
@@ -145,7 +146,7 @@ impl ModelCache {
         self.last_good.clone().or_else(|| self.default.clone())
     }
 
-    pub fn shard(&mut self, version: &str, shard: u32) -> Option<Rc<Vec<u8>>> {
+    pub fn shard(&mut self, version: &str, shard: u32) -> Option<Rc<ProfileShard>> {
         let position = self.shards.iter().position(|((v, s), _)| v == version && *s == shard)?;
         // Move to the back: the front is evicted first.
         let entry = self.shards.remove(position);
@@ -154,12 +155,13 @@ impl ModelCache {
         Some(bytes)
     }
 
-    pub fn insert_shard(&mut self, version: &str, shard: u32, bytes: Rc<Vec<u8>>) {
-        let mut total: usize = self.shards.iter().map(|(_, cached)| cached.len()).sum::<usize>() + bytes.len();
+    pub fn insert_shard(&mut self, version: &str, shard: u32, decoded: Rc<ProfileShard>) {
+        let mut total: usize =
+            self.shards.iter().map(|(_, cached)| cached.size_bytes()).sum::<usize>() + decoded.size_bytes();
         while total > SHARD_CACHE_BYTES && !self.shards.is_empty() {
-            total -= self.shards.remove(0).1.len();
+            total -= self.shards.remove(0).1.size_bytes();
         }
-        self.shards.push(((version.to_owned(), shard), bytes));
+        self.shards.push(((version.to_owned(), shard), decoded));
     }
 }
 

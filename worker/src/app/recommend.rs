@@ -212,19 +212,22 @@ impl App {
         }
         let shard = shard_of(user_id, served.recommender.shard_count());
         let cached = self.cache.borrow_mut().shard(&served.version, shard);
-        let bytes = match cached {
-            Some(bytes) => bytes,
+        let decoded = match cached {
+            Some(decoded) => decoded,
             None => match storage.get_blob(&models::shard_key(&served.version, shard)).await {
-                Ok(Some(bytes)) => {
-                    let bytes = std::rc::Rc::new(bytes);
-                    self.cache.borrow_mut().insert_shard(&served.version, shard, bytes.clone());
-                    bytes
-                }
+                Ok(Some(bytes)) => match ProfileShard::from_blob(&bytes) {
+                    Ok(decoded) => {
+                        let decoded = std::rc::Rc::new(decoded);
+                        self.cache.borrow_mut().insert_shard(&served.version, shard, decoded.clone());
+                        decoded
+                    }
+                    Err(_) => return (cold, true),
+                },
                 Ok(None) => return (cold, false),
                 Err(_) => return (cold, true),
             },
         };
-        match ProfileShard::from_blob(&bytes).and_then(|shard| served.recommender.lookup_profile(&shard, user_id)) {
+        match served.recommender.lookup_profile(&decoded, user_id) {
             Ok(Some(profile)) => (profile, false),
             Ok(None) => (cold, false),
             Err(_) => (cold, true),

@@ -78,14 +78,26 @@ pub struct UserContext<'a> {
     gender: f32,
     occupation: f32,
     log_interactions: f32,
+    /// The user's segment list as (movie, share), sorted by movie for lookups.
+    segment_shares: Vec<(u32, f32)>,
 }
 
 impl<'a> UserContext<'a> {
-    pub fn new(profile: &'a UserProfile) -> Self {
+    pub fn new(catalog: &Catalog, profile: &'a UserProfile) -> Self {
         let demographics = &profile.demographics;
+        let segment = demographics.segment();
+        let mut segment_shares: Vec<(u32, f32)> = catalog
+            .segments
+            .get(segment)
+            .map(|list| list.items.iter().copied().zip(list.shares.iter().copied()).collect())
+            .unwrap_or_default();
+        // Stable, so a movie listed twice keeps its first share, as a linear search would.
+        segment_shares.sort_by_key(|&(item, _)| item);
+        segment_shares.dedup_by_key(|(item, _)| *item);
         UserContext {
             profile,
-            segment: demographics.segment(),
+            segment,
+            segment_shares,
             age: demographics.age.map_or(f32::NAN, f32::from),
             gender: demographics.gender.map_or(f32::NAN, |gender| f32::from(gender.code())),
             occupation: demographics.occupation.map_or(f32::NAN, f32::from),
@@ -124,14 +136,10 @@ pub fn fill_row(
         }
         sum / count as f32
     };
-    let segment_share = segment
-        .and_then(|list| {
-            list.items
-                .iter()
-                .position(|&candidate| candidate as usize == item)
-                .and_then(|at| list.shares.get(at).copied())
-        })
-        .unwrap_or(0.0);
+    let segment_share = user
+        .segment_shares
+        .binary_search_by_key(&item, |&(candidate, _)| candidate as usize)
+        .map_or(0.0, |at| user.segment_shares[at].1);
     let values = [
         user.age,
         user.gender,

@@ -124,20 +124,21 @@ pub fn encode_shard(
     blob::encode(BlobKind::ProfileShard, catalog.fingerprint(), &body)
 }
 
-/// A decoded shard, borrowing the blob's bytes.
-pub struct ProfileShard<'a> {
+/// A decoded shard: its index and the profiles' bytes, owned so that a server can keep it
+/// and look users up without checking the blob again.
+pub struct ProfileShard {
     shard: u32,
     shard_count: u32,
     catalog_fingerprint: u64,
     user_ids: Vec<u64>,
     offsets: Vec<u32>,
-    profiles: &'a [u8],
+    profiles: Vec<u8>,
 }
 
-impl<'a> ProfileShard<'a> {
+impl ProfileShard {
     /// Checks the blob and its index; the profiles themselves are checked when looked up.
-    pub fn from_blob(bytes: &'a [u8]) -> Result<ProfileShard<'a>, ModelError> {
-        let (header, body): (_, ShardBody<'a>) = blob::decode_body(bytes, BlobKind::ProfileShard)?;
+    pub fn from_blob(bytes: &[u8]) -> Result<ProfileShard, ModelError> {
+        let (header, body): (_, ShardBody<'_>) = blob::decode_body(bytes, BlobKind::ProfileShard)?;
         if body.shard_count == 0 || body.shard >= body.shard_count {
             return Err(ModelError::Corrupt(format!("shard {} of {}", body.shard, body.shard_count)));
         }
@@ -159,8 +160,13 @@ impl<'a> ProfileShard<'a> {
             catalog_fingerprint: header.schema_hash,
             user_ids: body.user_ids,
             offsets: body.offsets,
-            profiles: body.profiles,
+            profiles: body.profiles.to_vec(),
         })
+    }
+
+    /// Roughly the memory the decoded shard holds, for caches that bound their size.
+    pub fn size_bytes(&self) -> usize {
+        self.profiles.len() + self.user_ids.len() * 8 + self.offsets.len() * 4
     }
 
     /// Which shard this is, out of how many.

@@ -91,7 +91,7 @@ impl Recommender {
 
     /// `user_id`'s profile from `shard`, checked against this recommender's catalog;
     /// `Ok(None)` when the shard does not hold it.
-    pub fn lookup_profile(&self, shard: &ProfileShard<'_>, user_id: u64) -> Result<Option<UserProfile>, ModelError> {
+    pub fn lookup_profile(&self, shard: &ProfileShard, user_id: u64) -> Result<Option<UserProfile>, ModelError> {
         shard.lookup_with_fingerprint(user_id, &self.catalog, self.fingerprint)
     }
 
@@ -124,7 +124,7 @@ impl Recommender {
     /// Stages 1 and 2: every candidate with the ranker's score.
     pub fn score_candidates(&self, profile: &UserProfile) -> Vec<Scored> {
         let candidates = retrieve(&self.catalog, &self.retrieval, profile);
-        let user = UserContext::new(profile);
+        let user = UserContext::new(&self.catalog, profile);
         let mut rows = vec![0.0f32; candidates.len() * FEATURE_COUNT];
         for (candidate, row) in candidates.iter().zip(rows.chunks_exact_mut(FEATURE_COUNT)) {
             fill_row(
@@ -153,7 +153,7 @@ impl Recommender {
 
     /// The ranker's row for one user and movie (what the trainer and `explain` see).
     pub fn ranker_row(&self, profile: &UserProfile, item: u32) -> [f32; FEATURE_COUNT] {
-        let user = UserContext::new(profile);
+        let user = UserContext::new(&self.catalog, profile);
         let item = item as usize;
         let svd = self.catalog.svd_rating(profile.svd_bias, &profile.svd_factors, item);
         let implicit = self.catalog.implicit_score(&profile.implicit_factors, item);

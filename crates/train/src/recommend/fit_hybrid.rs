@@ -185,7 +185,7 @@ pub fn fit_hybrid(
         if positives == 0 {
             continue;
         }
-        let context = UserContext::new(profile);
+        let context = UserContext::new(&inner_catalog, profile);
         let negatives = candidates.len() - positives;
         let keep_negative = params.negatives_per_user as f64 / negatives.max(1) as f64;
         let mut group = 0u32;
@@ -230,7 +230,7 @@ pub fn fit_hybrid(
                 let item = event.item as usize;
                 let svd = inner_catalog.svd_rating(profile.svd_bias, &profile.svd_factors, item);
                 let implicit = inner_catalog.implicit_score(&profile.implicit_factors, item);
-                fill_row(&inner_catalog, &UserContext::new(profile), item, svd, implicit, &mut row);
+                fill_row(&inner_catalog, &UserContext::new(&inner_catalog, profile), item, svd, implicit, &mut row);
                 let held_back =
                     unit_hash(params.seed ^ 0x4845_4144, u64::from(event.user) << 32 | u64::from(event.item)) < 0.2;
                 let (rows, labels) =
