@@ -7,8 +7,9 @@
 pub mod blob;
 pub mod error;
 pub mod gbdt;
-mod hash;
+pub mod hash;
 pub mod mf;
+pub mod random;
 pub mod rank;
 pub mod recommend;
 pub mod sigmoid;

@@ -6,6 +6,7 @@ mod common;
 use common::{hand_built, random_ensemble, random_rows, Shape};
 use marquee_model::blob::{self, BlobKind, HEADER_LEN};
 use marquee_model::gbdt::{Ensemble, Node, Objective, Tree};
+use marquee_model::hash::fnv64;
 use marquee_model::{ModelError, Predictor};
 
 /// Version 1's fixture: [`fixture_model`] as written by the first release of the format.
@@ -218,11 +219,7 @@ mod properties {
         if bytes.len() >= HEADER_LEN {
             let body_len = (bytes.len() - HEADER_LEN) as u32;
             bytes[20..24].copy_from_slice(&body_len.to_le_bytes());
-            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-            for &byte in &bytes[HEADER_LEN..] {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+            let hash = fnv64(&bytes[HEADER_LEN..]);
             bytes[24..32].copy_from_slice(&hash.to_le_bytes());
         }
     }

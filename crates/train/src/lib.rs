@@ -12,7 +12,6 @@ pub mod gbdt;
 pub mod import_xgboost;
 pub mod mf;
 mod prefetch;
-mod random;
 pub mod rating_features;
 pub mod recommend;
 

@@ -6,6 +6,7 @@
 use marquee_data::events::RatingScale;
 use marquee_data::stream::parse_line;
 use marquee_data::StreamEvent;
+use marquee_model::hash::fnv64;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -104,7 +105,7 @@ fn parse(line: &str, now_ms: f64) -> Result<Event, String> {
         return from_json(event, line, now_ms);
     }
     let event = parse_line(line, RatingScale::FIVE).map_err(|error| format!("invalid stream line: {error}"))?;
-    let id = format!("s{:016x}", fnv(line.as_bytes()));
+    let id = format!("s{:016x}", fnv64(line.as_bytes()));
     let (kind, time, user, movie, value) = match event {
         StreamEvent::Watch { time, user, movie, minute } => ("watch", time, user, movie, minute.to_string()),
         StreamEvent::Rate { time, user, movie, rating } => ("rate", time, user, movie, rating.to_string()),
@@ -149,7 +150,7 @@ fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<Event, String>
         return Err("time_ms must be milliseconds since 1970, before 2100".into());
     }
     Ok(Event {
-        id: event.id.unwrap_or_else(|| format!("j{:016x}", fnv(line.as_bytes()))),
+        id: event.id.unwrap_or_else(|| format!("j{:016x}", fnv64(line.as_bytes()))),
         kind,
         time_ms,
         user_id: event.user_id,
@@ -157,13 +158,4 @@ fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<Event, String>
         value,
         reference,
     })
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
 }

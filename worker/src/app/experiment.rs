@@ -2,6 +2,7 @@
 //! Users are assigned by a hash of (salt, user id), so a user stays in one variant until
 //! the salt changes, and a change of experiment needs no redeploy.
 
+use marquee_model::hash::Fnv64;
 use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
@@ -79,11 +80,12 @@ impl Experiment {
 /// FNV-1a over the salt, a separator and the user id, then a final mix so that
 /// consecutive ids spread evenly.
 fn hash(salt: &[u8], user_id: u64) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for &byte in salt.iter().chain(&[0xff]).chain(&user_id.to_le_bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let mut fnv = Fnv64::new();
+    fnv.write(salt);
+    fnv.write(&[0xff]);
+    fnv.write_u64(user_id);
+    let mut hash = fnv.finish();
+    // MurmurHash3's 64-bit finaliser.
     hash ^= hash >> 33;
     hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
     hash ^ (hash >> 33)

@@ -15,6 +15,7 @@ pub mod storage;
 
 use std::cell::{Cell, RefCell};
 
+use marquee_model::hash::Fnv64;
 use matchit::Router;
 use serde_json::json;
 
@@ -322,14 +323,11 @@ impl App {
 
     /// A unique id for one served list: the isolate's seed, a counter and the user, mixed.
     fn recommendation_id(&self, user_id: u64, now_ms: f64) -> String {
-        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        let mut hash = Fnv64::new();
         for word in [self.isolate_seed, self.requests.get(), user_id, now_ms.to_bits()] {
-            for byte in word.to_le_bytes() {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+            hash.write_u64(word);
         }
-        format!("r{:x}{:04x}", hash, self.requests.get() & 0xffff)
+        format!("r{:x}{:04x}", hash.finish(), self.requests.get() & 0xffff)
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use marquee_model::blob::read_header;
+use marquee_model::hash::Fnv64;
 use marquee_model::recommend::FEATURE_SCHEMA_VERSION;
 use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams};
 use serde::Serialize;
@@ -77,10 +78,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let shard_blobs = profile_shards(&fitted.recommender, &fitted.profiles)?;
 
     // The version hashes every blob's checksum, so it changes exactly when a blob does.
-    let mut version_hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut version_hash = Fnv64::new();
     for blob in std::iter::once(&recommender_blob).chain(&shard_blobs) {
-        version_hash ^= read_header(blob)?.checksum;
-        version_hash = version_hash.wrapping_mul(0x0000_0100_0000_01b3);
+        version_hash.write_u64(read_header(blob)?.checksum);
     }
 
     let profiles_dir = args.out.join("profiles");
@@ -94,7 +94,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let catalog = fitted.recommender.catalog();
     let manifest = Manifest {
-        version: format!("m{:012x}", version_hash & 0xffff_ffff_ffff),
+        version: format!("m{:012x}", version_hash.finish() & 0xffff_ffff_ffff),
         feature_schema_version: FEATURE_SCHEMA_VERSION,
         users: data.users.len(),
         movies: data.movies.len(),

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::catalog::dot;
 use super::retrieve::CandidateSource;
 use super::Catalog;
+use crate::random::SplitMix64;
 use crate::ModelError;
 
 /// The reranker's knobs. All zero means "the ranker's order, untouched".
@@ -97,14 +98,13 @@ pub fn rerank(catalog: &Catalog, params: &RerankParams, scored: &[Scored], count
         if params.diversity > 0.0 { mmr(catalog, params, &mut pool, exploit) } else { take(&mut pool, exploit) };
 
     // Exploration: from the next `exploration_depth` of what is left, by the seed.
-    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    let mut random = SplitMix64::new(seed);
     for _ in 0..explore {
         let depth = params.exploration_depth.clamp(1, pool.len().max(1)).min(pool.len());
         if depth == 0 {
             break;
         }
-        state = splitmix(state);
-        let picked = pool.remove((state % depth as u64) as usize);
+        let picked = pool.remove(random.below(depth));
         chosen.push(Scored { source: CandidateSource::Exploration, ..picked });
     }
     chosen
@@ -179,12 +179,4 @@ fn similarity(catalog: &Catalog, params: &RerankParams, a: usize, b: usize) -> f
         _ => 0.0,
     };
     (1.0 - params.factor_similarity_weight) * jaccard + params.factor_similarity_weight * cosine
-}
-
-/// SplitMix64's output step: a well-mixed 64-bit value from a counter.
-fn splitmix(state: u64) -> u64 {
-    let mut z = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use marquee_model::gbdt::{Ensemble, Feature, FeatureKind, FeatureSchema, Node, Objective, Tree};
+use marquee_model::random::SplitMix64;
 
 /// A numeric split with this threshold, children and missing-value direction.
 pub fn split(feature: u32, threshold: f32, left: u32, right: u32, default_left: bool, cover: f32) -> Node {
@@ -38,20 +39,16 @@ pub fn hand_built(objective: Objective) -> Ensemble {
     Ensemble { schema, objective, base_score: 0.5, trees: vec![tree0, tree1] }
 }
 
-/// SplitMix64: a tiny seeded generator, so tests need no dependency.
-pub struct Rng(u64);
+/// The crate's SplitMix64, with the single-precision draws these tests use.
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1).

@@ -14,7 +14,7 @@ use metrics::{ExposureCounts, RankingSums, RatingErrors};
 pub use metrics::{ExposureMetrics, RankingMetrics};
 pub use models::ListModel;
 
-use crate::recommend::split::unit_hash;
+use marquee_model::random::unit_hash;
 use crate::recommend::{Interactions, Split};
 
 /// What an evaluation looks at.

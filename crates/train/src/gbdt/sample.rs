@@ -1,7 +1,7 @@
 //! Row and column subsampling, driven by a small self-contained PRNG so that results depend
 //! only on the seed (not on a dependency's version or the thread count).
 
-pub(crate) use crate::random::SplitMix64;
+pub(crate) use marquee_model::random::SplitMix64;
 
 /// Marks exactly `keep` of `n` rows, drawn without replacement (Knuth's selection sampling:
 /// one pass, no index array).

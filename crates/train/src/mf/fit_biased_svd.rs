@@ -8,7 +8,7 @@ use marquee_model::mf::BiasedSvd;
 use ndarray::Array2;
 
 use super::sgd_blocks::{run_epochs, Block, Step};
-use crate::random::SplitMix64;
+use marquee_model::random::SplitMix64;
 use crate::TrainError;
 
 /// Surprise's SVD defaults: factors 100, epochs 20, init_mean 0, init_std 0.1, lr_all 0.005,

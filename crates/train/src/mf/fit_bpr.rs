@@ -4,7 +4,7 @@
 
 use ndarray::Array2;
 
-use crate::random::SplitMix64;
+use marquee_model::random::SplitMix64;
 use crate::TrainError;
 
 /// BPR's knobs.

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use crate::prefetch::prefetch;
-use crate::random::SplitMix64;
+use marquee_model::random::SplitMix64;
 
 /// How many ratings ahead the factor rows are prefetched.
 const PREFETCH_AHEAD: usize = 4;

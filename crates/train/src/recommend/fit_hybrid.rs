@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use marquee_model::gbdt::{Objective, Predictor};
 use marquee_model::mf::BiasedSvd;
+use marquee_model::random::unit_hash;
 use marquee_model::recommend::{
     fill_row, ranker_schema, retrieve, Catalog, Recommender, RerankParams, RetrievalParams, UserContext, UserProfile,
     FEATURE_COUNT, FEATURE_NAMES,
@@ -21,7 +22,7 @@ use marquee_model::recommend::{
 use super::build_catalog::{build_catalog, CatalogParams};
 use super::build_profiles::build_profiles;
 use super::interactions::{Interaction, Interactions};
-use super::split::{split_events, unit_hash, SplitParams};
+use super::split::{split_events, SplitParams};
 use crate::gbdt::{train, Table, TrainParams};
 use crate::mf::{fit_biased_svd, fit_bpr, BiasedSvdParams, BprParams, ImplicitFactors};
 use crate::TrainError;

@@ -2,6 +2,8 @@
 
 use std::collections::HashSet;
 
+use marquee_model::random::unit_hash;
+
 use super::interactions::{Interaction, Interactions};
 use crate::TrainError;
 
@@ -84,14 +86,6 @@ pub fn split_by_test_ratings(data: &Interactions, test: &[Interaction]) -> Split
     Split { train, test: test.to_vec(), cold_users }
 }
 
-/// A uniform number in `[0, 1)` from a seed and a key (SplitMix64's mixer).
-pub(crate) fn unit_hash(seed: u64, key: u64) -> f64 {
-    let mut z = seed ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
 
 #[cfg(test)]
 mod tests {

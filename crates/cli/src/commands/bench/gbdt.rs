@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use marquee_data::world::{World, WorldConfig};
 use marquee_model::gbdt::{FeatureSchema, Objective, Predictor};
+use marquee_model::random::SplitMix64;
 use marquee_train::batch_predict::predict_batch_parallel;
 use marquee_train::gbdt::{evaluate, train, Metric, Table, TrainParams};
 use marquee_train::rating_features::{rating_table, CategoryEncoding};
@@ -384,7 +385,7 @@ fn world_ratings() -> Result<Dataset> {
     let width = table.schema.len();
     let (mut train, mut test) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
     for (index, (row, &label)) in table.features.chunks(width).zip(&table.labels).enumerate() {
-        let side = if splitmix(index as u64).is_multiple_of(5) { &mut test } else { &mut train };
+        let side = if SplitMix64::new(index as u64).next_u64().is_multiple_of(5) { &mut test } else { &mut train };
         side.0.extend_from_slice(row);
         side.1.push(label);
     }
@@ -399,11 +400,8 @@ fn world_ratings() -> Result<Dataset> {
 /// A table with 20 features (some missing, interactions, noise) from a fixed seed.
 fn synthetic(rows: usize, objective: Objective, seed: u64) -> Result<Table> {
     const FEATURES: usize = 20;
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut uniform = || {
-        state = splitmix(state);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut random = SplitMix64::new(seed);
+    let mut uniform = || random.unit();
     let mut features = Vec::with_capacity(rows * FEATURES);
     let mut labels = Vec::with_capacity(rows);
     let mut row = [0f32; FEATURES];
@@ -427,12 +425,4 @@ fn synthetic(rows: usize, objective: Objective, seed: u64) -> Result<Table> {
     }
     let schema = FeatureSchema::numeric((0..FEATURES).map(|index| format!("x{index}")));
     Ok(Table::new(schema, features, labels, None)?)
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
+use marquee_model::random::SplitMix64;
 
 const USERS: usize = 943;
 const MOVIES: usize = 1_682;
@@ -18,51 +19,27 @@ const FACTORS: usize = 10;
 const GENRES: usize = 19;
 const OCCUPATIONS: [&str; 6] = ["student", "engineer", "educator", "writer", "programmer", "other"];
 
-/// SplitMix64 with Box–Muller, enough for a reproducible benchmark set.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.unit().ln()).sqrt() * (std::f64::consts::TAU * self.unit()).cos()
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        ((u128::from(self.next()) * bound as u128) >> 64) as usize
-    }
-}
 
 /// Writes `u.data`, `u.user` and `u.item` into `dir`.
 pub fn write(dir: &Path, seed: u64) -> Result<()> {
-    let mut rng = Random(seed);
-    let genders: Vec<bool> = (0..USERS).map(|_| rng.unit() < 0.29).collect();
-    let ages: Vec<u32> = (0..USERS).map(|_| (32.0 + 11.0 * rng.normal()).clamp(7.0, 73.0) as u32).collect();
-    let user_bias: Vec<f64> = (0..USERS).map(|_| 0.4 * rng.normal()).collect();
-    let user_factors: Vec<f64> = (0..USERS * FACTORS).map(|_| 0.3 * rng.normal()).collect();
-    let item_factors: Vec<f64> = (0..MOVIES * FACTORS).map(|_| 0.3 * rng.normal()).collect();
+    let mut rng = SplitMix64::new(seed);
+    let genders: Vec<bool> = (0..USERS).map(|_| rng.unit_open_closed() < 0.29).collect();
+    let ages: Vec<u32> = (0..USERS).map(|_| (32.0 + 11.0 * rng.standard_normal()).clamp(7.0, 73.0) as u32).collect();
+    let user_bias: Vec<f64> = (0..USERS).map(|_| 0.4 * rng.standard_normal()).collect();
+    let user_factors: Vec<f64> = (0..USERS * FACTORS).map(|_| 0.3 * rng.standard_normal()).collect();
+    let item_factors: Vec<f64> = (0..MOVIES * FACTORS).map(|_| 0.3 * rng.standard_normal()).collect();
     let genre_masks: Vec<u32> = (0..MOVIES)
         .map(|_| (0..1 + rng.below(3)).fold(0u32, |mask, _| mask | 1 << (1 + rng.below(GENRES - 1))))
         .collect();
     // Popular movies are a little better liked, as in MovieLens.
     let popularity: Vec<f64> = (0..MOVIES).map(|rank| 1.0 / (rank as f64 + 10.0).powf(0.9)).collect();
     let item_bias: Vec<f64> =
-        (0..MOVIES).map(|rank| 0.45 * rng.normal() + 0.25 - rank as f64 / MOVIES as f64 * 0.5).collect();
-    let gender_genre: Vec<f64> = (0..GENRES).map(|_| 0.25 * rng.normal()).collect();
+        (0..MOVIES).map(|rank| 0.45 * rng.standard_normal() + 0.25 - rank as f64 / MOVIES as f64 * 0.5).collect();
+    let gender_genre: Vec<f64> = (0..GENRES).map(|_| 0.25 * rng.standard_normal()).collect();
 
     // Activity: 20 each, the rest log-normally spread, at most 740 (the real set's maximum).
     const MOST: usize = 740;
-    let weights: Vec<f64> = (0..USERS).map(|_| (0.9 * rng.normal()).exp()).collect();
+    let weights: Vec<f64> = (0..USERS).map(|_| (0.9 * rng.standard_normal()).exp()).collect();
     let total: f64 = weights.iter().sum();
     let mut counts: Vec<usize> = weights
         .iter()
@@ -89,7 +66,7 @@ pub fn write(dir: &Path, seed: u64) -> Result<()> {
     for user in 0..USERS {
         let mut rated = std::collections::HashSet::new();
         while rated.len() < counts[user] {
-            let target = rng.unit() * total_popularity;
+            let target = rng.unit_open_closed() * total_popularity;
             let item = cumulative.partition_point(|&sum| sum < target).min(MOVIES - 1);
             if !rated.insert(item) {
                 continue;
@@ -100,7 +77,7 @@ pub fn write(dir: &Path, seed: u64) -> Result<()> {
                 .filter(|g| genre_masks[item] & (1 << g) != 0)
                 .map(|g| if genders[user] { gender_genre[g] } else { -gender_genre[g] })
                 .sum();
-            let value = 3.55 + user_bias[user] + item_bias[item] + dot + genre + 0.85 * rng.normal();
+            let value = 3.55 + user_bias[user] + item_bias[item] + dot + genre + 0.85 * rng.standard_normal();
             let stars = value.round().clamp(1.0, 5.0) as u32;
             // 1997-09-20 to 1998-04-22, as the real set.
             let time = 874_724_710 + rng.below(18_500_000) as u64;
