@@ -14,8 +14,8 @@ use metrics::{ExposureCounts, RankingSums, RatingErrors};
 pub use metrics::{ExposureMetrics, RankingMetrics};
 pub use models::ListModel;
 
-use marquee_model::random::unit_hash;
 use crate::recommend::{Interactions, Split};
+use marquee_model::random::unit_hash;
 
 /// What an evaluation looks at.
 #[derive(Clone, Copy, Debug, PartialEq)]

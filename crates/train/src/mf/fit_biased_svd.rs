@@ -8,8 +8,8 @@ use marquee_model::mf::BiasedSvd;
 use ndarray::Array2;
 
 use super::sgd_blocks::{run_epochs, Block, Step};
-use marquee_model::random::SplitMix64;
 use crate::TrainError;
+use marquee_model::random::SplitMix64;
 
 /// Surprise's SVD defaults: factors 100, epochs 20, init_mean 0, init_std 0.1, lr_all 0.005,
 /// reg_all 0.02, biased true; plus four blocks, so that two cores stay busy.

@@ -4,8 +4,8 @@
 
 use ndarray::Array2;
 
-use marquee_model::random::SplitMix64;
 use crate::TrainError;
+use marquee_model::random::SplitMix64;
 
 /// BPR's knobs.
 #[derive(Clone, Copy, Debug, PartialEq)]
