@@ -4,8 +4,44 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A user id as the movie service numbers them.
+/// A user id as the movie service numbers them: a whole number from 0 to [`MAX_USER_ID`].
 pub type UserId = u64;
+
+/// The largest user id Marquee accepts anywhere: 2^53 − 1, the largest integer that a
+/// JavaScript number (the Worker's D1 binding, the admin UI, JSON clients) holds exactly.
+/// It also fits SQLite's signed 64-bit `INTEGER`, so every store and log keeps ids exactly.
+pub const MAX_USER_ID: UserId = (1 << 53) - 1;
+
+/// Why a user id was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UserIdError {
+    /// Not a plain decimal number.
+    #[error("{0:?} is not a user id: expected a non-negative integer")]
+    Malformed(String),
+    /// A number above [`MAX_USER_ID`].
+    #[error("user id {0} is out of range: the largest is {MAX_USER_ID}")]
+    OutOfRange(String),
+}
+
+/// Parses a user id: ASCII digits only (no sign, no spaces), at most [`MAX_USER_ID`].
+pub fn parse_user_id(text: &str) -> Result<UserId, UserIdError> {
+    let shown = || text.chars().take(40).collect::<String>();
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(UserIdError::Malformed(shown()));
+    }
+    // Leading zeros are fine; anything longer than u64's digits is out of range anyway.
+    let value = text.bytes().try_fold(0u64, |value, digit| value.checked_mul(10)?.checked_add(u64::from(digit - b'0')));
+    value.and_then(|id| check_user_id(id).ok()).ok_or_else(|| UserIdError::OutOfRange(shown()))
+}
+
+/// Checks that a numeric user id is within [`MAX_USER_ID`].
+pub fn check_user_id(id: u64) -> Result<UserId, UserIdError> {
+    if id <= MAX_USER_ID {
+        Ok(id)
+    } else {
+        Err(UserIdError::OutOfRange(id.to_string()))
+    }
+}
 
 /// Wall-clock time in UTC, as nanoseconds since the Unix epoch (fits an `i64` until 2262).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

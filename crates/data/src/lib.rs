@@ -7,6 +7,7 @@
 //! service to learn from when no data is at hand.
 
 pub mod csv_triple;
+pub mod edge_log;
 pub mod error;
 pub mod events;
 pub mod metadata;
@@ -21,7 +22,8 @@ pub mod store;
 #[cfg(feature = "world")]
 pub mod world;
 
+pub use edge_log::{EdgeKind, EdgeRow};
 pub use error::DataError;
-pub use events::{RatingScale, StreamEvent, Timestamp, UserId};
+pub use events::{check_user_id, parse_user_id, RatingScale, StreamEvent, Timestamp, UserId, UserIdError, MAX_USER_ID};
 pub use records::{Dataset, Gender, Movie, Rating, User};
 pub use report::{ParseReport, SkippedLine};

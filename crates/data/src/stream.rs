@@ -14,7 +14,7 @@ use std::fmt;
 use std::io::BufRead;
 
 use crate::error::DataError;
-use crate::events::{RatingScale, StreamEvent, Timestamp, UserId};
+use crate::events::{parse_user_id, RatingScale, StreamEvent, Timestamp, UserId, UserIdError};
 use crate::report::ParseReport;
 
 /// Why one line was skipped. `kind` is a stable snake_case name used for counting (e.g.
@@ -70,8 +70,12 @@ pub fn parse_line(line: &str, scale: RatingScale) -> Result<StreamEvent<'_>, Lin
     let Some((user_text, request)) = rest.split_once(',') else {
         return Err(LineError::new("truncated", "the line ends after the user id"));
     };
-    let Some(user) = parse_user(user_text) else {
-        return Err(LineError::new("bad_user_id", format!("{:?} is not a numeric user id", excerpt(user_text))));
+    let user = match parse_user_id(user_text) {
+        Ok(user) => user,
+        Err(UserIdError::Malformed(_)) => {
+            return Err(LineError::new("bad_user_id", format!("{:?} is not a numeric user id", excerpt(user_text))));
+        }
+        Err(out_of_range) => return Err(LineError::new("bad_user_id", out_of_range.to_string())),
     };
     if let Some(path) = request.strip_prefix(WATCH_PREFIX) {
         parse_watch(time, user, path)
@@ -202,13 +206,6 @@ fn check_movie_id(movie: &str, in_rating: bool) -> Result<(), LineError> {
     }
 }
 
-fn parse_user(text: &str) -> Option<UserId> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.bytes().try_fold(0u64, |acc, b| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')))
-}
-
 fn parse_u32(text: &str) -> Option<u32> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -284,6 +281,7 @@ pub fn read_stream<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::MAX_USER_ID;
     use proptest::prelude::*;
 
     const T: &str = "2024-01-05T19:27:01.176557";
@@ -378,7 +376,7 @@ mod tests {
                 latency_ms: 9,
             },
             StreamEvent::Watch { time, user: 3, movie: "monsters_+inc.+2001", minute: 0 },
-            StreamEvent::Rate { time, user: u64::MAX, movie: "the+shawshank+redemption+1994", rating: 5 },
+            StreamEvent::Rate { time, user: MAX_USER_ID, movie: "the+shawshank+redemption+1994", rating: 5 },
             StreamEvent::CreateAccount { time, user: 0 },
         ];
         for event in events {
@@ -415,6 +413,8 @@ mod tests {
             ("2024-01-05T19:27:01,abc,GET /create_account", "bad_user_id"),
             ("2024-01-05T19:27:01,-4,GET /create_account", "bad_user_id"),
             ("2024-01-05T19:27:01,99999999999999999999999,GET /create_account", "bad_user_id"),
+            // 2^53: a JavaScript number would round it, and the edge's log could not hold it.
+            ("2024-01-05T19:27:01,9007199254740992,GET /create_account", "bad_user_id"),
             ("2024-01-05T19:27:01,12,GET /favicon.ico", "unknown_request"),
             ("2024-01-05T19:27:01,12,POST /rate/a+2001=4", "unknown_request"),
             ("2024-01-05T19:27:01,12,GET /create_account?x=1", "unknown_request"),

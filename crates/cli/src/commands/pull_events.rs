@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use marquee_data::store::{EdgeRow, Store};
+use marquee_data::store::Store;
+use marquee_data::EdgeRow;
 
 use super::publish::{agent, send};
 
@@ -34,7 +35,7 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
     let mut store = Store::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
     let agent = agent();
     let mut cursor = store.edge_cursor(&base)?;
-    let (mut pulled, mut new_rows) = (0u64, 0u64);
+    let (mut pulled, mut new_rows, mut unreadable) = (0u64, 0u64, 0u64);
     loop {
         let response = send(
             agent
@@ -47,13 +48,21 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
             .and_then(|value| value.parse().ok())
             .context("the edge's answer has no x-marquee-next-cursor header")?;
         let text = response.into_string().context("reading the log page")?;
-        let rows: Vec<EdgeRow> = text
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(serde_json::from_str)
-            .collect::<Result<_, _>>()
-            .context("the edge's log page is not NDJSON rows")?;
-        if rows.is_empty() {
+        let mut rows: Vec<EdgeRow> = Vec::new();
+        let mut lines = 0u64;
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            lines += 1;
+            match serde_json::from_str(line) {
+                Ok(row) => rows.push(row),
+                // One row this build cannot read (an older edge's, say) must not stop every
+                // later pull at this page: it is reported and passed over.
+                Err(error) => {
+                    unreadable += 1;
+                    eprintln!("warning: skipped a log row the store cannot hold ({error}): {}", excerpt(line));
+                }
+            }
+        }
+        if lines == 0 {
             break;
         }
         pulled += rows.len() as u64;
@@ -65,10 +74,10 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
     let variants = store.variant_figures()?;
     if args.json {
         return super::print_json(&serde_json::json!({
-            "pulled": pulled, "new": new_rows, "cursor": cursor, "variants": variants
+            "pulled": pulled, "new": new_rows, "unreadable": unreadable, "cursor": cursor, "variants": variants
         }));
     }
-    println!("pulled {pulled} rows ({new_rows} new) from {base}; cursor now {cursor}");
+    println!("pulled {pulled} rows ({new_rows} new, {unreadable} unreadable) from {base}; cursor now {cursor}");
     for variant in variants {
         println!(
             "  variant {}: {} impressions, {} clicks, click rate {:.4}",
@@ -76,4 +85,9 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The start of a line, for a warning.
+fn excerpt(line: &str) -> String {
+    line.chars().take(200).collect()
 }

@@ -2,28 +2,12 @@
 //! the online figures read back from them (click-through per A/B variant).
 
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Store;
+use crate::edge_log::{EdgeKind, EdgeRow};
 use crate::events::{RatingScale, Timestamp};
 use crate::DataError;
-
-/// One row of the edge's log, as `GET /v1/admin/log` pages it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EdgeRow {
-    pub seq: i64,
-    pub id: String,
-    pub kind: String,
-    pub time_ms: i64,
-    pub user_id: u64,
-    pub movie_id: Option<String>,
-    pub value: Option<String>,
-    pub variant: Option<String>,
-    pub version: Option<String>,
-    #[serde(rename = "ref")]
-    pub reference: Option<String>,
-    pub latency_us: Option<i64>,
-}
 
 /// Online figures for one variant.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -52,7 +36,7 @@ impl Store {
                     let added = insert.execute(params![
                         row.id,
                         row.seq,
-                        row.kind,
+                        row.kind.as_str(),
                         row.time_ms,
                         row.user_id as i64,
                         row.movie_id,
@@ -67,11 +51,11 @@ impl Store {
                         continue;
                     }
                     let time = Timestamp(row.time_ms.saturating_mul(1_000_000));
-                    match (row.kind.as_str(), &row.movie_id, &row.value) {
-                        ("watch", Some(movie), Some(minute)) => {
+                    match (row.kind, &row.movie_id, &row.value) {
+                        (EdgeKind::Watch, Some(movie), Some(minute)) => {
                             stream.push_str(&format!("{time},{},GET /data/m/{movie}/{minute}.mpg\n", row.user_id));
                         }
-                        ("rate", Some(movie), Some(stars)) => {
+                        (EdgeKind::Rate, Some(movie), Some(stars)) => {
                             stream.push_str(&format!("{time},{},GET /rate/{movie}={stars}\n", row.user_id));
                         }
                         _ => {}

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-pub use edge_log::{EdgeRow, VariantFigures};
+pub use edge_log::VariantFigures;
 pub use ingest_records::RecordIngest;
 pub use ingest_source::SourceIngest;
 pub use ingest_stream::StreamIngest;

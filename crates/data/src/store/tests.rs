@@ -117,18 +117,18 @@ fn the_store_persists_on_disk() {
 
 #[test]
 fn the_edge_log_is_stored_once_feeds_training_and_gives_click_rates() {
-    use super::EdgeRow;
+    use crate::edge_log::{EdgeKind, EdgeRow};
     let mut store = Store::open_in_memory().unwrap();
     let row = |seq: i64,
                id: &str,
-               kind: &str,
+               kind: EdgeKind,
                movie: Option<&str>,
                value: Option<&str>,
                variant: Option<&str>,
                reference: Option<&str>| EdgeRow {
         seq,
         id: id.into(),
-        kind: kind.into(),
+        kind,
         time_ms: 1_704_067_200_000 + seq * 1000,
         user_id: 7,
         movie_id: movie.map(Into::into),
@@ -139,11 +139,11 @@ fn the_edge_log_is_stored_once_feeds_training_and_gives_click_rates() {
         latency_us: None,
     };
     let rows = vec![
-        row(1, "r1", "impression", None, Some("a+2000,b+2001"), Some("control"), None),
-        row(2, "r2", "impression", None, Some("a+2000"), Some("treatment"), None),
-        row(3, "c1", "click", Some("a+2000"), None, None, Some("r1")),
-        row(4, "w1", "watch", Some("a+2000"), Some("3"), None, None),
-        row(5, "s1", "rate", Some("a+2000"), Some("4"), None, None),
+        row(1, "r1", EdgeKind::Impression, None, Some("a+2000,b+2001"), Some("control"), None),
+        row(2, "r2", EdgeKind::Impression, None, Some("a+2000"), Some("treatment"), None),
+        row(3, "c1", EdgeKind::Click, Some("a+2000"), None, None, Some("r1")),
+        row(4, "w1", EdgeKind::Watch, Some("a+2000"), Some("3"), None, None),
+        row(5, "s1", EdgeKind::Rate, Some("a+2000"), Some("4"), None, None),
     ];
     assert_eq!(store.ingest_edge_rows(&rows).unwrap(), 5);
     assert_eq!(store.ingest_edge_rows(&rows).unwrap(), 0, "pulling the same page twice adds nothing");
@@ -156,4 +156,48 @@ fn the_edge_log_is_stored_once_feeds_training_and_gives_click_rates() {
     assert_eq!(store.edge_cursor("http://edge").unwrap(), 0);
     store.set_edge_cursor("http://edge", 5).unwrap();
     assert_eq!(store.edge_cursor("http://edge").unwrap(), 5);
+}
+
+/// The edge's D1 `log` table (after every Worker migration) and the store's `edge_log`
+/// mirror hold exactly [`EdgeRow`](crate::EdgeRow)'s columns, with the same types.
+#[test]
+fn the_edge_log_tables_agree_with_the_row_type_column_for_column() {
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worker/migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&migrations)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no migrations in {}", migrations.display());
+    let d1 = rusqlite::Connection::open_in_memory().unwrap();
+    for file in &files {
+        d1.execute_batch(&std::fs::read_to_string(file).unwrap()).unwrap();
+    }
+    let store = Store::open_in_memory().unwrap();
+
+    let columns = |conn: &rusqlite::Connection, table: &str| -> Vec<(String, String)> {
+        let mut statement = conn.prepare(&format!("SELECT name, type FROM pragma_table_info('{table}')")).unwrap();
+        let mut columns: Vec<(String, String)> =
+            statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect();
+        columns.sort();
+        columns
+    };
+    let d1_columns = columns(&d1, "log");
+    assert_eq!(d1_columns, columns(&store.conn, "edge_log"), "the D1 log and the store's mirror differ");
+    let mut names: Vec<&str> = d1_columns.iter().map(|(name, _)| name.as_str()).collect();
+    let mut expected = crate::edge_log::EDGE_LOG_COLUMNS.to_vec();
+    names.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(names, expected, "the tables and EdgeRow differ");
+
+    // The D1 table refuses exactly the kinds EdgeKind does not have.
+    for kind in crate::EdgeKind::ALL {
+        d1.execute(
+            "INSERT INTO log (id, kind, time_ms, user_id) VALUES (?1, ?2, 0, 0)",
+            rusqlite::params![kind.as_str(), kind.as_str()],
+        )
+        .unwrap();
+    }
+    assert!(d1.execute("INSERT INTO log (id, kind, time_ms, user_id) VALUES ('x', 'view', 0, 0)", []).is_err());
 }
