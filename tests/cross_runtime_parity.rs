@@ -29,6 +29,19 @@ fn the_committed_blob_predicts_the_committed_bits_natively() {
     }
 }
 
+/// The committed blob's checksum, pinned: the checksum (FNV-1a over the body) must never
+/// change, or every published blob would stop loading.
+#[test]
+fn the_blob_checksum_is_pinned() {
+    let blob = std::fs::read(fixture_dir().join("model.blob")).expect("the fixture blob");
+    let header = marquee_model::blob::read_header(&blob).expect("a header");
+    assert_eq!(header.checksum, 0x4de1_5060_d6da_aa9e);
+    assert_eq!(
+        marquee_model::hash::fnv64(blob.get(marquee_model::blob::HEADER_LEN..).unwrap_or_default()),
+        header.checksum
+    );
+}
+
 /// Regenerates the fixture (run once, then commit): a logistic model (so the sigmoid is
 /// exercised) over numeric, missing and categorical inputs.
 #[test]

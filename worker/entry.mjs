@@ -1,6 +1,6 @@
-// The Worker's ES-module entry: hands each request and the bindings to Rust, gives the
-// deferred writes to ctx.waitUntil, and resets the instance after a trap so that one panic
-// cannot poison the requests that follow.
+// The Worker's ES-module entry: hands each request, the bindings and ctx to Rust (which
+// gives its deferred writes to ctx.waitUntil), and resets the instance after a trap so that
+// one panic cannot poison the requests that follow.
 import wasmModule from "./pkg/marquee_worker_bg.wasm";
 import { initSync, handle, fallbackList, __wbg_reset_state } from "./pkg/marquee_worker.js";
 
@@ -12,8 +12,7 @@ export default {
     try {
       const body =
         request.method === "GET" || request.method === "HEAD" ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
-      const answer = await handle(request.method, url.pathname, url.search.slice(1), [...request.headers], body, env);
-      ctx.waitUntil(answer.deferred.catch((error) => console.error("deferred write failed:", error)));
+      const answer = await handle(request.method, url.pathname, url.search.slice(1), [...request.headers], body, env, ctx);
       const headers = new Headers(answer.headers);
       headers.set("content-type", answer.contentType);
       return new Response(request.method === "HEAD" ? null : answer.body, { status: answer.status, headers });

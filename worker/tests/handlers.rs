@@ -1,6 +1,8 @@
 //! The Worker's request logic, natively, against in-memory storage (SQLite with the D1
 //! migrations applied): every route, auth, malformed input, fallbacks, A/B and swaps.
 
+mod support;
+
 use std::cell::Cell;
 use std::sync::OnceLock;
 
@@ -9,7 +11,8 @@ use marquee_data::world::{World, WorldConfig};
 use marquee_data::{Dataset, RatingScale};
 use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams, Interactions};
 use marquee_worker::app::storage::{Statement, Storage};
-use marquee_worker::{block_on, App, AppConfig, MemoryStorage, Request, Response};
+use marquee_worker::{App, AppConfig, Request, Response};
+use support::{block_on, MemoryStorage};
 
 const TOKEN: &str = "test-token";
 
@@ -94,9 +97,14 @@ impl Edge {
         self.now.set(self.now.get() + ms);
     }
 
+    /// The one number a `SELECT count(*) AS n ...` answers.
     fn count(&self, sql: &'static str) -> i64 {
-        let rows = block_on(self.storage.query(&Statement::new(sql, vec![]))).unwrap();
-        rows[0].values().next().and_then(|v| v.as_i64()).unwrap()
+        #[derive(serde::Deserialize)]
+        struct Count {
+            n: i64,
+        }
+        let rows: Vec<Count> = block_on(self.storage.query(&Statement::new(sql, vec![]))).unwrap();
+        rows[0].n
     }
 }
 
@@ -117,7 +125,7 @@ fn empty_storage_serves_the_embedded_default_model() {
     assert_eq!(response.header("x-marquee-model-version"), Some("default"));
     assert_eq!(response.header("x-marquee-variant"), Some("control"));
     assert!(response.header("x-marquee-recommendation-id").unwrap().starts_with('r'));
-    assert_eq!(edge.count("SELECT count(*) FROM log WHERE kind = 'impression'"), 1, "the impression is logged");
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind = 'impression'"), 1, "the impression is logged");
 }
 
 #[test]
@@ -275,7 +283,7 @@ fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
     assert_eq!(rejected, vec![2, 5]);
     // A retry of the same request stores nothing new.
     edge.send(Request::new("POST", "/v1/events", body.into_bytes()));
-    assert_eq!(edge.count("SELECT count(*) FROM log WHERE kind != 'impression'"), 4);
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind != 'impression'"), 4);
 
     let too_big = vec![b'x'; (1 << 20) + 1];
     assert_eq!(edge.send(Request::new("POST", "/v1/events", too_big)).status, 413);
@@ -374,4 +382,63 @@ fn the_bench_route_times_serving_inside_the_worker() {
     assert_eq!(body["fallbacks"], 0);
     assert_eq!(edge.admin("GET", "/v1/admin/bench?users=x", vec![]).status, 400);
     assert_eq!(edge.send(Request::get("/v1/admin/bench?users=1")).status, 401);
+}
+
+#[test]
+fn user_ids_are_refused_unless_every_store_holds_them_exactly() {
+    let edge = Edge::new();
+    // 2^53 and above: a JavaScript number would round them, and u64::MAX was once logged as -1.
+    for too_big in ["9007199254740992", "18446744073709551615"] {
+        let response = edge.send(Request::get(&format!("/recommend/{too_big}")));
+        assert_eq!(response.status, 400, "{too_big}");
+        assert!(response.content_type.starts_with("text/plain"));
+        assert!(response.body_text().contains("out of range"), "{}", response.body_text());
+    }
+    let largest = marquee_data::MAX_USER_ID;
+    assert_eq!(edge.send(Request::get(&format!("/recommend/{largest}"))).status, 200);
+    let event = format!(r#"{{"type":"watch","user_id":{},"movie_id":"m","minute":1}}"#, largest + 1);
+    assert_eq!(edge.send(Request::new("POST", "/v1/events", event.into_bytes())).status, 400);
+    // The log serves the largest id exactly, and it reads back as the one row type.
+    let page = edge.admin("GET", "/v1/admin/log", vec![]);
+    let rows: Vec<marquee_data::EdgeRow> =
+        page.body_text().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].kind, rows[0].user_id), (marquee_data::EdgeKind::Impression, largest));
+}
+
+#[test]
+fn errors_take_the_route_s_form_and_405_lists_what_is_allowed() {
+    let edge = Edge::new();
+    let text = edge.send(Request::get("/recommend/abc"));
+    assert!(text.content_type.starts_with("text/plain"));
+    assert_eq!(text.body_text().lines().count(), 1);
+    let wrong_method = edge.send(Request::new("DELETE", "/recommend/1", vec![]));
+    assert_eq!(wrong_method.status, 405);
+    assert!(wrong_method.content_type.starts_with("text/plain"));
+    assert_eq!(wrong_method.header("allow"), Some("GET, HEAD"));
+    // /recommend answers its list whatever the query says: `n` belongs to /v1.
+    assert_eq!(edge.send(Request::get("/recommend/1?n=0")).body_text().split(',').count(), 20);
+
+    let json_error = edge.send(Request::get("/v1/recommend/abc"));
+    assert_eq!(json_error.status, 400);
+    assert_eq!(json(&json_error)["error"], "bad_request");
+    let experiment = edge.admin("DELETE", "/v1/admin/experiment", vec![]);
+    assert_eq!((experiment.status, experiment.header("allow")), (405, Some("GET, PUT, HEAD")));
+    assert_eq!(json(&experiment)["error"], "method_not_allowed");
+    assert_eq!(json(&edge.send(Request::get("/nope")))["error"], "not_found");
+}
+
+#[test]
+fn head_answers_like_get_without_side_effects() {
+    let edge = Edge::new();
+    let head = edge.send(Request::new("HEAD", "/recommend/5", vec![]));
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert!(head.content_type.starts_with("text/plain"));
+    assert_eq!(head.header("x-marquee-model-version"), Some("default"));
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log"), 0, "HEAD logs no impression");
+    assert_eq!(edge.send(Request::new("HEAD", "/healthz", vec![])).status, 200);
+    assert_eq!(edge.send(Request::new("HEAD", "/v1/events", vec![])).status, 405);
+    edge.send(Request::get("/recommend/5"));
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log"), 1, "GET logs one");
 }

@@ -1,9 +1,11 @@
-//! The Worker's one error type: each variant maps to a status code and a JSON body that
-//! says what the client did wrong, never how the Worker is built.
+//! The Worker's one error type: each variant maps to a status code and a body that says
+//! what the client did wrong, never how the Worker is built. The route decides the body's
+//! form: one line of text on `/recommend/<user>`, JSON everywhere else.
 
 use serde_json::json;
 
 use super::response::Response;
+use super::routes::ErrorFormat;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -13,8 +15,9 @@ pub enum AppError {
     Unauthorized,
     #[error("no such route")]
     NotFound,
+    /// The path is known but takes other methods (listed for the `Allow` header).
     #[error("method not allowed; use {0}")]
-    MethodNotAllowed(&'static str),
+    MethodNotAllowed(String),
     #[error("the request body is over {limit} bytes")]
     TooLarge { limit: usize },
     #[error("{0}")]
@@ -40,8 +43,17 @@ impl AppError {
         }
     }
 
-    /// The JSON answer: `{"error": <kind>, "message": <what to fix>}`.
-    pub fn to_response(&self) -> Response {
+    /// What to write to the Worker's log: the hidden detail of an internal failure.
+    pub fn internal_detail(&self) -> Option<&str> {
+        match self {
+            AppError::Unavailable(detail) => Some(detail),
+            _ => None,
+        }
+    }
+
+    /// The answer in the route's form: `{"error": <kind>, "message": <what to fix>}`, or the
+    /// message alone as one line of text.
+    pub fn to_response(&self, format: ErrorFormat) -> Response {
         let kind = match self {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthorized => "unauthorized",
@@ -52,10 +64,14 @@ impl AppError {
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Unavailable(_) => "unavailable",
         };
-        let mut response = Response::json(self.status(), &json!({ "error": kind, "message": self.to_string() }));
+        let message = self.to_string().replace(['\r', '\n'], " ");
+        let mut response = match format {
+            ErrorFormat::Json => Response::json(self.status(), &json!({ "error": kind, "message": message })),
+            ErrorFormat::Text => Response::text(self.status(), message),
+        };
         match self {
             AppError::Unauthorized => response.headers.push(("www-authenticate", "Bearer".into())),
-            AppError::MethodNotAllowed(allow) => response.headers.push(("allow", (*allow).into())),
+            AppError::MethodNotAllowed(allow) => response.headers.push(("allow", allow.clone())),
             _ => {}
         }
         response

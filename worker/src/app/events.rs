@@ -5,55 +5,80 @@
 
 use marquee_data::events::RatingScale;
 use marquee_data::stream::parse_line;
-use marquee_data::StreamEvent;
+use marquee_data::{check_user_id, EdgeKind, EdgeRow, StreamEvent, UserId};
 use marquee_model::hash::fnv64;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::AppError;
-use super::storage::{SqlValue, Statement, Storage};
-use super::{Request, Response};
+use super::queries;
+use super::storage::Storage;
+use super::{Call, Response};
 
 /// The largest body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The most lines one request may carry.
 pub const MAX_LINES: usize = 5_000;
+/// The latest event time accepted (2100-01-01), in milliseconds since the Unix epoch.
+const MAX_TIME_MS: i64 = 4_102_444_800_000;
 
-/// A JSON event line.
+/// A JSON event line: its `type` picks the variant, and each variant's required fields are
+/// its own. Every variant also carries the same four fields ([`Common`]); they are spelt
+/// out in each because serde cannot refuse unknown fields through `flatten`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonEvent {
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum JsonEvent {
+    /// A minute of a movie watched.
+    Watch { id: Option<String>, user_id: UserId, movie_id: String, time_ms: Option<i64>, minute: u32 },
+    /// A rating, 1 to 5 stars.
+    Rate { id: Option<String>, user_id: UserId, movie_id: String, time_ms: Option<i64>, rating: u8 },
+    /// A click on a served list.
+    Click { id: Option<String>, user_id: UserId, movie_id: String, time_ms: Option<i64>, recommendation_id: String },
+}
+
+/// What every JSON event carries.
+struct Common {
+    /// The client's id for the event, so that a retry stores nothing twice; derived from
+    /// the line when absent.
     id: Option<String>,
-    #[serde(rename = "type")]
-    kind: String,
-    user_id: u64,
+    user_id: UserId,
     movie_id: String,
     /// Milliseconds since 1970; the arrival time when absent.
     time_ms: Option<i64>,
-    /// `rate`: 1 to 5 stars.
-    rating: Option<u8>,
-    /// `watch`: the minute watched.
-    minute: Option<u32>,
-    /// `click`: the recommendation clicked from.
-    recommendation_id: Option<String>,
 }
 
-struct Event {
-    id: String,
-    kind: &'static str,
-    time_ms: i64,
-    user_id: u64,
-    movie_id: String,
-    value: Option<String>,
-    reference: Option<String>,
+/// What a JSON event records, by its `type`.
+enum Action {
+    Watch { minute: u32 },
+    Rate { rating: u8 },
+    Click { recommendation_id: String },
 }
 
-pub async fn ingest<S: Storage>(request: &Request, storage: &S, now_ms: f64) -> Result<Response, AppError> {
-    if request.body.len() > MAX_BODY_BYTES {
+impl JsonEvent {
+    fn into_parts(self) -> (Common, Action) {
+        match self {
+            JsonEvent::Watch { id, user_id, movie_id, time_ms, minute } => {
+                (Common { id, user_id, movie_id, time_ms }, Action::Watch { minute })
+            }
+            JsonEvent::Rate { id, user_id, movie_id, time_ms, rating } => {
+                (Common { id, user_id, movie_id, time_ms }, Action::Rate { rating })
+            }
+            JsonEvent::Click { id, user_id, movie_id, time_ms, recommendation_id } => {
+                (Common { id, user_id, movie_id, time_ms }, Action::Click { recommendation_id })
+            }
+        }
+    }
+}
+
+/// Stores the request's good lines and reports its bad ones by line number.
+pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError> {
+    let body = &call.request.body;
+    if body.len() > MAX_BODY_BYTES {
         return Err(AppError::TooLarge { limit: MAX_BODY_BYTES });
     }
-    let text = std::str::from_utf8(&request.body)
+    let text = std::str::from_utf8(body)
         .map_err(|error| AppError::BadRequest(format!("the body is not UTF-8 (byte {})", error.valid_up_to())))?;
+    let now_ms = call.now();
     let mut events = Vec::new();
     let mut rejected = Vec::new();
     let mut lines = 0;
@@ -74,88 +99,113 @@ pub async fn ingest<S: Storage>(request: &Request, storage: &S, now_ms: f64) -> 
     if lines == 0 {
         return Err(AppError::BadRequest("no events: send one JSON object or stream line per line".into()));
     }
-    let statements: Vec<Statement> = events
-        .iter()
-        .map(|event| {
-            Statement::new(
-                "INSERT OR IGNORE INTO log (id, kind, time_ms, user_id, movie_id, value, ref) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                vec![
-                    SqlValue::from(event.id.clone()),
-                    SqlValue::from(event.kind),
-                    SqlValue::Integer(event.time_ms),
-                    SqlValue::Integer(event.user_id as i64),
-                    SqlValue::from(event.movie_id.clone()),
-                    SqlValue::from(event.value.clone()),
-                    SqlValue::from(event.reference.clone()),
-                ],
-            )
-        })
-        .collect();
-    if !statements.is_empty() {
-        storage.execute(&statements).await?;
+    if !events.is_empty() {
+        let statements: Vec<_> = events.iter().map(queries::insert_log_row).collect();
+        call.storage.execute(&statements).await?;
     }
     let status = if events.is_empty() { 400 } else { 200 };
     Ok(Response::json(status, &json!({ "accepted": events.len(), "rejected": rejected })))
 }
 
-fn parse(line: &str, now_ms: f64) -> Result<Event, String> {
+/// One line as a log row, or why it cannot be one.
+fn parse(line: &str, now_ms: f64) -> Result<EdgeRow, String> {
     if line.starts_with('{') {
         let event: JsonEvent = serde_json::from_str(line).map_err(|error| format!("invalid JSON event: {error}"))?;
         return from_json(event, line, now_ms);
     }
     let event = parse_line(line, RatingScale::FIVE).map_err(|error| format!("invalid stream line: {error}"))?;
-    let id = format!("s{:016x}", fnv64(line.as_bytes()));
     let (kind, time, user, movie, value) = match event {
-        StreamEvent::Watch { time, user, movie, minute } => ("watch", time, user, movie, minute.to_string()),
-        StreamEvent::Rate { time, user, movie, rating } => ("rate", time, user, movie, rating.to_string()),
+        StreamEvent::Watch { time, user, movie, minute } => (EdgeKind::Watch, time, user, movie, minute.to_string()),
+        StreamEvent::Rate { time, user, movie, rating } => (EdgeKind::Rate, time, user, movie, rating.to_string()),
         StreamEvent::Recommendation { .. } | StreamEvent::CreateAccount { .. } => {
             return Err(
                 "only watch and rate stream lines are events; recommendation requests are logged by the edge".into()
             );
         }
     };
-    Ok(Event {
-        id,
+    Ok(event_row(
+        format!("s{:016x}", fnv64(line.as_bytes())),
         kind,
-        time_ms: time.0 / 1_000_000,
-        user_id: user,
-        movie_id: movie.to_owned(),
-        value: Some(value),
-        reference: None,
-    })
+        time.0 / 1_000_000,
+        user,
+        movie.to_owned(),
+        Some(value),
+        None,
+    ))
 }
 
-fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<Event, String> {
+fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<EdgeRow, String> {
+    let (event, action) = event.into_parts();
+    let (kind, value, reference) = match action {
+        Action::Watch { minute } => (EdgeKind::Watch, Some(minute.to_string()), None),
+        Action::Rate { rating: stars @ 1..=5 } => (EdgeKind::Rate, Some(stars.to_string()), None),
+        Action::Rate { .. } => return Err("a rate event needs rating 1 to 5".into()),
+        Action::Click { recommendation_id } if !recommendation_id.is_empty() && recommendation_id.len() <= 100 => {
+            (EdgeKind::Click, None, Some(recommendation_id))
+        }
+        Action::Click { .. } => return Err("a click event needs recommendation_id of 1 to 100 characters".into()),
+    };
     if event.movie_id.is_empty() || event.movie_id.len() > 200 || event.movie_id.contains([',', '\n']) {
         return Err("movie_id must be 1 to 200 characters without commas".into());
     }
     if event.id.as_ref().is_some_and(|id| id.is_empty() || id.len() > 100) {
         return Err("id must be 1 to 100 characters".into());
     }
-    let (kind, value, reference) = match event.kind.as_str() {
-        "watch" => ("watch", Some(event.minute.ok_or("a watch event needs minute")?.to_string()), None),
-        "rate" => match event.rating {
-            Some(stars @ 1..=5) => ("rate", Some(stars.to_string()), None),
-            _ => return Err("a rate event needs rating 1 to 5".into()),
-        },
-        "click" => match event.recommendation_id {
-            Some(id) if !id.is_empty() && id.len() <= 100 => ("click", None, Some(id)),
-            _ => return Err("a click event needs recommendation_id".into()),
-        },
-        other => return Err(format!("unknown event type {other:?}: expected watch, rate or click")),
-    };
+    let user_id = check_user_id(event.user_id).map_err(|error| error.to_string())?;
     let time_ms = event.time_ms.unwrap_or(now_ms as i64);
-    if !(0..=4_102_444_800_000).contains(&time_ms) {
+    if !(0..=MAX_TIME_MS).contains(&time_ms) {
         return Err("time_ms must be milliseconds since 1970, before 2100".into());
     }
-    Ok(Event {
-        id: event.id.unwrap_or_else(|| format!("j{:016x}", fnv64(line.as_bytes()))),
+    let id = event.id.unwrap_or_else(|| format!("j{:016x}", fnv64(line.as_bytes())));
+    Ok(event_row(id, kind, time_ms, user_id, event.movie_id, value, reference))
+}
+
+/// An event's log row (events carry no variant, version or latency: impressions do).
+fn event_row(
+    id: String,
+    kind: EdgeKind,
+    time_ms: i64,
+    user_id: UserId,
+    movie_id: String,
+    value: Option<String>,
+    reference: Option<String>,
+) -> EdgeRow {
+    EdgeRow {
+        seq: 0,
+        id,
         kind,
         time_ms,
-        user_id: event.user_id,
-        movie_id: event.movie_id,
+        user_id,
+        movie_id: Some(movie_id),
         value,
+        variant: None,
+        version: None,
         reference,
-    })
+        latency_us: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_json_kind_needs_its_own_fields_and_nothing_else() {
+        let row = parse(r#"{"type":"watch","user_id":1,"movie_id":"m","minute":3,"time_ms":5}"#, 0.0).unwrap();
+        assert_eq!((row.kind, row.value.as_deref(), row.time_ms), (EdgeKind::Watch, Some("3"), 5));
+        let click = parse(r#"{"type":"click","user_id":1,"movie_id":"m","recommendation_id":"r1"}"#, 9.0).unwrap();
+        assert_eq!((click.kind, click.reference.as_deref(), click.time_ms), (EdgeKind::Click, Some("r1"), 9));
+        for bad in [
+            r#"{"type":"watch","user_id":1,"movie_id":"m"}"#,
+            r#"{"type":"rate","user_id":1,"movie_id":"m","minute":3}"#,
+            r#"{"type":"rate","user_id":1,"movie_id":"m","rating":6}"#,
+            r#"{"type":"click","user_id":1,"movie_id":"m"}"#,
+            r#"{"type":"view","user_id":1,"movie_id":"m"}"#,
+            r#"{"type":"watch","user_id":1,"movie_id":"m","minute":3,"colour":"red"}"#,
+            r#"{"type":"watch","user_id":9007199254740992,"movie_id":"m","minute":3}"#,
+            r#"{"type":"watch","user_id":-1,"movie_id":"m","minute":3}"#,
+        ] {
+            assert!(parse(bad, 0.0).is_err(), "{bad}");
+        }
+    }
 }

@@ -119,6 +119,19 @@ mod tests {
         );
     }
 
+    /// Assignment must never change silently: a user would switch variants mid-experiment.
+    /// These values were computed by the first implementation.
+    #[test]
+    fn assignment_hash_values_are_pinned() {
+        assert_eq!(hash(b"marquee", 0), 0xb9bb_5b3f_dbcc_0ce3);
+        assert_eq!(hash(b"marquee", 42), 0x3bd3_c76f_f28d_cd7d);
+        assert_eq!(hash(b"spring", 1_234_567), 0x3c30_faed_83bc_4639);
+        let halves = split(&[1, 1], "marquee");
+        let arms: Vec<&str> = (0..16u64).map(|user| halves.assign(user).name.as_str()).collect();
+        let expected = [1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0, 1].map(|arm| if arm == 0 { "v0" } else { "v1" });
+        assert_eq!(arms, expected);
+    }
+
     #[test]
     fn bad_experiments_are_refused() {
         assert!(split(&[0, 0], "s").validate().is_err());

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::error::AppError;
-use super::storage::{SqlValue, Statement, Storage};
+use super::queries;
+use super::storage::{Statement, Storage};
 use super::{Response, LATENCY_BUCKETS_MS};
 
 /// Request counts, latency buckets and sums not yet written to D1. Each isolate adds up its
@@ -50,72 +51,45 @@ impl MetricsBuffer {
     pub fn drain(&mut self) -> Vec<Statement> {
         let mut statements = Vec::new();
         for ((route, status), count) in std::mem::take(&mut self.counts) {
-            statements.push(Statement::new(
-                "INSERT INTO request_counts (route, status, count) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (route, status) DO UPDATE SET count = count + excluded.count",
-                vec![SqlValue::from(route), SqlValue::Integer(i64::from(status)), SqlValue::Integer(count)],
-            ));
+            statements.push(queries::add_request_count(route, status, count));
         }
         for ((route, le), count) in std::mem::take(&mut self.buckets) {
-            statements.push(Statement::new(
-                "INSERT INTO latency_buckets (route, le, count) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (route, le) DO UPDATE SET count = count + excluded.count",
-                vec![SqlValue::from(route), SqlValue::from(le), SqlValue::Integer(count)],
-            ));
+            statements.push(queries::add_latency_bucket(route, &le, count));
         }
         for (route, (sum_us, count)) in std::mem::take(&mut self.sums) {
-            statements.push(Statement::new(
-                "INSERT INTO latency_sums (route, sum_us, count) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (route) DO UPDATE SET sum_us = sum_us + excluded.sum_us, count = count + excluded.count",
-                vec![SqlValue::from(route), SqlValue::Integer(sum_us), SqlValue::Integer(count)],
-            ));
+            statements.push(queries::add_latency_sum(route, sum_us, count));
         }
         self.buffered = 0;
         statements
     }
 }
 
+/// The Prometheus text of every counter in storage.
 pub async fn render<S: Storage>(storage: &S, model_version: Option<&str>) -> Result<Response, AppError> {
-    let query = |sql: &'static str| Statement::new(sql, Vec::new());
-    let counts =
-        storage.query(&query("SELECT route, status, count FROM request_counts ORDER BY route, status")).await?;
-    let buckets = storage.query(&query("SELECT route, le, count FROM latency_buckets")).await?;
-    let sums = storage.query(&query("SELECT route, sum_us, count FROM latency_sums ORDER BY route")).await?;
-    let impressions = storage
-        .query(&query("SELECT variant, count(*) AS n FROM log WHERE kind = 'impression' GROUP BY variant"))
-        .await?;
-    let clicks = storage
-        .query(&query(
-            "SELECT i.variant AS variant, count(*) AS n FROM log c JOIN log i ON i.id = c.ref \
-             WHERE c.kind = 'click' AND i.kind = 'impression' GROUP BY i.variant",
-        ))
-        .await?;
-    let text = |row: &super::storage::Row, key: &str| row.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    let number = |row: &super::storage::Row, key: &str| row.get(key).and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let counts = queries::request_counts(storage).await?;
+    let buckets = queries::latency_buckets(storage).await?;
+    let sums = queries::latency_sums(storage).await?;
+    let impressions = queries::impressions_by_variant(storage).await?;
+    let clicks = queries::clicks_by_variant(storage).await?;
 
     let mut out = String::new();
     let _ = writeln!(out, "# HELP marquee_requests_total Requests answered, by route and status.");
     let _ = writeln!(out, "# TYPE marquee_requests_total counter");
     for row in &counts {
-        let _ = writeln!(
-            out,
-            "marquee_requests_total{{route=\"{}\",status=\"{}\"}} {}",
-            text(row, "route"),
-            number(row, "status"),
-            number(row, "count")
-        );
+        let _ =
+            writeln!(out, "marquee_requests_total{{route=\"{}\",status=\"{}\"}} {}", row.route, row.status, row.count);
     }
     let _ = writeln!(out, "# HELP marquee_request_duration_seconds Time to answer, in the Worker.");
     let _ = writeln!(out, "# TYPE marquee_request_duration_seconds histogram");
-    for sum_row in &sums {
-        let route = text(sum_row, "route");
-        let mut cumulative = 0.0;
+    for sum in &sums {
+        let route = &sum.route;
+        let mut cumulative = 0;
         for le in LATENCY_BUCKETS_MS.iter().map(|le| le.to_string()).chain(std::iter::once("+Inf".to_owned())) {
             cumulative += buckets
                 .iter()
-                .filter(|row| text(row, "route") == route && text(row, "le") == le)
-                .map(|row| number(row, "count"))
-                .sum::<f64>();
+                .filter(|bucket| bucket.route == *route && bucket.le == le)
+                .map(|bucket| bucket.count)
+                .sum::<i64>();
             let le_seconds =
                 if le == "+Inf" { le.clone() } else { (le.parse::<f64>().unwrap_or(0.0) / 1000.0).to_string() };
             let _ = writeln!(
@@ -123,13 +97,8 @@ pub async fn render<S: Storage>(storage: &S, model_version: Option<&str>) -> Res
                 "marquee_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le_seconds}\"}} {cumulative}"
             );
         }
-        let _ = writeln!(
-            out,
-            "marquee_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-            number(sum_row, "sum_us") / 1e6
-        );
-        let _ =
-            writeln!(out, "marquee_request_duration_seconds_count{{route=\"{route}\"}} {}", number(sum_row, "count"));
+        let _ = writeln!(out, "marquee_request_duration_seconds_sum{{route=\"{route}\"}} {}", sum.sum_us as f64 / 1e6);
+        let _ = writeln!(out, "marquee_request_duration_seconds_count{{route=\"{route}\"}} {}", sum.count);
     }
     let _ = writeln!(out, "# HELP marquee_model_info The model version the active pointer names.");
     let _ = writeln!(out, "# TYPE marquee_model_info gauge");
@@ -141,7 +110,7 @@ pub async fn render<S: Storage>(storage: &S, model_version: Option<&str>) -> Res
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");
         for row in rows.iter() {
-            let _ = writeln!(out, "{name}{{variant=\"{}\"}} {}", text(row, "variant"), number(row, "n"));
+            let _ = writeln!(out, "{name}{{variant=\"{}\"}} {}", row.variant.as_deref().unwrap_or(""), row.count);
         }
     }
     let mut response = Response::text(200, out);

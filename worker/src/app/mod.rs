@@ -1,5 +1,5 @@
 //! Target-independent request handling: routing, validation, model serving, logging and
-//! the admin API. `cargo test` runs all of it natively against [`crate::MemoryStorage`];
+//! the admin API. `cargo test` runs all of it natively against SQLite (`tests/support/`);
 //! the wasm adapter only moves requests, bindings and responses across.
 
 mod admin;
@@ -9,20 +9,22 @@ mod events;
 pub mod experiment;
 mod metrics;
 pub mod models;
+pub mod queries;
 mod recommend;
 pub mod response;
+pub mod routes;
 pub mod storage;
 
 use std::cell::{Cell, RefCell};
 
 use marquee_model::hash::Fnv64;
-use matchit::Router;
 use serde_json::json;
 
 use error::AppError;
 use models::{ModelCache, Settings};
 pub use response::{Request, Response};
-use storage::{SqlValue, Statement, Storage};
+use routes::{Access, ErrorFormat, Handler, Matched, Params, RouteTable};
+use storage::{Statement, Storage};
 
 /// How many movies `/recommend/<userid>` answers with at most.
 pub const MAX_RECOMMENDATIONS: usize = 20;
@@ -44,47 +46,6 @@ impl AppConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
-    Recommend,
-    RecommendJson,
-    Events,
-    Health,
-    Metrics,
-    AdminModels,
-    AdminRecommender,
-    AdminProfiles,
-    AdminActivate,
-    AdminRollback,
-    AdminExperiment,
-    AdminLog,
-    AdminBench,
-}
-
-impl Route {
-    /// The `route` label of the request metrics.
-    fn label(self) -> &'static str {
-        match self {
-            Route::Recommend => "recommend",
-            Route::RecommendJson => "v1_recommend",
-            Route::Events => "v1_events",
-            Route::Health => "healthz",
-            Route::Metrics => "metrics",
-            _ => "admin",
-        }
-    }
-}
-
-/// The path parameters a route matched.
-pub(crate) struct Params(Vec<(String, String)>);
-
-impl Params {
-    /// A parameter's value ("" when absent).
-    pub(crate) fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
-    }
-}
-
 /// A response, the writes that can happen after it is sent (`ctx.waitUntil`), and what
 /// went wrong inside, for the Worker's log (clients never see it).
 pub struct Outcome {
@@ -96,12 +57,36 @@ pub struct Outcome {
 /// The Worker's request handler; one per isolate.
 pub struct App {
     config: AppConfig,
-    router: Router<Route>,
+    routes: RouteTable,
     cache: RefCell<ModelCache>,
     metrics: RefCell<metrics::MetricsBuffer>,
     /// Seeds recommendation ids: the isolate's start time and a request counter.
     isolate_seed: u64,
     requests: Cell<u64>,
+}
+
+/// One request being answered: what its handler reads, and the writes it leaves for after
+/// the response (`ctx.waitUntil`).
+pub(crate) struct Call<'r, S> {
+    pub request: &'r Request,
+    pub params: Params<'r>,
+    pub storage: &'r S,
+    clock: &'r dyn Fn() -> f64,
+    /// When the request arrived, by `clock`.
+    pub started_ms: f64,
+    deferred: RefCell<Vec<Statement>>,
+}
+
+impl<S> Call<'_, S> {
+    /// The clock's time now, in milliseconds.
+    pub fn now(&self) -> f64 {
+        (self.clock)()
+    }
+
+    /// Runs `statement` after the response is sent (not at all for `HEAD`).
+    pub fn defer(&self, statement: Statement) {
+        self.deferred.borrow_mut().push(statement);
+    }
 }
 
 /// The latency histogram's upper bounds in milliseconds (Prometheus `le` labels).
@@ -110,30 +95,9 @@ pub const LATENCY_BUCKETS_MS: [f64; 11] = [0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0,
 impl App {
     /// Builds the handler; `now_ms` seeds the recommendation ids of this isolate.
     pub fn new(config: AppConfig, now_ms: f64) -> Self {
-        let mut router = Router::new();
-        let routes = [
-            ("/recommend/{user}", Route::Recommend),
-            ("/v1/recommend/{user}", Route::RecommendJson),
-            ("/v1/events", Route::Events),
-            ("/healthz", Route::Health),
-            ("/metrics", Route::Metrics),
-            ("/v1/admin/models", Route::AdminModels),
-            ("/v1/admin/models/{version}/recommender", Route::AdminRecommender),
-            ("/v1/admin/models/{version}/profiles/{shard}", Route::AdminProfiles),
-            ("/v1/admin/models/{version}/activate", Route::AdminActivate),
-            ("/v1/admin/rollback", Route::AdminRollback),
-            ("/v1/admin/experiment", Route::AdminExperiment),
-            ("/v1/admin/log", Route::AdminLog),
-            ("/v1/admin/bench", Route::AdminBench),
-        ];
-        for (path, route) in routes {
-            if let Err(error) = router.insert(path, route) {
-                unreachable!("the route table is static and conflict-free: {error}");
-            }
-        }
         App {
             config,
-            router,
+            routes: RouteTable::new(),
             cache: RefCell::new(ModelCache::new()),
             metrics: RefCell::new(metrics::MetricsBuffer::default()),
             isolate_seed: now_ms.to_bits(),
@@ -142,95 +106,63 @@ impl App {
     }
 
     /// Answers one request. Never fails: every problem becomes a status code, and the
-    /// recommendation routes answer a fallback list rather than an error.
-    /// `clock` gives milliseconds (for latencies); `now_ms` is the request's wall time.
+    /// recommendation routes answer a fallback list rather than an error. `clock` gives
+    /// milliseconds since the Unix epoch.
     pub async fn handle<S: Storage>(&self, request: &Request, storage: &S, clock: &dyn Fn() -> f64) -> Outcome {
-        let started = clock();
+        let started_ms = clock();
         self.requests.set(self.requests.get().wrapping_add(1));
-        let (label, mut outcome) = match self.router.at(&request.path) {
-            Err(_) => (
-                "not_found",
-                Outcome { response: AppError::NotFound.to_response(), deferred: Vec::new(), internal_error: None },
-            ),
-            Ok(matched) => {
-                let route = *matched.value;
-                let params =
-                    Params(matched.params.iter().map(|(key, value)| (key.to_owned(), value.to_owned())).collect());
-                let outcome = self.route(route, &params, request, storage, started, clock).await;
-                (route.label(), outcome)
+        let (label, result, format, mut deferred) = match self.routes.find(&request.method, &request.path) {
+            Matched::NotFound => ("not_found", Err(AppError::NotFound), ErrorFormat::Json, Vec::new()),
+            Matched::Found { route, handler, params } => {
+                let call = Call { request, params, storage, clock, started_ms, deferred: RefCell::new(Vec::new()) };
+                let result = match (route.access, handler) {
+                    (Access::Admin, _) if !self.authorized(request) => Err(AppError::Unauthorized),
+                    (_, None) => Err(AppError::MethodNotAllowed(route.allow())),
+                    (_, Some(handler)) => self.dispatch(handler, &call).await,
+                };
+                (route.label, result, route.errors, call.deferred.into_inner())
             }
         };
-        let elapsed_ms = (clock() - started).max(0.0);
-        outcome.response.headers.push(("server-timing", format!("app;dur={elapsed_ms:.3}")));
-        let flush = self.metrics.borrow_mut().record(label, outcome.response.status, elapsed_ms, clock());
-        outcome.deferred.extend(flush);
-        outcome
+        let (mut response, internal_error) = match result {
+            Ok(response) => (response, None),
+            Err(error) => (error.to_response(format), error.internal_detail().map(str::to_owned)),
+        };
+        if request.method == "HEAD" {
+            // Answered as GET is, without its body or its writes (no impression is logged).
+            response.body.clear();
+            deferred.clear();
+        }
+        let elapsed_ms = (clock() - started_ms).max(0.0);
+        response.headers.push(("server-timing", format!("app;dur={elapsed_ms:.3}")));
+        deferred.extend(self.metrics.borrow_mut().record(label, response.status, elapsed_ms, clock()));
+        Outcome { response, deferred, internal_error }
     }
 
-    async fn route<S: Storage>(
-        &self,
-        route: Route,
-        params: &Params,
-        request: &Request,
-        storage: &S,
-        started: f64,
-        clock: &dyn Fn() -> f64,
-    ) -> Outcome {
-        let method = request.method.as_str();
-        let allow = |allowed: &'static str| -> Result<(), AppError> {
-            let ok = allowed.split(", ").any(|m| m == method) || (method == "HEAD" && allowed.contains("GET"));
-            if ok {
-                Ok(())
-            } else {
-                Err(AppError::MethodNotAllowed(allowed))
+    fn authorized(&self, request: &Request) -> bool {
+        auth::require_admin(request, self.config.admin_token.as_deref()).is_ok()
+    }
+
+    async fn dispatch<S: Storage>(&self, handler: Handler, call: &Call<'_, S>) -> Result<Response, AppError> {
+        match handler {
+            Handler::Recommend => self.recommend(call, recommend::ListFormat::Text).await,
+            Handler::RecommendJson => self.recommend(call, recommend::ListFormat::Json).await,
+            Handler::PostEvents => events::ingest(call).await,
+            Handler::Health => Ok(self.health(call.storage, call.now()).await),
+            Handler::Metrics => {
+                // This isolate's buffered counts first, so a scrape sees its own requests.
+                let pending = self.metrics.borrow_mut().drain();
+                call.storage.execute(&pending).await?;
+                metrics::render(call.storage, self.served_version().as_deref()).await
             }
-        };
-        let plain = |result: Result<Response, AppError>| match result {
-            Ok(response) => Outcome { response, deferred: Vec::new(), internal_error: None },
-            Err(error) => Outcome {
-                response: error.to_response(),
-                deferred: Vec::new(),
-                internal_error: match &error {
-                    AppError::Unavailable(detail) => Some(detail.clone()),
-                    _ => None,
-                },
-            },
-        };
-        match route {
-            Route::Recommend | Route::RecommendJson => {
-                if let Err(error) = allow("GET") {
-                    return plain(Err(error));
-                }
-                let json = route == Route::RecommendJson;
-                self.recommend(params.get("user"), request, storage, json, started, clock).await
-            }
-            Route::Events => plain(match allow("POST") {
-                Ok(()) => events::ingest(request, storage, clock()).await,
-                Err(error) => Err(error),
-            }),
-            Route::Health => plain(match allow("GET") {
-                Ok(()) => Ok(self.health(storage, clock()).await),
-                Err(error) => Err(error),
-            }),
-            Route::Metrics => plain(match allow("GET") {
-                Ok(()) => {
-                    // This isolate's buffered counts first, so a scrape sees its own requests.
-                    let pending = self.metrics.borrow_mut().drain();
-                    match storage.execute(&pending).await {
-                        Ok(()) => metrics::render(storage, self.served_version().as_deref()).await,
-                        Err(error) => Err(error.into()),
-                    }
-                }
-                Err(error) => Err(error),
-            }),
-            _ => plain(match auth::require_admin(request, self.config.admin_token.as_deref()) {
-                Err(error) => Err(error),
-                Ok(()) if route == Route::AdminBench => match allow("GET") {
-                    Ok(()) => self.bench(request, storage, clock).await,
-                    Err(error) => Err(error),
-                },
-                Ok(()) => self.admin(route, params, request, storage, clock()).await,
-            }),
+            Handler::ListModels => self.list_versions(call).await,
+            Handler::PutRecommender => self.put_recommender(call).await,
+            Handler::PutProfileShard => self.put_profile_shard(call).await,
+            Handler::Activate => self.activate(admin::version_param(call)?, call.storage).await,
+            Handler::Rollback => self.rollback(call.storage).await,
+            Handler::GetExperiment => self.get_experiment(call).await,
+            Handler::PutExperiment => self.put_experiment(call).await,
+            Handler::ReadLog => admin::read_log(call).await,
+            Handler::Bench => self.bench(call).await,
         }
     }
 
@@ -240,21 +172,17 @@ impl App {
         if !self.cache.borrow().settings_stale(now_ms) {
             return Ok(());
         }
-        let rows = storage.query(&Statement::new("SELECT key, value FROM settings", Vec::new())).await;
+        let stored = queries::read_settings(storage).await;
         let mut cache = self.cache.borrow_mut();
         // Even on failure, wait a full period before asking again, so a storage outage
         // does not add a failing query to every request.
         cache.settings_read_ms = Some(now_ms);
-        let rows = rows?;
-        let value = |key: &str| {
-            rows.iter()
-                .find(|row| row.get("key").and_then(|k| k.as_str()) == Some(key))
-                .and_then(|row| row.get("value")?.as_str().map(str::to_owned))
-        };
+        let stored = stored?;
         cache.settings = Settings {
-            active: value("active_version"),
-            previous: value("previous_version"),
-            experiment: value("experiment")
+            active: stored.active_version,
+            previous: stored.previous_version,
+            experiment: stored
+                .experiment
                 .and_then(|text| serde_json::from_str(&text).ok())
                 .filter(|experiment: &experiment::Experiment| experiment.validate().is_ok())
                 .unwrap_or_default(),
@@ -269,7 +197,7 @@ impl App {
     }
 
     async fn health<S: Storage>(&self, storage: &S, now_ms: f64) -> Response {
-        let storage_ok = storage.query(&Statement::new("SELECT 1 AS ok", Vec::new())).await.is_ok();
+        let storage_ok = queries::ping(storage).await.is_ok();
         let settings = self.refresh_settings(storage, now_ms).await;
         let (active, default_loaded) = {
             let cache = self.cache.borrow();
@@ -329,21 +257,4 @@ impl App {
         }
         format!("r{:x}{:04x}", hash.finish(), self.requests.get() & 0xffff)
     }
-}
-
-/// Parses a movie service user id: a non-negative integer.
-pub fn parse_user_id(text: &str) -> Result<u64, String> {
-    if text.is_empty() || text.len() > 20 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        let shown: String = text.chars().take(40).collect();
-        return Err(format!("malformed user id {shown:?}: expected a non-negative integer"));
-    }
-    text.parse().map_err(|_| format!("user id {text} is out of range"))
-}
-
-/// A `settings` upsert.
-fn set_setting(key: &'static str, value: String) -> Statement {
-    Statement::new(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        vec![SqlValue::from(key), SqlValue::from(value)],
-    )
 }

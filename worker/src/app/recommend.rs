@@ -5,12 +5,27 @@
 //! then the embedded default, then the configured popularity list, and the
 //! `x-marquee-fallback` header says which.
 
+use marquee_data::{parse_user_id, EdgeKind, EdgeRow};
 use marquee_model::recommend::{shard_of, ProfileShard, Recommendation, UserProfile};
 use serde_json::json;
 
+use super::error::AppError;
 use super::models::{self, Served};
-use super::storage::{SqlValue, Statement, Storage};
-use super::{parse_user_id, App, Outcome, Response, MAX_RECOMMENDATIONS};
+use super::queries;
+use super::storage::Storage;
+use super::{App, Call, Request, Response, MAX_RECOMMENDATIONS};
+
+/// The most items `/v1/recommend` answers with (`?n=`).
+const MAX_JSON_ITEMS: usize = 100;
+
+/// How a list is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ListFormat {
+    /// `GET /recommend/<user>`: up to 20 comma-separated ids, the original contract.
+    Text,
+    /// `GET /v1/recommend/<user>?n=&explain=1`: JSON with scores and explanations.
+    Json,
+}
 
 /// What one request was served.
 struct ServedList {
@@ -23,70 +38,37 @@ struct ServedList {
 }
 
 impl App {
+    /// Answers a list and logs it as an impression after the response.
     pub(super) async fn recommend<S: Storage>(
         &self,
-        user_text: &str,
-        request: &super::Request,
-        storage: &S,
-        json: bool,
-        started: f64,
-        clock: &dyn Fn() -> f64,
-    ) -> Outcome {
-        let user_id = match parse_user_id(user_text) {
-            Ok(user_id) => user_id,
-            Err(reason) => {
-                return Outcome { response: Response::text(400, reason), deferred: Vec::new(), internal_error: None }
-            }
+        call: &Call<'_, S>,
+        format: ListFormat,
+    ) -> Result<Response, AppError> {
+        let user_id =
+            parse_user_id(call.params.get("user")).map_err(|error| AppError::BadRequest(error.to_string()))?;
+        let (count, explain) = match format {
+            ListFormat::Text => (MAX_RECOMMENDATIONS, false),
+            ListFormat::Json => (requested_count(call.request)?, call.request.query_param("explain") == Some("1")),
         };
-        let count = match request.query_param("n") {
-            None => MAX_RECOMMENDATIONS,
-            Some(text) => match text.parse::<usize>() {
-                Ok(n) if (1..=100).contains(&n) => n,
-                _ => {
-                    let error = super::error::AppError::BadRequest("n must be an integer from 1 to 100".into());
-                    return Outcome { response: error.to_response(), deferred: Vec::new(), internal_error: None };
-                }
-            },
-        };
-        let count = if json { count } else { MAX_RECOMMENDATIONS };
-        let explain = json && request.query_param("explain") == Some("1");
-        let now_ms = clock();
-        let served = self.serve(user_id, count, storage, now_ms).await;
+        let now_ms = call.now();
+        let served = self.serve(user_id, count, call.storage, now_ms).await;
         let recommendation_id = self.recommendation_id(user_id, now_ms);
-        let latency_us = ((clock() - started).max(0.0) * 1000.0) as i64;
+        let latency_us = ((call.now() - call.started_ms).max(0.0) * 1000.0) as i64;
 
         let ids: Vec<&str> = served.items.iter().map(|(id, _, _)| id.as_str()).collect();
-        let mut response = if json {
-            let items: Vec<serde_json::Value> = served
-                .items
-                .iter()
-                .map(|(id, score, item)| {
-                    let mut entry = json!({ "movie_id": id, "score": score });
-                    if explain {
-                        if let (Some(served_model), Some(profile)) = (&served.served, &served.profile) {
-                            let reasons = served_model.recommender.explain(profile, *item, 3).unwrap_or_default();
-                            entry["explanation"] = reasons
-                                .into_iter()
-                                .map(|(feature, contribution)| json!({ "feature": feature, "contribution": contribution }))
-                                .collect();
-                        }
-                    }
-                    entry
-                })
-                .collect();
-            Response::json(
+        let mut response = match format {
+            ListFormat::Json => Response::json(
                 200,
                 &json!({
                     "user_id": user_id,
-                    "items": items,
+                    "items": json_items(&served, explain),
                     "model_version": served.version,
                     "variant": served.variant,
                     "recommendation_id": recommendation_id,
                     "fallback": served.fallback,
                 }),
-            )
-        } else {
-            Response::text(200, ids.join(","))
+            ),
+            ListFormat::Text => Response::text(200, ids.join(",")),
         };
         response.headers.push(("x-marquee-model-version", served.version.clone()));
         response.headers.push(("x-marquee-variant", served.variant.clone()));
@@ -94,38 +76,34 @@ impl App {
         if let Some(reason) = served.fallback {
             response.headers.push(("x-marquee-fallback", reason.to_owned()));
         }
-        let impression = Statement::new(
-            "INSERT OR IGNORE INTO log (id, kind, time_ms, user_id, value, variant, version, latency_us) \
-             VALUES (?1, 'impression', ?2, ?3, ?4, ?5, ?6, ?7)",
-            vec![
-                SqlValue::from(recommendation_id),
-                SqlValue::Integer(now_ms as i64),
-                SqlValue::Integer(user_id as i64),
-                SqlValue::from(ids.join(",")),
-                SqlValue::from(served.variant),
-                SqlValue::from(served.version),
-                SqlValue::Integer(latency_us),
-            ],
-        );
-        Outcome { response, deferred: vec![impression], internal_error: None }
+        call.defer(queries::insert_log_row(&EdgeRow {
+            seq: 0,
+            id: recommendation_id,
+            kind: EdgeKind::Impression,
+            time_ms: now_ms as i64,
+            user_id,
+            movie_id: None,
+            value: Some(ids.join(",")),
+            variant: Some(served.variant),
+            version: Some(served.version),
+            reference: None,
+            latency_us: Some(latency_us),
+        }));
+        Ok(response)
     }
 
     /// `GET /v1/admin/bench?users=1,2,3&repeat=20`: the CPU time of serving each user, measured
     /// inside the Worker. Each user is served once to load its shard (I/O, not timed), then
     /// `repeat` more times back to back, and the mean is reported: the clock ticks in whole
     /// milliseconds here, so single requests cannot be timed finely.
-    pub(super) async fn bench<S: Storage>(
-        &self,
-        request: &super::Request,
-        storage: &S,
-        clock: &dyn Fn() -> f64,
-    ) -> Result<Response, super::error::AppError> {
-        let bad = |what: &str| super::error::AppError::BadRequest(what.to_owned());
+    pub(super) async fn bench<S: Storage>(&self, call: &Call<'_, S>) -> Result<Response, AppError> {
+        let request = call.request;
+        let bad = |what: &str| AppError::BadRequest(what.to_owned());
         let users: Vec<u64> = request
             .query_param("users")
             .ok_or_else(|| bad("users=1,2,3 is required"))?
             .split(',')
-            .map(|text| text.parse().map_err(|_| bad("users must be integers")))
+            .map(|text| parse_user_id(text).map_err(|error| AppError::BadRequest(error.to_string())))
             .collect::<Result<_, _>>()?;
         let repeat: u32 =
             request.query_param("repeat").unwrap_or("20").parse().map_err(|_| bad("repeat must be an integer"))?;
@@ -135,14 +113,14 @@ impl App {
         let mut micros = Vec::with_capacity(users.len());
         let mut fallbacks = 0;
         for &user in &users {
-            let warm = self.serve(user, MAX_RECOMMENDATIONS, storage, clock()).await;
+            let warm = self.serve(user, MAX_RECOMMENDATIONS, call.storage, call.now()).await;
             fallbacks += usize::from(warm.fallback.is_some());
-            let started = clock();
+            let started = call.now();
             for _ in 0..repeat {
-                let list = self.serve(user, MAX_RECOMMENDATIONS, storage, started).await;
+                let list = self.serve(user, MAX_RECOMMENDATIONS, call.storage, started).await;
                 std::hint::black_box(list.items.len());
             }
-            micros.push((clock() - started) * 1000.0 / f64::from(repeat));
+            micros.push((call.now() - started) * 1000.0 / f64::from(repeat));
         }
         let version = self.cache.borrow().settings.active.clone();
         Ok(Response::json(
@@ -233,4 +211,35 @@ impl App {
             Err(_) => (cold, true),
         }
     }
+}
+
+/// `?n=`: how many items the JSON route answers with.
+fn requested_count(request: &Request) -> Result<usize, AppError> {
+    match request.query_param("n") {
+        None => Ok(MAX_RECOMMENDATIONS),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_JSON_ITEMS).contains(&n) => Ok(n),
+            _ => Err(AppError::BadRequest(format!("n must be an integer from 1 to {MAX_JSON_ITEMS}"))),
+        },
+    }
+}
+
+/// The JSON route's items: ids and scores, and each item's top three feature contributions
+/// when asked to explain.
+fn json_items(served: &ServedList, explain: bool) -> Vec<serde_json::Value> {
+    served
+        .items
+        .iter()
+        .map(|(id, score, item)| {
+            let mut entry = json!({ "movie_id": id, "score": score });
+            if let (true, Some(served_model), Some(profile)) = (explain, &served.served, &served.profile) {
+                let reasons = served_model.recommender.explain(profile, *item, 3).unwrap_or_default();
+                entry["explanation"] = reasons
+                    .into_iter()
+                    .map(|(feature, contribution)| json!({ "feature": feature, "contribution": contribution }))
+                    .collect();
+            }
+            entry
+        })
+        .collect()
 }

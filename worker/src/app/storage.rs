@@ -1,6 +1,7 @@
 //! What the Worker stores, behind one small trait: blobs (R2 in workerd) and SQL (D1).
-//! workerd's bindings implement it in the wasm adapter; tests use [`crate::MemoryStorage`].
+//! workerd's bindings implement it in the wasm adapter; native tests use SQLite (`tests/support/`).
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// A SQL parameter.
@@ -43,7 +44,8 @@ impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
     }
 }
 
-/// One SQL statement and its parameters (`?1`, `?2`, ... in the text).
+/// One SQL statement and its parameters (`?1`, `?2`, ... in the text). Every statement the
+/// edge runs is built in [`super::queries`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Statement {
     pub sql: &'static str,
@@ -55,9 +57,6 @@ impl Statement {
         Statement { sql, params }
     }
 }
-
-/// A result row as D1 returns it: column name to JSON value.
-pub type Row = serde_json::Map<String, serde_json::Value>;
 
 /// Storage failed; the message is for logs, never for clients.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -71,8 +70,9 @@ pub trait Storage {
     async fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
     /// Stores a blob under `key`, replacing any.
     async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError>;
-    /// Runs a query and returns its rows.
-    async fn query(&self, statement: &Statement) -> Result<Vec<Row>, StorageError>;
+    /// Runs a query and returns its rows, each deserialised by column name into a `T`
+    /// (the row types live beside their statements in [`super::queries`]).
+    async fn query<T: DeserializeOwned>(&self, statement: &Statement) -> Result<Vec<T>, StorageError>;
     /// Runs statements as one batch (a transaction in D1).
     async fn execute(&self, statements: &[Statement]) -> Result<(), StorageError>;
 }

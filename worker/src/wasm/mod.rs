@@ -1,17 +1,25 @@
-//! The thin wasm adapter: `entry.mjs` hands each request and the Worker's bindings to
-//! [`handle`]; R2 and D1 are reached through [`JsStorage`], which implements the same
-//! `Storage` trait the native tests use.
+//! The thin wasm adapter: `entry.mjs` hands each request, the Worker's `env` and the
+//! request's `ctx` to [`handle`]; R2 and D1 are reached through [`JsStorage`], which
+//! implements the same `Storage` trait the native tests use, over the typed declarations
+//! of [`bindings`]. Rows and responses cross with serde-wasm-bindgen.
+
+mod bindings;
+#[cfg(feature = "row-conversion-bench")]
+mod row_conversion_bench;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::app::storage::{Row, SqlValue, Statement, Storage, StorageError};
+use crate::app::storage::{SqlValue, Statement, Storage, StorageError};
 use crate::app::{App, AppConfig, Request};
+use bindings::{D1Database, D1PreparedStatement, D1Result, Env, ExecutionContext, R2Bucket, R2ObjectBody};
 
 thread_local! {
     // Built on first use and kept for the isolate's life (workers reuse isolates), keyed by
@@ -19,36 +27,32 @@ thread_local! {
     static APP: RefCell<Option<(String, Rc<App>)>> = const { RefCell::new(None) };
 }
 
-/// R2 (`MODELS`) and D1 (`DB`) from the Worker's `env`.
+/// R2 (`MODELS`) and D1 (`DB`) from the Worker's `env`; either may be unconfigured.
 #[derive(Clone)]
 struct JsStorage {
-    models: JsValue,
-    db: JsValue,
+    models: Option<R2Bucket>,
+    db: Option<D1Database>,
 }
 
+/// A JavaScript exception as a storage error (its message, for the Worker's log).
 fn js_error(error: JsValue) -> StorageError {
-    StorageError(error.as_string().unwrap_or_else(|| format!("{error:?}")))
+    let message = match error.dyn_ref::<js_sys::Error>() {
+        Some(error) => String::from(error.message()),
+        None => error.as_string().unwrap_or_else(|| format!("{error:?}")),
+    };
+    StorageError(message)
 }
 
-/// Calls `target[name](...args)` and awaits it if it returns a promise.
-async fn call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, StorageError> {
-    if target.is_undefined() || target.is_null() {
-        return Err(StorageError(format!("the binding for {name} is not configured")));
-    }
-    let function: Function =
-        Reflect::get(target, &JsValue::from_str(name)).map_err(js_error)?.dyn_into().map_err(js_error)?;
-    let arguments: Array = args.iter().collect();
-    let result = function.apply(target, &arguments).map_err(js_error)?;
-    match result.dyn_into::<Promise>() {
-        Ok(promise) => JsFuture::from(promise).await.map_err(js_error),
-        Err(value) => Ok(value),
-    }
+/// Awaits a promise a binding returned (or the exception it threw).
+async fn settle(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, StorageError> {
+    JsFuture::from(promise.map_err(js_error)?).await.map_err(js_error)
 }
 
 fn sql_value(value: &SqlValue) -> JsValue {
     match value {
         SqlValue::Null => JsValue::NULL,
-        // D1 binds JavaScript numbers; Marquee's integers (ids, times, counts) fit in 2^53.
+        // D1 binds JavaScript numbers: exact for Marquee's integers (ids are at most 2^53 − 1,
+        // times are milliseconds, counts are small).
         SqlValue::Integer(v) => JsValue::from_f64(*v as f64),
         SqlValue::Real(v) => JsValue::from_f64(*v),
         SqlValue::Text(v) => JsValue::from_str(v),
@@ -56,67 +60,61 @@ fn sql_value(value: &SqlValue) -> JsValue {
 }
 
 impl JsStorage {
-    async fn prepare(&self, statement: &Statement) -> Result<JsValue, StorageError> {
-        let prepared = call(&self.db, "prepare", &[JsValue::from_str(statement.sql)]).await?;
+    fn bucket(&self) -> Result<&R2Bucket, StorageError> {
+        self.models.as_ref().ok_or_else(|| StorageError("the MODELS (R2) binding is not configured".into()))
+    }
+
+    fn prepare(&self, statement: &Statement) -> Result<D1PreparedStatement, StorageError> {
+        let db = self.db.as_ref().ok_or_else(|| StorageError("the DB (D1) binding is not configured".into()))?;
+        let prepared = db.prepare(statement.sql).map_err(js_error)?;
         if statement.params.is_empty() {
             return Ok(prepared);
         }
-        let params: Vec<JsValue> = statement.params.iter().map(sql_value).collect();
-        call(&prepared, "bind", &params).await
+        let params: Array = statement.params.iter().map(sql_value).collect();
+        prepared.bind(&params).map_err(js_error)
     }
 }
 
 impl Storage for JsStorage {
     async fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        let object = call(&self.models, "get", &[JsValue::from_str(key)]).await?;
-        if object.is_null() || object.is_undefined() {
+        let found = settle(self.bucket()?.get(key)).await?;
+        if found.is_null() || found.is_undefined() {
             return Ok(None);
         }
-        let buffer = call(&object, "arrayBuffer", &[]).await?;
+        let buffer = settle(found.unchecked_into::<R2ObjectBody>().array_buffer()).await?;
         Ok(Some(Uint8Array::new(&buffer).to_vec()))
     }
 
     async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
-        call(&self.models, "put", &[JsValue::from_str(key), Uint8Array::from(bytes).into()]).await.map(|_| ())
+        settle(self.bucket()?.put(key, &Uint8Array::from(bytes))).await.map(drop)
     }
 
-    async fn query(&self, statement: &Statement) -> Result<Vec<Row>, StorageError> {
-        let bound = self.prepare(statement).await?;
-        let result = call(&bound, "all", &[]).await?;
-        let rows = Reflect::get(&result, &JsValue::from_str("results")).map_err(js_error)?;
-        let text = js_sys::JSON::stringify(&rows).map_err(js_error)?.as_string().unwrap_or_default();
-        serde_json::from_str(&text).map_err(|error| StorageError(format!("D1 returned unexpected rows: {error}")))
+    async fn query<T: DeserializeOwned>(&self, statement: &Statement) -> Result<Vec<T>, StorageError> {
+        let result: D1Result = settle(self.prepare(statement)?.all()).await?.unchecked_into();
+        serde_wasm_bindgen::from_value(result.results())
+            .map_err(|error| StorageError(format!("D1 returned unexpected rows for {:?}: {error}", statement.sql)))
     }
 
     async fn execute(&self, statements: &[Statement]) -> Result<(), StorageError> {
+        let Some(db) = &self.db else {
+            return Err(StorageError("the DB (D1) binding is not configured".into()));
+        };
         if statements.is_empty() {
             return Ok(());
         }
-        let batch = Array::new();
-        for statement in statements {
-            batch.push(&self.prepare(statement).await?);
-        }
-        call(&self.db, "batch", &[batch.into()]).await.map(|_| ())
+        let batch = statements.iter().map(|statement| self.prepare(statement)).collect::<Result<Array, _>>()?;
+        settle(db.batch(&batch)).await.map(drop)
     }
 }
 
 /// `console.error`, which workerd writes to the Worker's log.
 fn console_error(message: &str) {
-    let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).unwrap_or(JsValue::UNDEFINED);
-    if let Ok(error) = Reflect::get(&console, &JsValue::from_str("error")) {
-        if let Ok(function) = error.dyn_into::<Function>() {
-            let _ = function.call1(&console, &JsValue::from_str(message));
-        }
-    }
+    web_sys::console::error_1(&JsValue::from_str(message));
 }
 
-fn env_string(env: &JsValue, name: &str) -> String {
-    Reflect::get(env, &JsValue::from_str(name)).ok().and_then(|value| value.as_string()).unwrap_or_default()
-}
-
-fn app_for(env: &JsValue) -> Rc<App> {
-    let token = env_string(env, "ADMIN_TOKEN");
-    let popular = env_string(env, "POPULAR_MOVIES");
+fn app_for(env: &Env) -> Rc<App> {
+    let token = env.admin_token().as_string().unwrap_or_default();
+    let popular = env.popular_movies().as_string().unwrap_or_default();
     let key = format!("{token}\u{0}{popular}");
     APP.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -133,59 +131,63 @@ fn app_for(env: &JsValue) -> Rc<App> {
     })
 }
 
-/// Answers one request. Returns `{status, contentType, headers, body, deferred}`, where
-/// `deferred` is a promise of the writes to hand to `ctx.waitUntil`.
+/// The answer `entry.mjs` turns into a `Response`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer<'a> {
+    status: u16,
+    content_type: &'a str,
+    /// `[name, value]` pairs, as the `Headers` constructor takes them.
+    headers: &'a [(&'static str, String)],
+    #[serde(with = "serde_bytes")]
+    body: &'a [u8],
+}
+
+/// Answers one request. `headers` is `[...request.headers]`. Writes that can wait (the
+/// impression, counters) are handed to `ctx.waitUntil`, after the response.
 #[wasm_bindgen]
 pub async fn handle(
     method: String,
     path: String,
     query: String,
-    headers: Array,
-    body: Uint8Array,
-    env: JsValue,
+    headers: JsValue,
+    body: Vec<u8>,
+    env: Env,
+    ctx: ExecutionContext,
 ) -> Result<JsValue, JsValue> {
     let app = app_for(&env);
-    let storage = JsStorage {
-        models: Reflect::get(&env, &JsValue::from_str("MODELS")).unwrap_or(JsValue::UNDEFINED),
-        db: Reflect::get(&env, &JsValue::from_str("DB")).unwrap_or(JsValue::UNDEFINED),
-    };
+    let storage = JsStorage { models: env.models(), db: env.db() };
+    let headers: Vec<(String, String)> = serde_wasm_bindgen::from_value(headers).unwrap_or_default();
     let request = Request {
         method,
         path,
         query,
-        headers: headers
-            .iter()
-            .filter_map(|pair| {
-                let pair: Array = pair.dyn_into().ok()?;
-                Some((pair.get(0).as_string()?.to_ascii_lowercase(), pair.get(1).as_string()?))
-            })
-            .collect(),
-        body: body.to_vec(),
+        headers: headers.into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect(),
+        body,
     };
     let clock = || js_sys::Date::now();
     let outcome = app.handle(&request, &storage, &clock).await;
     if let Some(detail) = &outcome.internal_error {
         console_error(&format!("{} {}: {detail}", request.method, request.path));
     }
-
-    let deferred_storage = storage.clone();
-    let statements = outcome.deferred;
-    let deferred = wasm_bindgen_futures::future_to_promise(async move {
-        deferred_storage.execute(&statements).await.map(|()| JsValue::UNDEFINED).map_err(|e| JsValue::from_str(&e.0))
-    });
-    let response = outcome.response;
-    let header_pairs = Array::new();
-    for (name, value) in &response.headers {
-        header_pairs.push(&Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)));
+    if !outcome.deferred.is_empty() {
+        let statements = outcome.deferred;
+        ctx.wait_until(&wasm_bindgen_futures::future_to_promise(async move {
+            if let Err(error) = storage.execute(&statements).await {
+                console_error(&format!("deferred write failed: {}", error.0));
+            }
+            Ok(JsValue::UNDEFINED)
+        }));
     }
-    let answer = Object::new();
-    let set = |key: &str, value: &JsValue| Reflect::set(&answer, &JsValue::from_str(key), value).map(|_| ());
-    set("status", &JsValue::from(response.status))?;
-    set("contentType", &JsValue::from_str(response.content_type))?;
-    set("headers", &header_pairs)?;
-    set("body", &Uint8Array::from(response.body.as_slice()))?;
-    set("deferred", &deferred)?;
-    Ok(answer.into())
+    let response = &outcome.response;
+    let answer = Answer {
+        status: response.status,
+        content_type: response.content_type,
+        headers: &response.headers,
+        body: &response.body,
+    };
+    // Plain objects, not Maps, so that entry.mjs reads fields as it would any object.
+    answer.serialize(&serde_wasm_bindgen::Serializer::new()).map_err(JsValue::from)
 }
 
 /// The embedded default model's most popular movies, for `entry.mjs` to answer with after

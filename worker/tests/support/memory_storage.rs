@@ -1,15 +1,16 @@
 //! [`Storage`] in memory, for native tests: blobs in a map and SQL in an in-memory SQLite
 //! with the Worker's own migrations applied (D1 is SQLite, so the statements are the same).
+//! Rows travel as JSON objects here, as they do out of D1.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
+use marquee_worker::app::storage::{SqlValue, Statement, Storage, StorageError};
 use rusqlite::types::ValueRef;
-
-use crate::app::storage::{Row, SqlValue, Statement, Storage, StorageError};
+use serde::de::DeserializeOwned;
 
 /// The migrations, in order, as `wrangler d1 migrations apply` runs them.
-pub const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+pub const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
 
 pub struct MemoryStorage {
     blobs: RefCell<BTreeMap<String, Vec<u8>>>,
@@ -72,7 +73,7 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    async fn query(&self, statement: &Statement) -> Result<Vec<Row>, StorageError> {
+    async fn query<T: DeserializeOwned>(&self, statement: &Statement) -> Result<Vec<T>, StorageError> {
         self.check()?;
         let error = |e: rusqlite::Error| StorageError(e.to_string());
         let mut prepared = self.db.prepare(statement.sql).map_err(error)?;
@@ -80,7 +81,7 @@ impl Storage for MemoryStorage {
         let mut rows = prepared.query(rusqlite::params_from_iter(Self::params(statement))).map_err(error)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(error)? {
-            let mut object = Row::new();
+            let mut object = serde_json::Map::new();
             for (index, name) in names.iter().enumerate() {
                 let value = match row.get_ref(index).map_err(error)? {
                     ValueRef::Null => serde_json::Value::Null,
@@ -91,7 +92,9 @@ impl Storage for MemoryStorage {
                 };
                 object.insert(name.clone(), value);
             }
-            out.push(object);
+            let row = serde_json::from_value(object.into())
+                .map_err(|error| StorageError(format!("a row does not fit its type: {error}")))?;
+            out.push(row);
         }
         Ok(out)
     }

@@ -1,0 +1,274 @@
+//! Every SQL statement the edge runs, each behind a typed function, with the row types its
+//! queries return. The tables are defined by `worker/migrations/`; D1 is SQLite, so the
+//! native tests run these same statements against SQLite.
+//!
+//! Reads are `async` functions that run their query; writes return a [`Statement`] so
+//! that the caller decides whether it runs now, in a batch, or after the response.
+
+use marquee_data::EdgeRow;
+use serde::{Deserialize, Serialize};
+
+use super::storage::{SqlValue, Statement, Storage, StorageError};
+
+// ---------------------------------------------------------------------------------------
+// Settings: small mutable values (the active version, the previous one, the experiment).
+
+/// The keys of the `settings` table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettingKey {
+    /// The model version the edge serves.
+    ActiveVersion,
+    /// The version that was active before it, which a rollback returns to.
+    PreviousVersion,
+    /// The A/B experiment, as JSON.
+    Experiment,
+}
+
+impl SettingKey {
+    fn as_str(self) -> &'static str {
+        match self {
+            SettingKey::ActiveVersion => "active_version",
+            SettingKey::PreviousVersion => "previous_version",
+            SettingKey::Experiment => "experiment",
+        }
+    }
+}
+
+/// The settings as stored: each `None` when never set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredSettings {
+    pub active_version: Option<String>,
+    pub previous_version: Option<String>,
+    /// The experiment's JSON text (validated by whoever reads it).
+    pub experiment: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SettingRow {
+    key: String,
+    value: String,
+}
+
+/// Reads every setting in one query.
+pub async fn read_settings<S: Storage>(storage: &S) -> Result<StoredSettings, StorageError> {
+    let rows: Vec<SettingRow> = storage.query(&Statement::new("SELECT key, value FROM settings", Vec::new())).await?;
+    let mut settings = StoredSettings::default();
+    for row in rows {
+        let slot = match row.key.as_str() {
+            key if key == SettingKey::ActiveVersion.as_str() => &mut settings.active_version,
+            key if key == SettingKey::PreviousVersion.as_str() => &mut settings.previous_version,
+            key if key == SettingKey::Experiment.as_str() => &mut settings.experiment,
+            // A key a newer Worker wrote: not this build's business.
+            _ => continue,
+        };
+        *slot = Some(row.value);
+    }
+    Ok(settings)
+}
+
+/// Sets one setting, replacing its value.
+pub fn write_setting(key: SettingKey, value: String) -> Statement {
+    Statement::new(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        vec![SqlValue::from(key.as_str()), SqlValue::from(value)],
+    )
+}
+
+/// A trivial query: succeeds when the database answers.
+pub async fn ping<S: Storage>(storage: &S) -> Result<(), StorageError> {
+    storage.query::<serde::de::IgnoredAny>(&Statement::new("SELECT 1 AS ok", Vec::new())).await.map(drop)
+}
+
+// ---------------------------------------------------------------------------------------
+// Model versions: one row per uploaded version (the blobs themselves are in R2).
+
+/// One uploaded model version, as `GET /v1/admin/models` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelVersionRow {
+    pub version: String,
+    /// When the recommender blob was uploaded, in milliseconds since the Unix epoch.
+    pub uploaded_ms: i64,
+    /// The recommender blob's size in bytes.
+    pub recommender_size: i64,
+    /// How many profile shards the version has.
+    pub shard_count: i64,
+    /// How many movies its catalog holds.
+    pub movies: i64,
+}
+
+/// Every uploaded version, oldest first.
+pub async fn model_versions<S: Storage>(storage: &S) -> Result<Vec<ModelVersionRow>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT version, uploaded_ms, recommender_size, shard_count, movies FROM model_versions ORDER BY uploaded_ms",
+            Vec::new(),
+        ))
+        .await
+}
+
+/// Whether `version` has been uploaded.
+pub async fn model_version_exists<S: Storage>(storage: &S, version: &str) -> Result<bool, StorageError> {
+    #[derive(Deserialize)]
+    struct Found {
+        found: i64,
+    }
+    let rows: Vec<Found> = storage
+        .query(&Statement::new(
+            "SELECT count(*) AS found FROM model_versions WHERE version = ?1",
+            vec![SqlValue::from(version)],
+        ))
+        .await?;
+    Ok(rows.first().is_some_and(|row| row.found > 0))
+}
+
+/// Records an upload, replacing what an earlier upload of the same version recorded.
+pub fn upsert_model_version(row: &ModelVersionRow) -> Statement {
+    Statement::new(
+        "INSERT INTO model_versions (version, uploaded_ms, recommender_size, shard_count, movies) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (version) DO UPDATE SET uploaded_ms = excluded.uploaded_ms, \
+         recommender_size = excluded.recommender_size, shard_count = excluded.shard_count, movies = excluded.movies",
+        vec![
+            SqlValue::from(row.version.as_str()),
+            SqlValue::Integer(row.uploaded_ms),
+            SqlValue::Integer(row.recommender_size),
+            SqlValue::Integer(row.shard_count),
+            SqlValue::Integer(row.movies),
+        ],
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The log: impressions and events, one sequence ([`EdgeRow`] is its one definition).
+
+/// Stores a log row; a row whose id the log already has is ignored, so retries are safe.
+/// The log assigns `seq`.
+pub fn insert_log_row(row: &EdgeRow) -> Statement {
+    Statement::new(
+        "INSERT OR IGNORE INTO log (id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        vec![
+            SqlValue::from(row.id.as_str()),
+            SqlValue::from(row.kind.as_str()),
+            SqlValue::Integer(row.time_ms),
+            // User ids are at most MAX_USER_ID (2^53 − 1): exact in an i64 and a JS number.
+            SqlValue::Integer(row.user_id as i64),
+            SqlValue::from(row.movie_id.clone()),
+            SqlValue::from(row.value.clone()),
+            SqlValue::from(row.variant.clone()),
+            SqlValue::from(row.version.clone()),
+            SqlValue::from(row.reference.clone()),
+            row.latency_us.map_or(SqlValue::Null, SqlValue::Integer),
+        ],
+    )
+}
+
+/// Up to `limit` log rows after the cursor `since`, oldest first.
+pub async fn log_page<S: Storage>(storage: &S, since: i64, limit: i64) -> Result<Vec<EdgeRow>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us \
+             FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            vec![SqlValue::Integer(since), SqlValue::Integer(limit)],
+        ))
+        .await
+}
+
+/// How many lists each A/B variant was served.
+pub async fn impressions_by_variant<S: Storage>(storage: &S) -> Result<Vec<VariantCount>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT variant, count(*) AS count FROM log WHERE kind = 'impression' GROUP BY variant",
+            Vec::new(),
+        ))
+        .await
+}
+
+/// How many clicks the lists of each A/B variant received.
+pub async fn clicks_by_variant<S: Storage>(storage: &S) -> Result<Vec<VariantCount>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT i.variant AS variant, count(*) AS count FROM log c JOIN log i ON i.id = c.ref \
+             WHERE c.kind = 'click' AND i.kind = 'impression' GROUP BY i.variant",
+            Vec::new(),
+        ))
+        .await
+}
+
+/// A count per A/B variant.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct VariantCount {
+    pub variant: Option<String>,
+    pub count: i64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Request metrics: counters and the latency histogram, added to by every isolate.
+
+/// Requests answered per route and status.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct RequestCount {
+    pub route: String,
+    pub status: i64,
+    pub count: i64,
+}
+
+/// Requests per route whose latency fell in the bucket `le` (not cumulative).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct LatencyBucket {
+    pub route: String,
+    /// The bucket's upper bound in milliseconds, or `+Inf`.
+    pub le: String,
+    pub count: i64,
+}
+
+/// The sum of latencies per route, and how many requests it adds up.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct LatencySum {
+    pub route: String,
+    pub sum_us: i64,
+    pub count: i64,
+}
+
+/// Adds `count` requests to a route and status.
+pub fn add_request_count(route: &str, status: u16, count: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO request_counts (route, status, count) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (route, status) DO UPDATE SET count = count + excluded.count",
+        vec![SqlValue::from(route), SqlValue::Integer(i64::from(status)), SqlValue::Integer(count)],
+    )
+}
+
+/// Adds `count` requests to a route's latency bucket.
+pub fn add_latency_bucket(route: &str, le: &str, count: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO latency_buckets (route, le, count) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (route, le) DO UPDATE SET count = count + excluded.count",
+        vec![SqlValue::from(route), SqlValue::from(le), SqlValue::Integer(count)],
+    )
+}
+
+/// Adds `count` requests taking `sum_us` microseconds in all to a route's latency sum.
+pub fn add_latency_sum(route: &str, sum_us: i64, count: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO latency_sums (route, sum_us, count) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (route) DO UPDATE SET sum_us = sum_us + excluded.sum_us, count = count + excluded.count",
+        vec![SqlValue::from(route), SqlValue::Integer(sum_us), SqlValue::Integer(count)],
+    )
+}
+
+/// Every request counter.
+pub async fn request_counts<S: Storage>(storage: &S) -> Result<Vec<RequestCount>, StorageError> {
+    storage
+        .query(&Statement::new("SELECT route, status, count FROM request_counts ORDER BY route, status", Vec::new()))
+        .await
+}
+
+/// Every latency bucket.
+pub async fn latency_buckets<S: Storage>(storage: &S) -> Result<Vec<LatencyBucket>, StorageError> {
+    storage.query(&Statement::new("SELECT route, le, count FROM latency_buckets", Vec::new())).await
+}
+
+/// Every route's latency sum.
+pub async fn latency_sums<S: Storage>(storage: &S) -> Result<Vec<LatencySum>, StorageError> {
+    storage.query(&Statement::new("SELECT route, sum_us, count FROM latency_sums ORDER BY route", Vec::new())).await
+}

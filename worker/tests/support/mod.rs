@@ -1,0 +1,5 @@
+//! Test support for the Worker's native tests.
+
+pub mod memory_storage;
+
+pub use memory_storage::{block_on, MemoryStorage};
