@@ -13,10 +13,9 @@ use std::io::{BufWriter, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
-use crate::movielens::{
-    age_field, header_fields, normalize_header, open_optional, rating_from_fields, text_field, users_from_ratings, Skip,
-};
-use crate::records::{Dataset, Gender, Movie, Rating, User};
+use crate::fields::{age_field, rating_from_fields, text_field, user_id, wrong_count, Skip};
+use crate::movielens::{header_fields, normalize_header, open_optional};
+use crate::records::{users_from_ratings, Dataset, Gender, Movie, Rating, User};
 use crate::report::ParseReport;
 
 /// The ratings file's columns, with the names each may go by (normalised: lowercase, no `_`).
@@ -178,7 +177,7 @@ fn read_users_from<R: Read>(reader: R, path: Option<&Path>) -> Result<(Vec<User>
     let mut users = Vec::new();
     let report = read_table(reader, path, USER_COLUMNS, |[id, age, gender, occupation]| {
         users.push(User {
-            user_id: crate::movielens::user_id(id)?,
+            user_id: user_id(id)?,
             age: age_field(age)?,
             gender: Gender::parse(gender),
             occupation: text_field(occupation),
@@ -262,7 +261,7 @@ pub(crate) fn read_table<R: Read, const N: usize>(
         let result = if record.len() == width {
             cells(record, &positions).and_then(&mut row)
         } else {
-            Err(crate::movielens::wrong_count(width, record.len()))
+            Err(wrong_count(width, record.len()))
         };
         match result {
             Ok(()) => report.record_parsed(),

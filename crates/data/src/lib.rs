@@ -9,6 +9,7 @@
 pub mod csv_triple;
 pub mod error;
 pub mod events;
+mod fields;
 pub mod metadata;
 pub mod movielens;
 pub mod records;

@@ -12,7 +12,7 @@ use std::io::BufRead;
 use serde_json::{json, Map, Value};
 
 use crate::error::DataError;
-use crate::movielens::{year_of_date, Skip};
+use crate::fields::{year_of_date, Skip};
 use crate::records::{Gender, Movie, User};
 use crate::report::ParseReport;
 
