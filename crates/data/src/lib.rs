@@ -16,6 +16,7 @@ pub mod records;
 pub mod report;
 pub mod source;
 pub mod stream;
+mod table;
 
 #[cfg(feature = "store")]
 pub mod store;

@@ -18,10 +18,9 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::io::{BufRead, BufReader, ErrorKind};
 use std::path::Path;
 
-use crate::csv_triple::{read_table, Column};
 use crate::error::DataError;
 use crate::fields::{
     age_field, decode_text, rating_from_fields, split_fields, split_title_year, text_field, user_id, wrong_count,
@@ -29,6 +28,7 @@ use crate::fields::{
 };
 use crate::records::{users_from_ratings, Dataset, Gender, Movie, User};
 use crate::report::ParseReport;
+use crate::table::{header_fields, open_optional, read_table, Column, RATING_COLUMNS};
 
 /// Which of the MovieLens layouts a folder holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -244,13 +244,7 @@ fn load_latest(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     let mut ratings = Vec::new();
     let path = dir.join("ratings.csv");
     let file = File::open(&path).map_err(|e| DataError::io(&path, e))?;
-    let columns = [
-        Column::required(&["userid", "user"]),
-        Column::required(&["movieid", "itemid", "movie", "item"]),
-        Column::required(&["rating"]),
-        Column::required(&["timestamp", "time"]),
-    ];
-    let mut report = read_table(file, Some(&path), columns, |[user, movie, rating, time]| {
+    let mut report = read_table(file, Some(&path), RATING_COLUMNS, |[user, movie, rating, time]| {
         ratings.push(rating_from_fields(user, &movie_id(movie)?, rating, time)?);
         Ok(())
     })?;
@@ -353,43 +347,6 @@ fn note<T>(report: &mut ParseReport, records: &mut Vec<T>, line_no: u64, result:
             report.record_parsed();
         }
         Err(skip) => report.record_skipped(line_no, skip.kind, skip.reason, &decode_text(line)),
-    }
-}
-
-/// The header of a CSV file, its fields trimmed, unquoted and lowercased (underscores kept, so
-/// that the triple's `user_id` and ml-latest's `userId` differ), or `None` when it cannot be read.
-pub(crate) fn header_fields(path: &Path) -> Option<Vec<String>> {
-    let file = File::open(path).ok()?;
-    let mut line = Vec::new();
-    // A header is short; reading a bounded prefix keeps a binary file from being slurped.
-    BufReader::new(file.take(64 * 1024)).read_until(b'\n', &mut line).ok()?;
-    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
-    let text = std::str::from_utf8(line).ok()?;
-    Some(
-        text.trim_end_matches(['\r', '\n'])
-            .split(',')
-            .map(|name| name.trim().trim_matches('"').to_lowercase())
-            .collect(),
-    )
-}
-
-/// A header name compared loosely: `userId`, `user_id` and `User ID` are all `userid`.
-pub(crate) fn normalize_header(name: &str) -> String {
-    name.trim_start_matches('\u{feff}')
-        .trim()
-        .trim_matches('"')
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// Opens a file that may be absent.
-pub(crate) fn open_optional(path: &Path) -> Result<Option<File>, DataError> {
-    match File::open(path) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DataError::io(path, e)),
     }
 }
 
