@@ -10,12 +10,14 @@ pub mod csv_triple;
 pub mod edge_log;
 pub mod error;
 pub mod events;
+mod fields;
 pub mod metadata;
 pub mod movielens;
 pub mod records;
 pub mod report;
 pub mod source;
 pub mod stream;
+mod table;
 
 #[cfg(feature = "store")]
 pub mod store;

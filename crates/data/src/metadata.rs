@@ -9,12 +9,15 @@
 
 use std::io::BufRead;
 
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use crate::error::DataError;
-use crate::movielens::{year_of_date, Skip};
+use crate::fields::{year_of_date, Skip};
 use crate::records::{Gender, Movie, User};
 use crate::report::ParseReport;
+
+mod loose;
 
 /// Which kind of record a metadata JSON object is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -149,134 +152,123 @@ fn decimal_text(value: f64) -> String {
     }
 }
 
+/// A `GET /user/<id>` answer as the API writes it. Every field may be absent; the optional
+/// ones are `None` when unreadable, and the id is kept as written so a bad one can be named.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct UserJson {
+    #[serde(deserialize_with = "loose::present")]
+    user_id: Option<Value>,
+    #[serde(deserialize_with = "loose::whole_number")]
+    age: Option<u8>,
+    #[serde(deserialize_with = "loose::gender")]
+    gender: Option<Gender>,
+    #[serde(deserialize_with = "loose::text")]
+    occupation: Option<String>,
+}
+
+/// A `GET /movie/<id>` answer in TMDB's shape, numbers often as strings. Every field may be
+/// absent; the optional ones are `None` when unreadable, and the id is kept as written.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct MovieJson {
+    #[serde(deserialize_with = "loose::present")]
+    id: Option<Value>,
+    #[serde(deserialize_with = "loose::text")]
+    title: Option<String>,
+    #[serde(deserialize_with = "loose::text")]
+    original_title: Option<String>,
+    #[serde(deserialize_with = "loose::genre_names")]
+    genres: Vec<String>,
+    #[serde(deserialize_with = "loose::text")]
+    release_date: Option<String>,
+    #[serde(deserialize_with = "loose::whole_number")]
+    year: Option<u16>,
+    #[serde(deserialize_with = "loose::whole_number")]
+    tmdb_id: Option<u64>,
+    #[serde(deserialize_with = "loose::text")]
+    imdb_id: Option<String>,
+    #[serde(deserialize_with = "loose::finite_number")]
+    popularity: Option<f64>,
+    #[serde(deserialize_with = "loose::finite_number")]
+    vote_average: Option<f64>,
+    #[serde(deserialize_with = "loose::whole_number")]
+    vote_count: Option<u64>,
+    #[serde(deserialize_with = "loose::whole_number")]
+    runtime: Option<u32>,
+    #[serde(deserialize_with = "loose::text")]
+    original_language: Option<String>,
+    #[serde(deserialize_with = "loose::whole_number")]
+    budget: Option<u64>,
+    #[serde(deserialize_with = "loose::whole_number")]
+    revenue: Option<u64>,
+}
+
+/// An error answer of the API: `{"message": "user not found"}` or `{"error": "..."}`.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ApiErrorJson {
+    #[serde(deserialize_with = "loose::text")]
+    message: Option<String>,
+    #[serde(deserialize_with = "loose::text")]
+    error: Option<String>,
+}
+
 fn user_record(value: &Value) -> Result<User, Skip> {
-    let object = record_object(value, MetadataKind::Users)?;
-    let user_id = match present(object, "user_id") {
+    let user: UserJson = record_of_kind(value, MetadataKind::Users)?;
+    let user_id = match user.user_id {
         None => return Err(Skip::new("missing_user_id", "the object has no user_id")),
-        Some(id) => lenient_u64(id)
+        Some(id) => loose::whole_number_of(&id)
             .ok_or_else(|| Skip::new("bad_user_id", format!("user_id {id} is not a non-negative integer")))?,
     };
-    Ok(User {
-        user_id,
-        age: present(object, "age").and_then(lenient_u64).and_then(|age| u8::try_from(age).ok()),
-        gender: present(object, "gender").and_then(Value::as_str).and_then(Gender::parse),
-        occupation: text(object, "occupation"),
-    })
+    Ok(User { user_id, age: user.age, gender: user.gender, occupation: user.occupation })
 }
 
 fn movie_record(value: &Value) -> Result<Movie, Skip> {
-    let object = record_object(value, MetadataKind::Movies)?;
-    let movie_id = match present(object, "id") {
+    let movie: MovieJson = record_of_kind(value, MetadataKind::Movies)?;
+    let movie_id = match movie.id {
         None => return Err(Skip::new("missing_movie_id", "the object has no id")),
         Some(Value::String(id)) => id.trim().to_owned(),
         Some(Value::Number(id)) => id.to_string(),
         Some(id) => return Err(Skip::new("bad_movie_id", format!("id {id} is not a slug"))),
     };
-    let title = text(object, "title")
-        .or_else(|| text(object, "original_title"))
-        .ok_or_else(|| Skip::new("missing_title", "the movie has no title"))?;
-    let release_date = text(object, "release_date");
-    let year = release_date
-        .as_deref()
-        .and_then(year_of_date)
-        .or_else(|| present(object, "year").and_then(lenient_u64).and_then(|year| u16::try_from(year).ok()))
-        .or_else(|| slug_year(&movie_id));
+    let title =
+        movie.title.or(movie.original_title).ok_or_else(|| Skip::new("missing_title", "the movie has no title"))?;
+    let year = movie.release_date.as_deref().and_then(year_of_date).or(movie.year).or_else(|| slug_year(&movie_id));
     Ok(Movie {
-        genres: genres(object.get("genres")),
+        genres: movie.genres,
         year,
-        tmdb_id: present(object, "tmdb_id").and_then(lenient_u64),
-        imdb_id: text(object, "imdb_id"),
-        popularity: present(object, "popularity").and_then(lenient_f64),
-        vote_average: present(object, "vote_average").and_then(lenient_f64),
-        vote_count: present(object, "vote_count").and_then(lenient_u64),
-        runtime: present(object, "runtime").and_then(lenient_u64).and_then(|minutes| u32::try_from(minutes).ok()),
-        release_date,
-        original_language: text(object, "original_language"),
-        budget: present(object, "budget").and_then(lenient_u64),
-        revenue: present(object, "revenue").and_then(lenient_u64),
+        tmdb_id: movie.tmdb_id,
+        imdb_id: movie.imdb_id,
+        popularity: movie.popularity,
+        vote_average: movie.vote_average,
+        vote_count: movie.vote_count,
+        runtime: movie.runtime,
+        release_date: movie.release_date,
+        original_language: movie.original_language,
+        budget: movie.budget,
+        revenue: movie.revenue,
         movie_id,
         title,
     })
 }
 
-/// The object of a record of the `wanted` kind, or why it cannot be one.
-fn record_object(value: &Value, wanted: MetadataKind) -> Result<&Map<String, Value>, Skip> {
+/// Reads a record of the `wanted` kind, or says why the value cannot be one.
+fn record_of_kind<'a, T: Deserialize<'a>>(value: &'a Value, wanted: MetadataKind) -> Result<T, Skip> {
     let object = value.as_object().ok_or_else(|| Skip::new("not_an_object", "the record is not a JSON object"))?;
     match sniff_kind(value) {
         Some(kind) if kind != wanted => {
             Err(Skip::new("wrong_kind", format!("expected {wanted:?}, found what looks like {kind:?}")))
         }
         None if object.contains_key("message") || object.contains_key("error") => {
-            let message = text(object, "message").or_else(|| text(object, "error")).unwrap_or_default();
+            let answer = ApiErrorJson::deserialize(value).unwrap_or_default();
+            let message = answer.message.or(answer.error).unwrap_or_default();
             Err(Skip::new("api_error", format!("the API answered an error: {message}")))
         }
-        _ => Ok(object),
+        // The loose fields never fail and an object always reads as a struct, so an error here
+        // cannot happen; it is still a skip rather than a panic.
+        _ => T::deserialize(value).map_err(|error| Skip::new("not_an_object", error.to_string())),
     }
-}
-
-/// A field's value unless it is absent, `null`, empty or the string `"null"`.
-fn present<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    match object.get(key)? {
-        Value::Null => None,
-        Value::String(text) if text.trim().is_empty() || text.trim().eq_ignore_ascii_case("null") => None,
-        value => Some(value),
-    }
-}
-
-/// A text field, trimmed; numbers are taken as their text (a title may be `1917`).
-fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
-    match present(object, key)? {
-        Value::String(text) => Some(text.trim().to_owned()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
-/// A non-negative integer, written as a number or as text; `142.0` counts as `142`.
-fn lenient_u64(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(number) => number.as_u64().or_else(|| number.as_f64().and_then(whole)),
-        Value::String(text) => {
-            let text = text.trim();
-            text.parse().ok().or_else(|| text.parse().ok().and_then(whole))
-        }
-        _ => None,
-    }
-}
-
-/// A float that is a whole, non-negative number within `u64`'s exact range.
-fn whole(value: f64) -> Option<u64> {
-    // 2^53: beyond it floats skip integers, so the conversion would not be exact.
-    let exact = (0.0..=9_007_199_254_740_992.0).contains(&value) && value.fract() == 0.0;
-    exact.then_some(value as u64)
-}
-
-/// A finite number, written as a number or as text.
-fn lenient_f64(value: &Value) -> Option<f64> {
-    let number = match value {
-        Value::Number(number) => number.as_f64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    };
-    number.filter(|number| number.is_finite())
-}
-
-/// Genre names from `[{"id": 18, "name": "Drama"}]`, a list of names, or `"Drama|Crime"`.
-fn genres(value: Option<&Value>) -> Vec<String> {
-    let mut names: Vec<String> = match value {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|item| match item {
-                Value::Object(genre) => text(genre, "name"),
-                Value::String(name) => Some(name.trim().to_owned()),
-                _ => None,
-            })
-            .collect(),
-        Some(Value::String(joined)) => joined.split(['|', ',']).map(|name| name.trim().to_owned()).collect(),
-        _ => Vec::new(),
-    };
-    names.retain(|name| !name.is_empty());
-    names
 }
 
 /// The year a service slug ends with: `the+shawshank+redemption+1994` is 1994. A slug that is

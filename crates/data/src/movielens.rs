@@ -18,14 +18,17 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::io::{BufRead, BufReader, ErrorKind};
 use std::path::Path;
 
-use crate::csv_triple::{read_table, Column};
 use crate::error::DataError;
-use crate::events::{Timestamp, UserId};
-use crate::records::{Dataset, Gender, Movie, Rating, User};
+use crate::fields::{
+    age_field, decode_text, rating_from_fields, split_fields, split_title_year, text_field, user_id, wrong_count,
+    year_of_date, Skip,
+};
+use crate::records::{users_from_ratings, Dataset, Gender, Movie, User};
 use crate::report::ParseReport;
+use crate::table::{header_fields, open_optional, read_table, Column, RATING_COLUMNS};
 
 /// Which of the MovieLens layouts a folder holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -68,19 +71,6 @@ pub fn load(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
         MovieLensFlavor::Ml100k => load_100k(dir),
         MovieLensFlavor::Ml1m => load_1m(dir),
         MovieLensFlavor::Latest => load_latest(dir),
-    }
-}
-
-/// Why one record was skipped: a stable snake_case kind and the reason in words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Skip {
-    pub(crate) kind: &'static str,
-    pub(crate) reason: String,
-}
-
-impl Skip {
-    pub(crate) fn new(kind: &'static str, reason: impl Into<String>) -> Self {
-        Skip { kind, reason: reason.into() }
     }
 }
 
@@ -131,9 +121,6 @@ const ML1M_OCCUPATIONS: [&str; 21] = [
     "unemployed",
     "writer",
 ];
-
-/// Unix seconds beyond which a [`Timestamp`] (nanoseconds in an `i64`) would overflow.
-const MAX_UNIX_SECONDS: i64 = i64::MAX / 1_000_000_000;
 
 fn load_100k(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     let mut report = ParseReport::default();
@@ -257,13 +244,7 @@ fn load_latest(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     let mut ratings = Vec::new();
     let path = dir.join("ratings.csv");
     let file = File::open(&path).map_err(|e| DataError::io(&path, e))?;
-    let columns = [
-        Column::required(&["userid", "user"]),
-        Column::required(&["movieid", "itemid", "movie", "item"]),
-        Column::required(&["rating"]),
-        Column::required(&["timestamp", "time"]),
-    ];
-    let mut report = read_table(file, Some(&path), columns, |[user, movie, rating, time]| {
+    let mut report = read_table(file, Some(&path), RATING_COLUMNS, |[user, movie, rating, time]| {
         ratings.push(rating_from_fields(user, &movie_id(movie)?, rating, time)?);
         Ok(())
     })?;
@@ -332,33 +313,6 @@ fn push_genre(genres: &mut Vec<String>, name: &str) {
     }
 }
 
-/// Distinct user ids of the ratings, ascending, as users with no demographics.
-pub(crate) fn users_from_ratings(ratings: &[Rating]) -> Vec<User> {
-    let mut ids: Vec<UserId> = ratings.iter().map(|rating| rating.user_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids.into_iter().map(|user_id| User { user_id, ..User::default() }).collect()
-}
-
-/// Builds a rating from its four text fields, checking each.
-pub(crate) fn rating_from_fields(user: &str, movie: &str, rating: &str, time: &str) -> Result<Rating, Skip> {
-    let user_id = user_id(user)?;
-    let movie = movie.trim();
-    if movie.is_empty() {
-        return Err(Skip::new("missing_movie_id", "the movie id is empty"));
-    }
-    Ok(Rating { user_id, movie_id: movie.to_owned(), rating: rating_value(rating)?, time: unix_time(time)? })
-}
-
-/// A user id: a non-negative integer.
-pub(crate) fn user_id(text: &str) -> Result<UserId, Skip> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(Skip::new("missing_user_id", "the user id is empty"));
-    }
-    text.parse().map_err(|_| Skip::new("bad_user_id", format!("user id {text:?} is not a non-negative integer")))
-}
-
 /// A MovieLens movie id: a non-negative integer, normalised to its decimal text.
 fn movie_id(text: &str) -> Result<String, Skip> {
     let text = text.trim();
@@ -368,65 +322,6 @@ fn movie_id(text: &str) -> Result<String, Skip> {
     text.parse::<u64>()
         .map(|id| id.to_string())
         .map_err(|_| Skip::new("bad_movie_id", format!("movie id {text:?} is not a non-negative integer")))
-}
-
-/// A rating on the five-star scale: a number from 0.5 to 5.
-pub(crate) fn rating_value(text: &str) -> Result<f32, Skip> {
-    let text = text.trim();
-    match text.parse::<f32>() {
-        Ok(value) if (0.5..=5.0).contains(&value) => Ok(value),
-        Ok(_) => Err(Skip::new("bad_rating", format!("rating {text} is outside 0.5 to 5"))),
-        Err(_) => Err(Skip::new("bad_rating", format!("rating {text:?} is not a number"))),
-    }
-}
-
-/// A time in whole Unix seconds; ratings predate neither 1970 nor the year 2262.
-pub(crate) fn unix_time(text: &str) -> Result<Timestamp, Skip> {
-    let text = text.trim();
-    match text.parse::<i64>() {
-        Ok(seconds) if (0..=MAX_UNIX_SECONDS).contains(&seconds) => Ok(Timestamp::from_unix_seconds(seconds)),
-        Ok(_) => Err(Skip::new("bad_timestamp", format!("timestamp {text} is out of range"))),
-        Err(_) => Err(Skip::new("bad_timestamp", format!("timestamp {text:?} is not whole Unix seconds"))),
-    }
-}
-
-/// An optional age: empty is unknown, anything but a small integer is an error.
-pub(crate) fn age_field(text: &str) -> Result<Option<u8>, Skip> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|_| Skip::new("bad_age", format!("age {text:?} is not an integer from 0 to 255")))
-}
-
-/// Optional text: empty is unknown.
-pub(crate) fn text_field(text: &str) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
-/// Splits `Title (1995)` into the title and the year; titles without a year are kept whole.
-pub(crate) fn split_title_year(title: &str) -> (String, Option<u16>) {
-    let title = title.trim();
-    let parsed = title.strip_suffix(')').and_then(|rest| rest.rsplit_once('(')).and_then(|(name, year)| {
-        let name = name.trim_end();
-        let year_ok = year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit());
-        (year_ok && !name.is_empty()).then(|| (name, year.parse::<u16>().ok()))
-    });
-    match parsed {
-        Some((name, year)) => (name.to_owned(), year),
-        None => (title.to_owned(), None),
-    }
-}
-
-/// The year of a `YYYY-MM-DD` date (or anything starting with four digits).
-pub(crate) fn year_of_date(date: &str) -> Option<u16> {
-    let year = date.trim().get(..4)?;
-    if year.bytes().all(|b| b.is_ascii_digit()) {
-        year.parse().ok().filter(|&year| year > 0)
-    } else {
-        None
-    }
 }
 
 /// ml-100k's `01-Jan-1995` as TMDB's `1995-01-01`; anything else is unknown.
@@ -439,40 +334,9 @@ fn release_date_100k(text: &str) -> Option<String> {
     Some(format!("{year:04}-{month:02}-{day:02}"))
 }
 
-/// Decodes one line: UTF-8 when it is valid UTF-8, else Latin-1 (every byte is the code point
-/// of the same number), so the Latin-1 files of 100K and 1M read as well as UTF-8 copies.
-pub(crate) fn decode_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
-    }
-}
-
 /// Numeric lines must be ASCII; anything else cannot hold the numbers expected.
 fn decode_ascii(bytes: &[u8]) -> Result<&str, Skip> {
     std::str::from_utf8(bytes).map_err(|_| Skip::new("not_utf8", "the line is not text"))
-}
-
-/// Exactly `N` fields, or a `wrong_field_count` skip.
-pub(crate) fn split_fields<'a, const N: usize>(fields: impl Iterator<Item = &'a str>) -> Result<[&'a str; N], Skip> {
-    let mut out = [""; N];
-    let mut count = 0;
-    let mut slots = out.iter_mut();
-    for field in fields {
-        if let Some(slot) = slots.next() {
-            *slot = field;
-        }
-        count += 1;
-    }
-    if count == N {
-        Ok(out)
-    } else {
-        Err(wrong_count(N, count))
-    }
-}
-
-pub(crate) fn wrong_count(expected: usize, found: usize) -> Skip {
-    Skip::new("wrong_field_count", format!("expected {expected} fields, found {found}"))
 }
 
 /// Records a parsed record or a skipped line.
@@ -483,43 +347,6 @@ fn note<T>(report: &mut ParseReport, records: &mut Vec<T>, line_no: u64, result:
             report.record_parsed();
         }
         Err(skip) => report.record_skipped(line_no, skip.kind, skip.reason, &decode_text(line)),
-    }
-}
-
-/// The header of a CSV file, its fields trimmed, unquoted and lowercased (underscores kept, so
-/// that the triple's `user_id` and ml-latest's `userId` differ), or `None` when it cannot be read.
-pub(crate) fn header_fields(path: &Path) -> Option<Vec<String>> {
-    let file = File::open(path).ok()?;
-    let mut line = Vec::new();
-    // A header is short; reading a bounded prefix keeps a binary file from being slurped.
-    BufReader::new(file.take(64 * 1024)).read_until(b'\n', &mut line).ok()?;
-    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
-    let text = std::str::from_utf8(line).ok()?;
-    Some(
-        text.trim_end_matches(['\r', '\n'])
-            .split(',')
-            .map(|name| name.trim().trim_matches('"').to_lowercase())
-            .collect(),
-    )
-}
-
-/// A header name compared loosely: `userId`, `user_id` and `User ID` are all `userid`.
-pub(crate) fn normalize_header(name: &str) -> String {
-    name.trim_start_matches('\u{feff}')
-        .trim()
-        .trim_matches('"')
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// Opens a file that may be absent.
-pub(crate) fn open_optional(path: &Path) -> Result<Option<File>, DataError> {
-    match File::open(path) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DataError::io(path, e)),
     }
 }
 
@@ -558,6 +385,8 @@ fn for_each_line(path: &Path, required: bool, mut each: impl FnMut(u64, &[u8])) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Timestamp;
+    use crate::records::Rating;
 
     /// A folder holding the given files.
     fn folder(files: &[(&str, &[u8])]) -> tempfile::TempDir {

@@ -109,3 +109,11 @@ pub struct Dataset {
     pub movies: Vec<Movie>,
     pub ratings: Vec<Rating>,
 }
+
+/// Distinct user ids of the ratings, ascending, as users with no demographics.
+pub(crate) fn users_from_ratings(ratings: &[Rating]) -> Vec<User> {
+    let mut ids: Vec<UserId> = ratings.iter().map(|rating| rating.user_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().map(|user_id| User { user_id, ..User::default() }).collect()
+}
