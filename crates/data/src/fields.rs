@@ -2,7 +2,7 @@
 //! `Title (Year)` titles, dates, Latin-1 or UTF-8 lines, fixed field counts) and [`Skip`], the
 //! reason one record was skipped. A leaf: the format modules use it, it uses none of them.
 
-use crate::events::{Timestamp, UserId};
+use crate::events::{parse_user_id, Timestamp, UserId, UserIdError};
 use crate::records::Rating;
 
 /// Why one record was skipped: a stable snake_case kind and the reason in words.
@@ -40,7 +40,12 @@ pub(crate) fn user_id(text: &str) -> Result<UserId, Skip> {
     if text.is_empty() {
         return Err(Skip::new("missing_user_id", "the user id is empty"));
     }
-    text.parse().map_err(|_| Skip::new("bad_user_id", format!("user id {text:?} is not a non-negative integer")))
+    parse_user_id(text).map_err(|error| match error {
+        UserIdError::Malformed(_) => {
+            Skip::new("bad_user_id", format!("user id {text:?} is not a non-negative integer"))
+        }
+        out_of_range => Skip::new("bad_user_id", out_of_range.to_string()),
+    })
 }
 
 /// A rating on the five-star scale: a number from 0.5 to 5.
@@ -132,4 +137,23 @@ pub(crate) fn split_fields<'a, const N: usize>(fields: impl Iterator<Item = &'a 
 /// The skip of a line or row with `found` fields where `expected` were wanted.
 pub(crate) fn wrong_count(expected: usize, found: usize) -> Skip {
     Skip::new("wrong_field_count", format!("expected {expected} fields, found {found}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_are_whole_numbers_up_to_the_shared_maximum() {
+        assert_eq!(user_id(" 42 "), Ok(42));
+        assert_eq!(user_id("9007199254740991"), Ok(crate::MAX_USER_ID));
+        for (text, kind) in [
+            ("", "missing_user_id"),
+            ("-1", "bad_user_id"),
+            ("4.5", "bad_user_id"),
+            ("9007199254740992", "bad_user_id"),
+        ] {
+            assert_eq!(user_id(text).map_err(|skip| skip.kind), Err(kind), "{text:?}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::DataError;
+use crate::events::check_user_id;
 use crate::fields::{year_of_date, Skip};
 use crate::records::{Gender, Movie, User};
 use crate::report::ParseReport;
@@ -219,7 +220,8 @@ fn user_record(value: &Value) -> Result<User, Skip> {
     let user_id = match user.user_id {
         None => return Err(Skip::new("missing_user_id", "the object has no user_id")),
         Some(id) => loose::whole_number_of(&id)
-            .ok_or_else(|| Skip::new("bad_user_id", format!("user_id {id} is not a non-negative integer")))?,
+            .ok_or_else(|| Skip::new("bad_user_id", format!("user_id {id} is not a non-negative integer")))
+            .and_then(|number| check_user_id(number).map_err(|error| Skip::new("bad_user_id", error.to_string())))?,
     };
     Ok(User { user_id, age: user.age, gender: user.gender, occupation: user.occupation })
 }
