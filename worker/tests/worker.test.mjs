@@ -75,6 +75,31 @@ test("malformed input gets a one-line 400, unknown routes 404, wrong methods 405
   assert.equal((await mf.dispatchFetch(`${base}/recommend/1`, { method: "POST" })).status, 405);
 });
 
+test("user ids a JS number would round are refused; HEAD answers like GET and logs nothing", async () => {
+  const tooBig = await mf.dispatchFetch(`${base}/recommend/9007199254740992`);
+  assert.equal(tooBig.status, 400);
+  assert.match(await tooBig.text(), /out of range/);
+  const largest = "9007199254740991";
+  const head = await mf.dispatchFetch(`${base}/recommend/${largest}`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("x-marquee-model-version"), "default");
+  assert.equal((await head.arrayBuffer()).byteLength, 0);
+  const impressionsOf = async () => {
+    const page = await (await admin("/v1/admin/log?limit=10000")).text();
+    return page.split("\n").filter(Boolean).map((line) => JSON.parse(line)).filter((row) => String(row.user_id) === largest);
+  };
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal((await impressionsOf()).length, 0, "HEAD logged an impression");
+  assert.equal((await mf.dispatchFetch(`${base}/recommend/${largest}`)).status, 200);
+  let logged = [];
+  for (let attempt = 0; attempt < 50 && logged.length === 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    logged = await impressionsOf();
+  }
+  assert.equal(logged.length, 1, "GET logs one impression, with the id exactly");
+  assert.equal(logged[0].kind, "impression");
+});
+
 test("the JSON route carries scores, the variant and explanations", async () => {
   const response = await mf.dispatchFetch(`${base}/v1/recommend/9?n=4&explain=1`);
   assert.equal(response.status, 200);

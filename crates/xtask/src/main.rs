@@ -25,6 +25,7 @@ commands:
   setup             install what the other commands need, and nothing that is already there
   fuzz [SECONDS]    fuzz model-blob loading (default 600 s)
   default-model     retrain the model embedded in the Worker (worker/default-model/) from the built-in world
+  bench-rows        time the Worker's D1 row conversion in Node (serde-wasm-bindgen against a JSON round trip)
   peers             create .venv with the benchmark peers (XGBoost, LightGBM, Surprise) pinned in bench/requirements.txt
 ";
 
@@ -49,6 +50,10 @@ fn main() -> Result<()> {
         }
         "setup" => setup::ensure_all(&root),
         "peers" => setup::ensure_peers(&root),
+        "bench-rows" => {
+            setup::ensure_all(&root)?;
+            test::bench_row_conversion(&root)
+        }
         "default-model" => demo::default_model(&root),
         "fuzz" => {
             let seconds = match rest.as_slice() {

@@ -59,12 +59,18 @@ fn run_step(root: &Path, step: &str, program: &str, args: &[&str]) -> Result<()>
 /// Builds the Worker's wasm with the size-tuned profile and generates its JS glue in
 /// `worker/pkg`, which `entry.mjs` imports.
 pub fn build_worker(root: &Path) -> Result<()> {
-    run_step(
-        root,
-        "build the Worker (wasm32, wasm-release)",
-        "cargo",
-        &["build", "--package", "marquee-worker", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"],
-    )?;
+    build_worker_into(root, &[], &root.join("worker/pkg"))
+}
+
+/// Builds the Worker's wasm with extra cargo `features` and its JS glue into `out_dir`.
+fn build_worker_into(root: &Path, features: &[&str], out_dir: &Path) -> Result<()> {
+    let mut cargo_args =
+        vec!["build", "--package", "marquee-worker", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"];
+    let feature_list = features.join(",");
+    if !features.is_empty() {
+        cargo_args.extend(["--features", &feature_list]);
+    }
+    run_step(root, "build the Worker (wasm32, wasm-release)", "cargo", &cargo_args)?;
     let wasm = target_dir(root).join("wasm32-unknown-unknown/wasm-release/marquee_worker.wasm");
     let version = locked_wasm_bindgen_version(root)?;
     process::run(
@@ -77,9 +83,25 @@ pub fn build_worker(root: &Path) -> Result<()> {
                 "--experimental-reset-state-function",
                 "--remove-name-section",
             ])
-            .args(["--remove-producers-section", "--out-dir", "worker/pkg"])
+            .arg("--remove-producers-section")
+            .arg("--out-dir")
+            .arg(out_dir)
             .arg(&wasm),
     )
+}
+
+/// `cargo xtask bench-rows`: the Worker's D1 row conversion timed in Node, before (JSON
+/// round trip) and now (serde-wasm-bindgen). Builds a Worker with the benchmark export into
+/// `target/row-bench-pkg`, then the shipped Worker again, so `worker/pkg` stays the real one.
+pub fn bench_row_conversion(root: &Path) -> Result<()> {
+    let pkg = target_dir(root).join("row-bench-pkg");
+    build_worker_into(root, &["row-conversion-bench"], &pkg)?;
+    let timed = process::run(
+        "time the row conversion in Node",
+        command(root, "node").arg("bench/worker_row_conversion.mjs").arg(&pkg),
+    );
+    build_worker(root)?;
+    timed
 }
 
 /// Fuzzes the model-blob loader with libFuzzer for `seconds`, seeded with the committed
