@@ -19,6 +19,7 @@ use marquee_train::recommend::{
     build_catalog, build_profiles, fit_hybrid, time_split, CatalogParams, FittedHybrid, HybridParams, Interactions,
     Split, SplitParams,
 };
+use marquee_train::Validate;
 
 struct Fixture {
     data: Interactions,

@@ -25,7 +25,7 @@ use super::interactions::{Interaction, Interactions};
 use super::split::{split_events, SplitParams};
 use crate::gbdt::{train, Table, TrainParams};
 use crate::mf::{fit_biased_svd, fit_bpr, BiasedSvdParams, BprParams, ImplicitFactors};
-use crate::TrainError;
+use crate::{TrainError, Validate};
 
 /// Everything the hybrid's fit can be told.
 #[derive(Clone, Debug, PartialEq)]
