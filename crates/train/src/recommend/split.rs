@@ -86,7 +86,6 @@ pub fn split_by_test_ratings(data: &Interactions, test: &[Interaction]) -> Split
     Split { train, test: test.to_vec(), cold_users }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,6 @@ const FACTORS: usize = 10;
 const GENRES: usize = 19;
 const OCCUPATIONS: [&str; 6] = ["student", "engineer", "educator", "writer", "programmer", "other"];
 
-
 /// Writes `u.data`, `u.user` and `u.item` into `dir`.
 pub fn write(dir: &Path, seed: u64) -> Result<()> {
     let mut rng = SplitMix64::new(seed);
