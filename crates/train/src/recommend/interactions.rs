@@ -203,7 +203,7 @@ mod tests {
             Rating { user_id: 7, movie_id: "m".into(), rating: 3.0, time: second(50) },
             Rating { user_id: 7, movie_id: "m".into(), rating: 5.0, time: second(90) },
         ];
-        let sessions = vec![WatchSession {
+        let sessions = [WatchSession {
             user_id: 7,
             movie_id: "m".into(),
             minutes_watched: 90,
