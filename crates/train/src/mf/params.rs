@@ -48,7 +48,7 @@ impl Default for BiasedSvdParams {
 }
 
 /// Parameters that passed [`Validate::validate`]; the only kind
-/// [`super::fit_biased_svd`] accepts.
+/// [`super::fit_biased_svd()`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ValidBiasedSvdParams {
     params: BiasedSvdParams,
@@ -113,7 +113,7 @@ impl Default for BprParams {
     }
 }
 
-/// Parameters that passed [`Validate::validate`]; the only kind [`super::fit_bpr`] accepts.
+/// Parameters that passed [`Validate::validate`]; the only kind [`super::fit_bpr()`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ValidBprParams {
     params: BprParams,

@@ -1,7 +1,7 @@
 //! Training the hybrid recommender and its parts from interactions: the data in one shape
 //! ([`interactions`]), leak-free splits ([`split`]), the catalog and profiles built from
-//! training data only, and the two-stage fit ([`fit_hybrid`]) as a list of steps:
-//! [`fit_features`], `ranker_table`, `fit_rating_head`.
+//! training data only, and the two-stage fit ([`fit_hybrid()`]) as a list of steps:
+//! [`fit_features()`], `ranker_table`, `fit_rating_head`.
 
 pub mod build_catalog;
 pub mod build_profiles;

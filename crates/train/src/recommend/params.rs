@@ -40,7 +40,7 @@ impl Default for CatalogParams {
 }
 
 /// Catalog parameters that passed [`Validate::validate`]; the only kind
-/// [`super::build_catalog`] accepts.
+/// [`super::build_catalog()`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValidCatalogParams {
     params: CatalogParams,
