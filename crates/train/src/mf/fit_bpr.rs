@@ -19,8 +19,11 @@ use crate::TrainError;
 /// conversions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImplicitFactors {
+    /// One row `p_u` per user.
     pub user_factors: Array2<f32>,
+    /// One row `q_i` per item.
     pub item_factors: Array2<f32>,
+    /// One bias `b_i` per item.
     pub item_bias: Vec<f32>,
 }
 

@@ -25,6 +25,8 @@ use crate::{TrainError, Validate};
 
 /// The fitted hybrid and the parts evaluation compares it with.
 pub struct FittedHybrid {
+    /// What is served: the catalog, the ranker, the rating head (if it earned its place)
+    /// and the retrieval and reranker knobs.
     pub recommender: Recommender,
     /// One profile per user of the data, in dense-index order.
     pub profiles: Vec<UserProfile>,
