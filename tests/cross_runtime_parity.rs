@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use marquee_model::gbdt::{Feature, FeatureKind, FeatureSchema, Objective, Predictor};
 use marquee_train::gbdt::{train, Table, TrainParams};
+use marquee_train::Validate;
 
 fn fixture_dir() -> PathBuf {
     marquee_e2e::workspace_root().join("tests/fixtures/parity")

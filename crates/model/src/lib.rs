@@ -8,6 +8,7 @@ pub mod blob;
 pub mod error;
 pub mod gbdt;
 pub mod hash;
+pub mod manifest;
 pub mod mf;
 pub mod random;
 pub mod rank;

@@ -50,99 +50,149 @@ fn read(path: &Path, roles: &CsvRoles<'_>, schema: Option<&FeatureSchema>) -> Re
         .map_err(|error| invalid(format!("cannot read: {error}")))?;
     let headers: Vec<String> =
         reader.headers().map_err(|error| invalid(error.to_string()))?.iter().map(str::to_owned).collect();
-    let find = |name: &str| {
-        headers
-            .iter()
-            .position(|header| header == name)
-            .ok_or_else(|| invalid(format!("no column named {name:?} (columns: {})", headers.join(", "))))
-    };
-    let target_column = roles.target.map(find).transpose()?;
-    let group_column = roles.group.map(find).transpose()?;
-    for name in roles.categorical {
-        find(name)?;
-    }
-    // Feature columns: the schema's, or every other column in file order.
-    let (feature_columns, kinds): (Vec<usize>, Vec<Option<FeatureKind>>) = match schema {
-        Some(schema) => {
-            let columns = schema.features.iter().map(|feature| find(&feature.name)).collect::<Result<Vec<_>, _>>()?;
-            (columns, schema.features.iter().map(|feature| Some(feature.kind)).collect())
-        }
-        None => {
-            let columns: Vec<usize> = (0..headers.len())
-                .filter(|&column| Some(column) != target_column && Some(column) != group_column)
-                .collect();
-            let kinds = columns.iter().map(|_| None).collect();
-            (columns, kinds)
-        }
-    };
-    if feature_columns.is_empty() {
-        return Err(invalid("no feature columns".into()));
-    }
-
-    let mut features = Vec::new();
-    let mut target = target_column.map(|_| Vec::new());
-    let mut group_ids: Vec<String> = Vec::new();
-    let mut max_code = vec![0u32; feature_columns.len()];
-    let mut rows = 0usize;
-    for (index, record) in reader.records().enumerate() {
-        let line = index + 2;
-        let record = record.map_err(|error| invalid(format!("line {line}: {error}")))?;
-        for (slot, &column) in feature_columns.iter().enumerate() {
-            let cell = record.get(column).unwrap_or("");
-            let name = &headers[column];
-            let value = parse_cell(cell).ok_or_else(|| {
-                invalid(format!(
-                    "line {line}, column {name:?}: {cell:?} is not a number. Encode categories as integers 0, 1, 2, ... \
-                     and pass --categorical {name}"
-                ))
-            })?;
-            let categorical = roles.categorical.iter().any(|wanted| wanted == name)
-                || matches!(kinds[slot], Some(FeatureKind::Categorical { .. }));
-            if categorical && !value.is_nan() {
-                if value < 0.0 || value.fract() != 0.0 || value > 1e6 {
-                    return Err(invalid(format!(
-                        "line {line}, column {name:?}: category {cell:?} is not a code 0, 1, 2, ..."
-                    )));
-                }
-                max_code[slot] = max_code[slot].max(value as u32);
-            }
-            features.push(value);
-        }
-        if let (Some(column), Some(target)) = (target_column, target.as_mut()) {
-            let cell = record.get(column).unwrap_or("");
-            match parse_cell(cell) {
-                Some(value) if value.is_finite() => target.push(value),
-                _ => return Err(invalid(format!("line {line}: target {cell:?} is not a number"))),
-            }
-        }
-        if let Some(column) = group_column {
-            group_ids.push(record.get(column).unwrap_or("").to_owned());
-        }
-        rows += 1;
-    }
-    if rows == 0 {
+    let columns = Columns::choose(&headers, roles, schema).map_err(invalid)?;
+    let records = read_records(&mut reader, &headers, &columns, roles).map_err(invalid)?;
+    if records.rows == 0 {
         return Err(invalid("no rows".into()));
     }
     let schema = match schema {
         Some(schema) => schema.clone(),
-        None => FeatureSchema {
-            features: feature_columns
-                .iter()
-                .zip(&max_code)
-                .map(|(&column, &max)| {
-                    let name = headers[column].clone();
-                    let kind = if roles.categorical.contains(&name) {
-                        FeatureKind::Categorical { categories: max + 1 }
-                    } else {
-                        FeatureKind::Numeric
-                    };
-                    Feature { name, kind }
-                })
-                .collect(),
-        },
+        None => inferred_schema(&headers, &columns.features, &records.max_code, roles),
     };
-    let groups = group_column.map(|_| group_sizes(&group_ids)).transpose().map_err(invalid)?;
-    Ok(CsvTable { schema, features, rows, target, groups })
+    let groups = columns.group.map(|_| group_sizes(&records.group_ids)).transpose().map_err(invalid)?;
+    Ok(CsvTable { schema, features: records.features, rows: records.rows, target: records.target, groups })
+}
+
+/// Which column plays which part.
+struct Columns {
+    target: Option<usize>,
+    group: Option<usize>,
+    /// The feature columns, in feature order.
+    features: Vec<usize>,
+    /// Each feature's kind when a schema gave it.
+    kinds: Vec<Option<FeatureKind>>,
+}
+
+impl Columns {
+    /// Finds every named column; the features are the schema's, or every other column in
+    /// file order.
+    fn choose(headers: &[String], roles: &CsvRoles<'_>, schema: Option<&FeatureSchema>) -> Result<Columns, String> {
+        let find = |name: &str| {
+            headers
+                .iter()
+                .position(|header| header == name)
+                .ok_or_else(|| format!("no column named {name:?} (columns: {})", headers.join(", ")))
+        };
+        let target = roles.target.map(find).transpose()?;
+        let group = roles.group.map(find).transpose()?;
+        for name in roles.categorical {
+            find(name)?;
+        }
+        let (features, kinds) = match schema {
+            Some(schema) => {
+                let columns =
+                    schema.features.iter().map(|feature| find(&feature.name)).collect::<Result<Vec<_>, _>>()?;
+                (columns, schema.features.iter().map(|feature| Some(feature.kind)).collect())
+            }
+            None => {
+                let columns: Vec<usize> =
+                    (0..headers.len()).filter(|&column| Some(column) != target && Some(column) != group).collect();
+                let kinds = columns.iter().map(|_| None).collect();
+                (columns, kinds)
+            }
+        };
+        if features.is_empty() {
+            return Err("no feature columns".into());
+        }
+        Ok(Columns { target, group, features, kinds })
+    }
+}
+
+/// The cells of every record, parsed.
+struct Records {
+    /// Row-major features; NaN is missing.
+    features: Vec<f32>,
+    target: Option<Vec<f32>>,
+    /// Each row's group id, when there is a group column.
+    group_ids: Vec<String>,
+    /// The largest category code seen per feature.
+    max_code: Vec<u32>,
+    rows: usize,
+}
+
+fn read_records(
+    reader: &mut csv::Reader<std::fs::File>,
+    headers: &[String],
+    columns: &Columns,
+    roles: &CsvRoles<'_>,
+) -> Result<Records, String> {
+    let mut records = Records {
+        features: Vec::new(),
+        target: columns.target.map(|_| Vec::new()),
+        group_ids: Vec::new(),
+        max_code: vec![0u32; columns.features.len()],
+        rows: 0,
+    };
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = record.map_err(|error| format!("line {line}: {error}"))?;
+        for (slot, &column) in columns.features.iter().enumerate() {
+            let name = &headers[column];
+            let categorical = roles.categorical.iter().any(|wanted| wanted == name)
+                || matches!(columns.kinds[slot], Some(FeatureKind::Categorical { .. }));
+            let value = feature_cell(record.get(column).unwrap_or(""), line, name, categorical)?;
+            if categorical && !value.is_nan() {
+                records.max_code[slot] = records.max_code[slot].max(value as u32);
+            }
+            records.features.push(value);
+        }
+        if let (Some(column), Some(target)) = (columns.target, records.target.as_mut()) {
+            let cell = record.get(column).unwrap_or("");
+            match parse_cell(cell) {
+                Some(value) if value.is_finite() => target.push(value),
+                _ => return Err(format!("line {line}: target {cell:?} is not a number")),
+            }
+        }
+        if let Some(column) = columns.group {
+            records.group_ids.push(record.get(column).unwrap_or("").to_owned());
+        }
+        records.rows += 1;
+    }
+    Ok(records)
+}
+
+/// A feature cell's value; a categorical one must be a code 0, 1, 2, ... (or missing).
+fn feature_cell(cell: &str, line: usize, name: &str, categorical: bool) -> Result<f32, String> {
+    let value = parse_cell(cell).ok_or_else(|| {
+        format!(
+            "line {line}, column {name:?}: {cell:?} is not a number. Encode categories as integers 0, 1, 2, ... \
+             and pass --categorical {name}"
+        )
+    })?;
+    if categorical && !value.is_nan() && (value < 0.0 || value.fract() != 0.0 || value > 1e6) {
+        return Err(format!("line {line}, column {name:?}: category {cell:?} is not a code 0, 1, 2, ..."));
+    }
+    Ok(value)
+}
+
+/// A training file's schema: numeric features, and the categorical ones declared with one
+/// category more than the largest code seen.
+fn inferred_schema(headers: &[String], features: &[usize], max_code: &[u32], roles: &CsvRoles<'_>) -> FeatureSchema {
+    FeatureSchema {
+        features: features
+            .iter()
+            .zip(max_code)
+            .map(|(&column, &max)| {
+                let name = headers[column].clone();
+                let kind = if roles.categorical.contains(&name) {
+                    FeatureKind::Categorical { categories: max + 1 }
+                } else {
+                    FeatureKind::Numeric
+                };
+                Feature { name, kind }
+            })
+            .collect(),
+    }
 }
 
 /// A number, or NaN for a missing cell; None for text.

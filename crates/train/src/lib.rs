@@ -1,8 +1,10 @@
 //! Marquee's native trainer.
 //!
-//! It reads the event store (`marquee_data::store`) and fits the models that
-//! `marquee_model` serves: the gradient-boosted-tree engine ([`gbdt`]) and the matrix
-//! factorisations. It is native-only: it may use threads and files.
+//! It fits the models that `marquee_model` serves: the gradient-boosted-tree engine
+//! ([`gbdt`]), the matrix factorisations ([`mf`]) and the hybrid recommender
+//! ([`recommend`]), from data it reads from the event store (`marquee_data::store`, with
+//! the `store` feature) or is given. Every parameter set is checked once through
+//! [`Validate`]. It is native-only: it may use threads and files.
 
 pub mod batch_predict;
 pub mod csv_table;
@@ -14,7 +16,9 @@ pub mod mf;
 mod prefetch;
 pub mod rating_features;
 pub mod recommend;
+pub mod validate;
 
 pub use error::TrainError;
 pub use marquee_data as data;
 pub use marquee_model as model;
+pub use validate::Validate;

@@ -2,6 +2,7 @@
 
 use marquee_model::gbdt::{Ensemble, Feature, FeatureKind, FeatureSchema, Objective, Predictor};
 use marquee_train::gbdt::{train, Metric, Table, TrainOutput, TrainParams};
+use marquee_train::Validate;
 use proptest::prelude::*;
 
 /// A small table: `width` features whose values come from a few levels (so ties and

@@ -19,6 +19,7 @@ use marquee_train::recommend::{
     build_catalog, build_profiles, fit_hybrid, time_split, CatalogParams, FittedHybrid, HybridParams, Interactions,
     Split, SplitParams,
 };
+use marquee_train::Validate;
 
 struct Fixture {
     data: Interactions,
@@ -160,7 +161,8 @@ fn features_come_from_training_data_only() {
         event.rating = Some(1.0);
     }
     let build = |data: &Interactions| {
-        let catalog = build_catalog(data, &f.split.train, svd, &implicit, &CatalogParams::default());
+        let catalog =
+            build_catalog(data, &f.split.train, svd, &implicit, &CatalogParams::default().validate().unwrap());
         let profiles = build_profiles(data, &f.split.train, &catalog, svd, &implicit);
         (catalog, profiles)
     };

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use marquee_model::gbdt::{Ensemble, Objective, Predictor};
 use marquee_train::csv_table::{read_features_csv, read_training_csv, CsvRoles, CsvTable};
 use marquee_train::gbdt::{evaluate, train, Metric, Table, TrainParams};
+use marquee_train::Validate;
 use serde::Serialize;
 
 /// The generic tree-engine commands.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
+use marquee_model::manifest::{Manifest, MANIFEST_FILE};
 
 #[derive(clap::Args)]
 pub struct PublishArgs {
@@ -23,20 +23,8 @@ pub struct PublishArgs {
     token: String,
 }
 
-#[derive(Deserialize)]
-struct Manifest {
-    version: String,
-    recommender: ManifestFile,
-    profile_shards: Vec<ManifestFile>,
-}
-
-#[derive(Deserialize)]
-struct ManifestFile {
-    path: String,
-}
-
 pub fn run(args: PublishArgs) -> Result<()> {
-    let manifest_path = args.models.join("manifest.json");
+    let manifest_path = args.models.join(MANIFEST_FILE);
     let manifest: Manifest = serde_json::from_slice(
         &std::fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?,
     )

@@ -1,14 +1,16 @@
 //! `marquee train --data DIR --out MODELS_DIR`: fits the hybrid on all the data and writes
-//! what the edge serves: the recommender blob, the profile shards and a manifest.
+//! what the edge serves: the recommender blob, the profile shards, the run's parameters
+//! (`params.json`) and a manifest.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use marquee_model::blob::read_header;
 use marquee_model::hash::Fnv64;
+use marquee_model::manifest::{Manifest, ManifestFile, MANIFEST_FILE, PARAMS_FILE};
 use marquee_model::recommend::FEATURE_SCHEMA_VERSION;
+use marquee_train::mf::{BiasedSvdParams, BprParams};
 use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams};
-use serde::Serialize;
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -33,30 +35,6 @@ pub struct TrainArgs {
     json: bool,
 }
 
-/// The file list a model folder carries, read by `marquee publish` and the tests.
-#[derive(Serialize)]
-pub struct Manifest {
-    /// A content hash of every blob: the same data and seed give the same version.
-    pub version: String,
-    pub feature_schema_version: u16,
-    pub users: usize,
-    pub movies: usize,
-    pub interactions: usize,
-    pub train_seconds: f64,
-    pub recommender: ManifestFile,
-    pub shard_count: u32,
-    pub profile_shards: Vec<ManifestFile>,
-    /// The most popular movies, for a fallback list that needs no model.
-    pub popular: Vec<String>,
-}
-
-/// One written file.
-#[derive(Serialize)]
-pub struct ManifestFile {
-    pub path: String,
-    pub bytes: usize,
-}
-
 pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(shards) = args.shards {
         anyhow::ensure!((1..=1 << 20).contains(&shards), "--shards must be 1 to 1048576");
@@ -67,8 +45,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let params = HybridParams {
         seed: args.seed,
         shard_count: args.shards.unwrap_or(0),
-        svd: marquee_train::mf::BiasedSvdParams { factors: args.factors, ..defaults.svd },
-        bpr: marquee_train::mf::BprParams { factors: args.factors, ..defaults.bpr },
+        svd: BiasedSvdParams { factors: args.factors, ..defaults.svd },
+        bpr: BprParams { factors: args.factors, ..defaults.bpr },
         ..defaults
     };
     let fitted = fit_hybrid(&data, &data.events, &params)?;
@@ -92,6 +70,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         write_file(&args.out, &path, blob)?;
         profile_files.push(ManifestFile { path, bytes: blob.len() });
     }
+    // The parameters sit next to the model, so a run can be repeated or compared.
+    let params_json = serde_json::to_string_pretty(&params)?;
+    write_file(&args.out, PARAMS_FILE, params_json.as_bytes())?;
     let catalog = fitted.recommender.catalog();
     let manifest = Manifest {
         version: format!("m{:012x}", version_hash.finish() & 0xffff_ffff_ffff),
@@ -104,9 +85,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         shard_count,
         profile_shards: profile_files,
         popular: catalog.popular.iter().take(20).map(|&item| catalog.movies[item as usize].movie_id.clone()).collect(),
+        params: Some(ManifestFile { path: PARAMS_FILE.into(), bytes: params_json.len() }),
     };
     // The manifest goes last: a folder with a manifest is complete.
-    write_file(&args.out, "manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    write_file(&args.out, MANIFEST_FILE, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     if args.json {
         super::print_json(&manifest)?;
     } else {

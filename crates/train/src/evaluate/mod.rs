@@ -3,19 +3,19 @@
 
 pub mod metrics;
 pub mod models;
+mod score_lists;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use serde::Serialize;
 
 use marquee_model::recommend::Demographics;
-use metrics::{ExposureCounts, RankingSums, RatingErrors};
+use metrics::RatingErrors;
 pub use metrics::{ExposureMetrics, RankingMetrics};
 pub use models::ListModel;
+use score_lists::{score_lists, Audience, GroupLabels, ListScores};
 
-use crate::recommend::{Interactions, Split};
-use marquee_model::random::unit_hash;
+use crate::recommend::{sample_users, user_demographics, Interactions, Split};
 
 /// What an evaluation looks at.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,28 +80,38 @@ pub fn evaluate_model(
     split: &Split,
     params: &EvaluationParams,
 ) -> ModelReport {
-    let items = data.movies.len();
     let users = data.users.len();
-    let mut audience = vec![0u32; items];
-    let mut train_users = vec![false; users];
-    for event in &split.train {
-        audience[event.item as usize] += 1;
-        train_users[event.user as usize] = true;
-    }
-    let train_user_count = train_users.iter().filter(|&&active| active).count().max(1) as f64;
-    let audience_share = |item: u32| (f64::from(audience[item as usize]) + 1.0) / (train_user_count + 1.0);
-    let labels: Vec<[String; 2]> = data
-        .users
+    let audience = Audience::of(data.movies.len(), users, &split.train);
+    let labels = group_labels(data);
+    let (errors, group_errors) = rating_errors(model, split, &labels);
+    let relevant = relevant_by_user(split, users);
+    let ranked_users =
+        sample_users((0..users).filter(|&user| !relevant[user].is_empty()).collect(), params.max_users, params.seed);
+    let lists = score_lists(model, &ranked_users, &relevant, &split.cold_users, &labels, &audience, params.list_length);
+    report(model, errors, &group_errors, lists, &audience)
+}
+
+/// Each user's two group labels: `gender=…` and `age=…`.
+fn group_labels(data: &Interactions) -> Vec<GroupLabels> {
+    data.users
         .iter()
         .map(|user| {
-            let demographics = crate::recommend::user_demographics(user, &[]);
+            let demographics = user_demographics(user, &[]);
             [
                 format!("gender={}", demographics.gender_label()),
                 format!("age={}", Demographics::age_label(&demographics)),
             ]
         })
-        .collect();
-    // Rating accuracy over every held-out rating.
+        .collect()
+}
+
+/// Rating accuracy over every held-out rating, overall and per group; empty for a model
+/// that predicts no ratings.
+fn rating_errors(
+    model: &dyn ListModel,
+    split: &Split,
+    labels: &[GroupLabels],
+) -> (RatingErrors, BTreeMap<String, RatingErrors>) {
     let mut errors = RatingErrors::default();
     let mut group_errors: BTreeMap<String, RatingErrors> = BTreeMap::new();
     for event in &split.test {
@@ -112,45 +122,28 @@ pub fn evaluate_model(
             group_errors.entry(label.clone()).or_default().add(predicted, actual);
         }
     }
+    (errors, group_errors)
+}
 
-    // Ranking: the relevant held-out movies per user, for a seeded sample of users.
+/// The relevant held-out movies of each user.
+fn relevant_by_user(split: &Split, users: usize) -> Vec<Vec<u32>> {
     let mut relevant: Vec<Vec<u32>> = vec![Vec::new(); users];
     for event in split.test.iter().filter(|event| event.is_relevant()) {
         relevant[event.user as usize].push(event.item);
     }
-    let mut ranked_users: Vec<usize> = (0..users).filter(|&user| !relevant[user].is_empty()).collect();
-    if ranked_users.len() > params.max_users {
-        ranked_users.sort_by(|&a, &b| unit_hash(params.seed, a as u64).total_cmp(&unit_hash(params.seed, b as u64)));
-        ranked_users.truncate(params.max_users);
-        ranked_users.sort_unstable();
-    }
-    let k = params.list_length;
-    let (mut all, mut warm, mut cold) = (RankingSums::default(), RankingSums::default(), RankingSums::default());
-    let mut exposure = ExposureCounts::new(items);
-    let (mut cold_movie_total, mut cold_movie_hits) = (0usize, 0usize);
-    let mut group_sums: BTreeMap<String, (RankingSums, ExposureCounts)> = BTreeMap::new();
-    let mut elapsed = 0.0f64;
-    for &user in &ranked_users {
-        let started = Instant::now();
-        let list = model.recommend(user, k);
-        elapsed += started.elapsed().as_secs_f64();
-        let relevant = &relevant[user];
-        all.add(&list, relevant, k);
-        if split.cold_users.get(user).copied().unwrap_or(false) { &mut cold } else { &mut warm }
-            .add(&list, relevant, k);
-        exposure.add(&list, audience_share);
-        for label in &labels[user] {
-            let (sums, counts) =
-                group_sums.entry(label.clone()).or_insert_with(|| (RankingSums::default(), ExposureCounts::new(items)));
-            sums.add(&list, relevant, k);
-            counts.add(&list, audience_share);
-        }
-        for &item in relevant.iter().filter(|&&item| audience[item as usize] == 0) {
-            cold_movie_total += 1;
-            cold_movie_hits += usize::from(list.contains(&item));
-        }
-    }
-    let group_reports = group_sums
+    relevant
+}
+
+/// The report from the measurements.
+fn report(
+    model: &dyn ListModel,
+    errors: RatingErrors,
+    group_errors: &BTreeMap<String, RatingErrors>,
+    lists: ListScores,
+    audience: &Audience,
+) -> ModelReport {
+    let groups = lists
+        .groups
         .into_iter()
         .map(|(label, (sums, counts))| {
             let errors = group_errors.get(&label).copied().unwrap_or_default();
@@ -159,24 +152,29 @@ pub fn evaluate_model(
                 rmse: errors.rmse(),
                 mae: errors.mae(),
                 ranking: sums.finish(),
-                exposure: counts.finish(&audience),
+                exposure: counts.finish(&audience.counts),
             }
         })
         .collect();
+    let cold_movie_hit_rate = if lists.cold_movie_interactions > 0 {
+        lists.cold_movie_hits as f64 / lists.cold_movie_interactions as f64
+    } else {
+        0.0
+    };
     ModelReport {
         model: model.name(),
         rated: errors.count(),
         rmse: errors.rmse(),
         mae: errors.mae(),
-        ranking: all.finish(),
-        warm_users: warm.finish(),
-        cold_users: cold.finish(),
-        cold_movie_interactions: cold_movie_total,
-        cold_movie_hit_rate: if cold_movie_total > 0 { cold_movie_hits as f64 / cold_movie_total as f64 } else { 0.0 },
-        exposure: exposure.finish(&audience),
-        groups: group_reports,
+        ranking: lists.all.finish(),
+        warm_users: lists.warm.finish(),
+        cold_users: lists.cold.finish(),
+        cold_movie_interactions: lists.cold_movie_interactions,
+        cold_movie_hit_rate,
+        exposure: lists.exposure.finish(&audience.counts),
+        groups,
         train_seconds: model.train_seconds(),
-        micros_per_user: if ranked_users.is_empty() { 0.0 } else { elapsed * 1e6 / ranked_users.len() as f64 },
+        micros_per_user: lists.micros_per_user,
         disk_bytes: model.disk_bytes(),
         memory_bytes: model.memory_bytes(),
     }

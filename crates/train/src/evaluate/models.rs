@@ -12,7 +12,7 @@ use crate::gbdt::{train, Table, TrainParams};
 use crate::mf::{fit_biased_svd, fit_bpr, BiasedSvdParams, BprParams, ImplicitFactors};
 use crate::rating_features::{CategoryEncoding, RatingFeaturizer};
 use crate::recommend::{FittedHybrid, Interaction, Interactions};
-use crate::TrainError;
+use crate::{TrainError, Validate};
 
 /// A model that can make a user's list, and perhaps predict ratings.
 pub trait ListModel {

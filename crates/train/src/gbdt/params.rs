@@ -5,6 +5,7 @@ use marquee_model::gbdt::Objective;
 use serde::{Deserialize, Serialize};
 
 use super::metrics::Metric;
+use crate::validate::{invalid, non_negative, positive, Validate};
 use crate::TrainError;
 
 /// How to train a gradient-boosted ensemble. Names and defaults follow XGBoost's `hist`
@@ -86,7 +87,7 @@ impl Default for TrainParams {
     }
 }
 
-/// Parameters that passed [`TrainParams::validate`]; the only kind [`super::train`] accepts.
+/// Parameters that passed [`Validate::validate`]; the only kind [`super::train`] accepts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValidParams {
     params: TrainParams,
@@ -105,18 +106,7 @@ impl ValidParams {
     }
 }
 
-fn invalid(name: &'static str, reason: impl Into<String>) -> TrainError {
-    TrainError::InvalidParam { name, reason: reason.into() }
-}
-
-fn non_negative(name: &'static str, value: f32) -> Result<(), TrainError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(invalid(name, format!("must be a finite number >= 0, got {value}")))
-    }
-}
-
+/// Accepts a sampled share in `(0, 1]`.
 fn fraction(name: &'static str, value: f32) -> Result<(), TrainError> {
     if value > 0.0 && value <= 1.0 {
         Ok(())
@@ -125,15 +115,15 @@ fn fraction(name: &'static str, value: f32) -> Result<(), TrainError> {
     }
 }
 
-impl TrainParams {
+impl Validate for TrainParams {
+    type Valid = ValidParams;
+
     /// Checks every parameter and resolves the default metric.
-    pub fn validate(self) -> Result<ValidParams, TrainError> {
+    fn validate(self) -> Result<ValidParams, TrainError> {
         if self.rounds == 0 {
             return Err(invalid("rounds", "must be at least 1"));
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(invalid("learning_rate", format!("must be a finite number > 0, got {}", self.learning_rate)));
-        }
+        positive("learning_rate", self.learning_rate)?;
         if self.max_depth == 0 && self.max_leaves == 0 {
             return Err(invalid("max_depth", "0 (unlimited) needs loss-guided growth (max_leaves > 0)"));
         }

@@ -4,7 +4,7 @@ use marquee_model::gbdt::{Feature, FeatureKind, FeatureSchema, Objective, Predic
 
 use super::sample::SplitMix64;
 use super::*;
-use crate::TrainError;
+use crate::{TrainError, Validate};
 
 fn uniform(rng: &mut SplitMix64) -> f32 {
     (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32

@@ -5,90 +5,11 @@
 //! inputs, the seed and `blocks`.
 
 use marquee_model::mf::BiasedSvd;
-use ndarray::Array2;
-
-use super::sgd_blocks::{run_epochs, Block, Step};
-use crate::TrainError;
 use marquee_model::random::SplitMix64;
 
-/// Surprise's SVD defaults: factors 100, epochs 20, init_mean 0, init_std 0.1, lr_all 0.005,
-/// reg_all 0.02, biased true; plus four blocks, so that two cores stay busy.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BiasedSvdParams {
-    /// The number of latent factors per user and per item; it must be at least 1.
-    pub factors: usize,
-    /// The number of passes of SGD over all ratings; it must be at least 1.
-    pub epochs: usize,
-    /// The standard deviation of the zero-mean normal distribution the factors start from; it
-    /// must be finite and at least 0.
-    pub init_std: f32,
-    /// The SGD step size for every bias and factor; it must be finite and above 0.
-    pub learning_rate: f32,
-    /// The L2 regularisation weight for every bias and factor; it must be finite and at least 0.
-    pub regularization: f32,
-    /// The seed of the generator that draws the initial factors and shuffles the ratings.
-    pub seed: u64,
-    /// How many blocks users and items are split into for the stratified schedule, 1 to 64:
-    /// up to this many cores train at once. The result depends on it (and not on the
-    /// number of threads); 1 visits all ratings in one shuffled order, as Surprise does.
-    pub blocks: usize,
-}
-
-impl Default for BiasedSvdParams {
-    fn default() -> Self {
-        BiasedSvdParams {
-            factors: 100,
-            epochs: 20,
-            init_std: 0.1,
-            learning_rate: 0.005,
-            regularization: 0.02,
-            seed: 0,
-            blocks: 4,
-        }
-    }
-}
-
-/// Parameters that passed [`BiasedSvdParams::validate`]; the only kind [`fit_biased_svd`]
-/// accepts.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ValidBiasedSvdParams {
-    params: BiasedSvdParams,
-}
-
-impl ValidBiasedSvdParams {
-    /// The checked parameters.
-    pub fn params(&self) -> &BiasedSvdParams {
-        &self.params
-    }
-}
-
-impl BiasedSvdParams {
-    /// Checks every parameter's range (see each field's documentation).
-    pub fn validate(self) -> Result<ValidBiasedSvdParams, TrainError> {
-        if self.factors == 0 {
-            return Err(invalid("factors", "must be at least 1".into()));
-        }
-        if !(1..=64).contains(&self.blocks) {
-            return Err(invalid("blocks", format!("must be 1 to 64, got {}", self.blocks)));
-        }
-        if self.epochs == 0 {
-            return Err(invalid("epochs", "must be at least 1".into()));
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(invalid("learning_rate", format!("must be a finite number > 0, got {}", self.learning_rate)));
-        }
-        for (name, value) in [("regularization", self.regularization), ("init_std", self.init_std)] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(invalid(name, format!("must be a finite number >= 0, got {value}")));
-            }
-        }
-        Ok(ValidBiasedSvdParams { params: self })
-    }
-}
-
-fn invalid(name: &'static str, reason: String) -> TrainError {
-    TrainError::InvalidParam { name, reason }
-}
+use super::params::ValidBiasedSvdParams;
+use super::sgd_blocks::{from_blocks, into_blocks, ratings_by_block_pair, run_epochs, Step};
+use crate::TrainError;
 
 /// Fits Surprise's biased SVD.
 ///
@@ -110,7 +31,41 @@ pub fn fit_biased_svd(
     max_rating: f32,
     params: &ValidBiasedSvdParams,
 ) -> Result<BiasedSvd, TrainError> {
-    let p = params.params;
+    let p = params.params();
+    let k = p.factors;
+    let global_mean = check_ratings(ratings, n_users, n_items, min_rating, max_rating)?;
+    check_allocation(n_users, n_items, k)?;
+
+    // One generator, drawn in a fixed order (user factors, item factors, then the shuffles),
+    // so that the result depends on the seed alone.
+    let mut rng = SplitMix64::new(p.seed);
+    let start_users = initial_factors(&mut rng, n_users, k, p.init_std);
+    let start_items = initial_factors(&mut rng, n_items, k, p.init_std);
+    let mut users = into_blocks(&start_users, n_users, k, p.blocks);
+    let mut items = into_blocks(&start_items, n_items, k, p.blocks);
+    let mut pairs = ratings_by_block_pair(ratings, p.blocks);
+    let step = Step { factors: k, global_mean, learning_rate: p.learning_rate, regularization: p.regularization };
+    run_epochs(&mut users, &mut items, &mut pairs, step, p.epochs, &mut rng);
+
+    let (user_bias, mut user_factors) = from_blocks(&users, n_users, k);
+    let (item_bias, mut item_factors) = from_blocks(&items, n_items, k);
+    zero_untrained_factors(ratings, k, &mut user_factors, &mut item_factors);
+    let model =
+        BiasedSvd { factors: k, global_mean, min_rating, max_rating, user_bias, item_bias, user_factors, item_factors };
+    // Diverged training (e.g. a huge learning rate) leaves NaN or infinite values.
+    model.validate()?;
+    Ok(model)
+}
+
+/// Checks the rating scale and every rating (indices inside the id space, a finite value),
+/// and returns the mean rating μ.
+fn check_ratings(
+    ratings: &[(u32, u32, f32)],
+    n_users: usize,
+    n_items: usize,
+    min_rating: f32,
+    max_rating: f32,
+) -> Result<f32, TrainError> {
     if ratings.is_empty() {
         return Err(TrainError::EmptyTable);
     }
@@ -136,82 +91,49 @@ pub fn fit_biased_svd(
         }
         sum += f64::from(r);
     }
-    let global_mean = (sum / ratings.len() as f64) as f32;
-    let k = p.factors;
+    Ok((sum / ratings.len() as f64) as f32)
+}
+
+/// Refuses id spaces whose factor matrices could not be allocated.
+fn check_allocation(n_users: usize, n_items: usize, k: usize) -> Result<(), TrainError> {
     for (what, n) in [("n_users", n_users), ("n_items", n_items)] {
         if n.checked_mul(k).is_none_or(|len| len > isize::MAX as usize / 4) {
             return Err(TrainError::InvalidData(format!("{what} {n} × {k} factors is too large to allocate")));
         }
     }
+    Ok(())
+}
 
-    let mut rng = SplitMix64::new(p.seed);
-    let mut user_factors = Array2::zeros((n_users, k));
-    let mut item_factors = Array2::zeros((n_items, k));
-    for matrix in [&mut user_factors, &mut item_factors] {
-        rng.fill_normal(
-            matrix.as_slice_mut().ok_or_else(|| TrainError::InvalidData("not contiguous".into()))?,
-            p.init_std,
-        );
-    }
+/// A row-major `n × k` matrix drawn from N(0, init_std).
+///
+/// A plain vector rather than an `ndarray::Array2`: the matrix is dealt into blocks at once
+/// (see `sgd_blocks`) and never used as a matrix.
+fn initial_factors(rng: &mut SplitMix64, n: usize, k: usize, init_std: f32) -> Vec<f32> {
+    let mut factors = vec![0.0f32; n * k];
+    rng.fill_normal(&mut factors, init_std);
+    factors
+}
 
-    // Index `x` lives in block `x % B` at local index `x / B` (see `sgd_blocks`).
-    let blocks = p.blocks;
-    let split = |matrix: &Array2<f32>, n: usize| -> Vec<Block> {
-        (0..blocks)
-            .map(|block| {
-                let members: Vec<usize> = (block..n).step_by(blocks).collect();
-                Block {
-                    bias: vec![0.0; members.len()],
-                    factors: members.iter().flat_map(|&row| matrix.row(row).to_vec()).collect(),
-                }
-            })
-            .collect()
-    };
-    let mut users = split(&user_factors, n_users);
-    let mut items = split(&item_factors, n_items);
-    let mut pairs: Vec<Vec<(u32, u32, f32)>> = vec![Vec::new(); blocks * blocks];
-    for &(u, i, rating) in ratings {
-        let (u, i) = (u as usize, i as usize);
-        pairs[(u % blocks) * blocks + i % blocks].push(((u / blocks) as u32, (i / blocks) as u32, rating));
-    }
-    let step = Step { factors: k, global_mean, learning_rate: p.learning_rate, regularization: p.regularization };
-    run_epochs(&mut users, &mut items, &mut pairs, step, p.epochs, &mut rng);
-
-    let join = |parts: &[Block], n: usize| -> (Vec<f32>, Vec<f32>) {
-        let (mut bias, mut factors) = (vec![0.0f32; n], vec![0.0f32; n * k]);
-        for (block, part) in parts.iter().enumerate() {
-            for (local, row) in (block..n).step_by(blocks).enumerate() {
-                bias[row] = part.bias[local];
-                factors[row * k..(row + 1) * k].copy_from_slice(&part.factors[local * k..(local + 1) * k]);
-            }
-        }
-        (bias, factors)
-    };
-    let (user_bias, mut user_factors) = join(&users, n_users);
-    let (item_bias, mut item_factors) = join(&items, n_items);
-    // Users and items without ratings were never trained: zero their random start so that
-    // they score exactly as Surprise scores unknowns (their terms drop out).
-    let (mut user_rated, mut item_rated) = (vec![false; n_users], vec![false; n_items]);
+/// Users and items without ratings were never trained: zero their random start so that
+/// they score exactly as Surprise scores unknowns (their terms drop out).
+fn zero_untrained_factors(ratings: &[(u32, u32, f32)], k: usize, user_factors: &mut [f32], item_factors: &mut [f32]) {
+    let (mut user_rated, mut item_rated) = (vec![false; user_factors.len() / k], vec![false; item_factors.len() / k]);
     for &(u, i, _) in ratings {
         user_rated[u as usize] = true;
         item_rated[i as usize] = true;
     }
-    for (factors, rated) in [(&mut user_factors, &user_rated), (&mut item_factors, &item_rated)] {
+    for (factors, rated) in [(user_factors, &user_rated), (item_factors, &item_rated)] {
         for (row, _) in rated.iter().enumerate().filter(|(_, &rated)| !rated) {
             factors[row * k..(row + 1) * k].fill(0.0);
         }
     }
-
-    let model =
-        BiasedSvd { factors: k, global_mean, min_rating, max_rating, user_bias, item_bias, user_factors, item_factors };
-    // Diverged training (e.g. a huge learning rate) leaves NaN or infinite values.
-    model.validate()?;
-    Ok(model)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mf::BiasedSvdParams;
+    use crate::Validate;
 
     /// A rank-3 rating matrix on 1..=5 with noise, `density` of it observed, split into
     /// (train, test) with one test rating in five.

@@ -2,87 +2,28 @@
 //! which movies a user watched, not how they rated them, by preferring each watched movie to
 //! a randomly drawn unwatched one.
 
+use marquee_model::random::SplitMix64;
 use ndarray::Array2;
 
+use super::params::ValidBprParams;
 use crate::TrainError;
-use marquee_model::random::SplitMix64;
-
-/// BPR's knobs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BprParams {
-    /// The number of latent factors per user and per item; at least 1.
-    pub factors: usize,
-    /// Passes over all positive pairs (each pass draws fresh negatives); at least 1.
-    pub epochs: usize,
-    /// The SGD step size; finite and above 0.
-    pub learning_rate: f32,
-    /// The L2 weight on the factors; finite and at least 0.
-    pub regularization: f32,
-    /// The L2 weight on the item biases; finite and at least 0.
-    pub bias_regularization: f32,
-    /// The standard deviation of the initial factors; finite and at least 0.
-    pub init_std: f32,
-    /// Seeds the initial factors, the visiting order and the negative draws.
-    pub seed: u64,
-}
-
-impl Default for BprParams {
-    fn default() -> Self {
-        BprParams {
-            factors: 32,
-            epochs: 30,
-            learning_rate: 0.05,
-            regularization: 0.01,
-            bias_regularization: 0.001,
-            init_std: 0.1,
-            seed: 0,
-        }
-    }
-}
-
-impl BprParams {
-    /// Checks every knob once, so that fitting cannot meet an invalid one.
-    pub fn validate(self) -> Result<ValidBprParams, TrainError> {
-        let invalid = |name: &'static str, reason: &str| Err(TrainError::InvalidParam { name, reason: reason.into() });
-        if self.factors == 0 || self.factors > 1024 {
-            return invalid("factors", "must be 1 to 1024");
-        }
-        if self.epochs == 0 || self.epochs > 10_000 {
-            return invalid("epochs", "must be 1 to 10000");
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return invalid("learning_rate", "must be a finite number above 0");
-        }
-        for (name, value) in [
-            ("regularization", self.regularization),
-            ("bias_regularization", self.bias_regularization),
-            ("init_std", self.init_std),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return invalid(name, "must be a finite number of at least 0");
-            }
-        }
-        Ok(ValidBprParams { params: self })
-    }
-}
-
-/// Parameters that passed [`BprParams::validate`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ValidBprParams {
-    params: BprParams,
-}
-
-impl ValidBprParams {
-    pub fn params(&self) -> &BprParams {
-        &self.params
-    }
-}
 
 /// A fitted implicit factorisation: score(u, i) = b_i + p_u · q_i.
+///
+/// The factors are `ndarray` matrices because they are read as matrices: rows are copied
+/// into profiles and the catalog, and [`ImplicitFactors::score`] is a row dot product whose
+/// summation order the evaluation's BPR figures depend on. The trainer's other tables
+/// (`gbdt::Table`, batch prediction inputs) stay flat row-major slices on purpose: the model
+/// crate, which has no `ndarray` (it builds for wasm), predicts from `&[f32]` rows, and
+/// the histogram builder walks rows by offset, so a matrix type there would only add
+/// conversions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImplicitFactors {
+    /// One row `p_u` per user.
     pub user_factors: Array2<f32>,
+    /// One row `q_i` per item.
     pub item_factors: Array2<f32>,
+    /// One bias `b_i` per item.
     pub item_bias: Vec<f32>,
 }
 
@@ -106,10 +47,46 @@ pub fn fit_bpr(
     n_items: usize,
     params: &ValidBprParams,
 ) -> Result<ImplicitFactors, TrainError> {
-    let p = params.params;
+    let p = params.params();
     if pairs.is_empty() {
         return Err(TrainError::EmptyTable);
     }
+    let positives = positives_by_user(pairs, n_users, n_items)?;
+    let k = p.factors;
+    // One generator, drawn in a fixed order (user factors, item factors, then each epoch's
+    // shuffle and negatives), so that the result depends on the seed alone.
+    let mut rng = SplitMix64::new(p.seed);
+    let mut user_factors = Array2::from_shape_simple_fn((n_users, k), || rng.normal(p.init_std));
+    let mut item_factors = Array2::from_shape_simple_fn((n_items, k), || rng.normal(p.init_std));
+    let mut item_bias = vec![0.0f32; n_items];
+    let not_contiguous = || TrainError::InvalidData("factor matrix is not contiguous".into());
+    let mut model = Sgd {
+        users: user_factors.as_slice_mut().ok_or_else(not_contiguous)?,
+        items: item_factors.as_slice_mut().ok_or_else(not_contiguous)?,
+        item_bias: &mut item_bias,
+        step: vec![0.0f32; k],
+        k,
+        learning_rate: p.learning_rate,
+        regularization: p.regularization,
+        bias_regularization: p.bias_regularization,
+    };
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    for _ in 0..p.epochs {
+        for index in (1..order.len()).rev() {
+            order.swap(index, rng.below(index + 1));
+        }
+        for &pair in &order {
+            let (user, positive) = (pairs[pair].0 as usize, pairs[pair].1 as usize);
+            let negative = draw_negative(&mut rng, &positives[user], n_items);
+            model.update(user, positive, negative);
+        }
+    }
+    Ok(ImplicitFactors { user_factors, item_factors, item_bias })
+}
+
+/// Each user's distinct positive items, sorted; checks every pair's indices and that every
+/// user with positives has a negative left to draw.
+fn positives_by_user(pairs: &[(u32, u32)], n_users: usize, n_items: usize) -> Result<Vec<Vec<u32>>, TrainError> {
     let mut positives: Vec<Vec<u32>> = vec![Vec::new(); n_users];
     for (row, &(user, item)) in pairs.iter().enumerate() {
         if user as usize >= n_users || item as usize >= n_items {
@@ -128,58 +105,65 @@ pub fn fit_bpr(
             )));
         }
     }
-    let k = p.factors;
-    let mut rng = SplitMix64::new(p.seed);
-    let mut user_factors = Array2::from_shape_simple_fn((n_users, k), || rng.normal(p.init_std));
-    let mut item_factors = Array2::from_shape_simple_fn((n_items, k), || rng.normal(p.init_std));
-    let mut item_bias = vec![0.0f32; n_items];
-    let not_contiguous = || TrainError::InvalidData("factor matrix is not contiguous".into());
-    let users_flat = user_factors.as_slice_mut().ok_or_else(not_contiguous)?;
-    let items_flat = item_factors.as_slice_mut().ok_or_else(not_contiguous)?;
+    Ok(positives)
+}
 
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    let mut step = vec![0.0f32; k];
-    let (lr, reg, reg_bias) = (p.learning_rate, p.regularization, p.bias_regularization);
-    for _ in 0..p.epochs {
-        for index in (1..order.len()).rev() {
-            order.swap(index, rng.below(index + 1));
-        }
-        for &pair in &order {
-            let (user, positive) = (pairs[pair].0 as usize, pairs[pair].1 as usize);
-            let negative = loop {
-                let candidate = rng.below(n_items);
-                if positives[user].binary_search(&(candidate as u32)).is_err() {
-                    break candidate;
-                }
-            };
-            let pu = &users_flat[user * k..(user + 1) * k];
-            let qi = &items_flat[positive * k..(positive + 1) * k];
-            let qj = &items_flat[negative * k..(negative + 1) * k];
-            let mut x = item_bias[positive] - item_bias[negative];
-            for f in 0..k {
-                x += pu[f] * (qi[f] - qj[f]);
-            }
-            // d/dx ln σ(x) = σ(−x).
-            let g = 1.0 / (1.0 + x.exp());
-            for f in 0..k {
-                step[f] = g * (qi[f] - qj[f]) - reg * pu[f];
-            }
-            for f in 0..k {
-                let pu_f = users_flat[user * k + f];
-                items_flat[positive * k + f] += lr * (g * pu_f - reg * items_flat[positive * k + f]);
-                items_flat[negative * k + f] += lr * (-g * pu_f - reg * items_flat[negative * k + f]);
-                users_flat[user * k + f] += lr * step[f];
-            }
-            item_bias[positive] += lr * (g - reg_bias * item_bias[positive]);
-            item_bias[negative] += lr * (-g - reg_bias * item_bias[negative]);
+/// A uniformly drawn item the user has no positive for (`positives` is sorted).
+fn draw_negative(rng: &mut SplitMix64, positives: &[u32], n_items: usize) -> usize {
+    loop {
+        let candidate = rng.below(n_items);
+        if positives.binary_search(&(candidate as u32)).is_err() {
+            return candidate;
         }
     }
-    Ok(ImplicitFactors { user_factors, item_factors, item_bias })
+}
+
+/// The factors being fitted, as flat row-major slices, and the constants of one fit.
+struct Sgd<'a> {
+    users: &'a mut [f32],
+    items: &'a mut [f32],
+    item_bias: &'a mut [f32],
+    /// Scratch for the user row's step, computed before the item rows move.
+    step: Vec<f32>,
+    k: usize,
+    learning_rate: f32,
+    regularization: f32,
+    bias_regularization: f32,
+}
+
+impl Sgd<'_> {
+    /// One ascent step on ln σ(x) with x = b_i − b_j + p_u · (q_i − q_j).
+    fn update(&mut self, user: usize, positive: usize, negative: usize) {
+        let k = self.k;
+        let (lr, reg, reg_bias) = (self.learning_rate, self.regularization, self.bias_regularization);
+        let pu = &self.users[user * k..(user + 1) * k];
+        let qi = &self.items[positive * k..(positive + 1) * k];
+        let qj = &self.items[negative * k..(negative + 1) * k];
+        let mut x = self.item_bias[positive] - self.item_bias[negative];
+        for f in 0..k {
+            x += pu[f] * (qi[f] - qj[f]);
+        }
+        // d/dx ln σ(x) = σ(−x).
+        let g = 1.0 / (1.0 + x.exp());
+        for f in 0..k {
+            self.step[f] = g * (qi[f] - qj[f]) - reg * pu[f];
+        }
+        for f in 0..k {
+            let pu_f = self.users[user * k + f];
+            self.items[positive * k + f] += lr * (g * pu_f - reg * self.items[positive * k + f]);
+            self.items[negative * k + f] += lr * (-g * pu_f - reg * self.items[negative * k + f]);
+            self.users[user * k + f] += lr * self.step[f];
+        }
+        self.item_bias[positive] += lr * (g - reg_bias * self.item_bias[positive]);
+        self.item_bias[negative] += lr * (-g - reg_bias * self.item_bias[negative]);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mf::BprParams;
+    use crate::Validate;
 
     /// Two taste groups: users 0..20 watch items 0..10, users 20..40 items 10..20.
     fn two_groups(held_out: bool) -> Vec<(u32, u32)> {

@@ -3,7 +3,9 @@
 
 pub mod fit_biased_svd;
 pub mod fit_bpr;
+pub mod params;
 mod sgd_blocks;
 
-pub use fit_biased_svd::{fit_biased_svd, BiasedSvdParams, ValidBiasedSvdParams};
-pub use fit_bpr::{fit_bpr, BprParams, ImplicitFactors, ValidBprParams};
+pub use fit_biased_svd::fit_biased_svd;
+pub use fit_bpr::{fit_bpr, ImplicitFactors};
+pub use params::{BiasedSvdParams, BprParams, ValidBiasedSvdParams, ValidBprParams};

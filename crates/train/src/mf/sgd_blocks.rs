@@ -25,6 +25,44 @@ pub(super) struct Block {
     pub factors: Vec<f32>,
 }
 
+/// Deals the rows of a row-major `n × k` matrix into `blocks` blocks: row `x` goes to block
+/// `x % blocks` at local index `x / blocks`. Biases start at 0.
+pub(super) fn into_blocks(matrix: &[f32], n: usize, k: usize, blocks: usize) -> Vec<Block> {
+    (0..blocks)
+        .map(|block| {
+            let members: Vec<usize> = (block..n).step_by(blocks).collect();
+            Block {
+                bias: vec![0.0; members.len()],
+                factors: members.iter().flat_map(|&row| matrix[row * k..(row + 1) * k].iter().copied()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Undoes [`into_blocks`]: the `n` biases and the row-major `n × k` factors.
+pub(super) fn from_blocks(parts: &[Block], n: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
+    let blocks = parts.len();
+    let (mut bias, mut factors) = (vec![0.0f32; n], vec![0.0f32; n * k]);
+    for (block, part) in parts.iter().enumerate() {
+        for (local, row) in (block..n).step_by(blocks).enumerate() {
+            bias[row] = part.bias[local];
+            factors[row * k..(row + 1) * k].copy_from_slice(&part.factors[local * k..(local + 1) * k]);
+        }
+    }
+    (bias, factors)
+}
+
+/// Buckets (user, item, rating) triples by block pair, as [`run_epochs`] takes them:
+/// `pairs[b_user * blocks + b_item]` holds (local user, local item, rating).
+pub(super) fn ratings_by_block_pair(ratings: &[(u32, u32, f32)], blocks: usize) -> Vec<Vec<(u32, u32, f32)>> {
+    let mut pairs: Vec<Vec<(u32, u32, f32)>> = vec![Vec::new(); blocks * blocks];
+    for &(u, i, rating) in ratings {
+        let (u, i) = (u as usize, i as usize);
+        pairs[(u % blocks) * blocks + i % blocks].push(((u / blocks) as u32, (i / blocks) as u32, rating));
+    }
+    pairs
+}
+
 /// One block pair's work in a stratum: its users, its items and their ratings.
 type BlockPair<'a> = (&'a mut Block, &'a mut Block, &'a [(u32, u32, f32)]);
 

@@ -7,34 +7,18 @@ use marquee_data::events::days_from_civil;
 use marquee_data::records::TMDB_GENRES;
 use marquee_data::Movie;
 use marquee_model::mf::BiasedSvd;
-use marquee_model::recommend::{Catalog, CatalogMovie, ItemFactors, SegmentList, GENRE_COUNT, SEGMENT_COUNT};
+use marquee_model::recommend::{Catalog, CatalogMovie, ItemFactors, SegmentList, GENRE_COUNT};
 
+use super::count_interactions::{count_interactions, InteractionCounts};
 use super::interactions::{Interaction, Interactions};
-use super::user_demographics;
+use super::params::ValidCatalogParams;
 use crate::mf::ImplicitFactors;
-
-/// How long the candidate lists are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CatalogParams {
-    /// Movies kept in the global popularity list.
-    pub popular: usize,
-    /// Movies kept per demographic segment.
-    pub per_segment: usize,
-    /// Movies kept in the new-releases list.
-    pub new_releases: usize,
-    /// The window, in days before the end of the training data, that "recent" watchers count.
-    pub recent_days: i64,
-}
-
-impl Default for CatalogParams {
-    fn default() -> Self {
-        CatalogParams { popular: 500, per_segment: 200, new_releases: 100, recent_days: 7 }
-    }
-}
 
 /// The most category codes a categorical feature may have (the GBDT engine's limit, less
 /// one); rarer values beyond it become unknown.
 const MAX_CODES: usize = 254;
+
+const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Builds the catalog. `svd` and `implicit` must be indexed like `data`.
 pub fn build_catalog(
@@ -42,42 +26,49 @@ pub fn build_catalog(
     train: &[Interaction],
     svd: &BiasedSvd,
     implicit: &ImplicitFactors,
-    params: &CatalogParams,
+    params: &ValidCatalogParams,
 ) -> Catalog {
-    let items = data.movies.len();
+    let p = params.params();
     let last_time = train.iter().map(|event| event.time).max().unwrap_or(0);
-    let as_of_day = last_time.div_euclid(86_400);
-    let recent_from = last_time - params.recent_days * 86_400;
-
-    let mut watchers = vec![0u32; items];
-    let mut recent = vec![0u32; items];
-    let mut rating_sum = vec![0.0f64; items];
-    let mut rating_count = vec![0u32; items];
-    let mut segment_counts: Vec<HashMap<u32, u32>> = vec![HashMap::new(); SEGMENT_COUNT];
-    let mut segment_genres = vec![[0.0f64; GENRE_COUNT]; SEGMENT_COUNT];
-    let mut all_genres = [0.0f64; GENRE_COUNT];
+    let as_of_day = last_time.div_euclid(SECONDS_PER_DAY);
+    let recent_from = last_time - p.recent_days * SECONDS_PER_DAY;
     let genre_masks: Vec<u32> = data.movies.iter().map(genre_mask).collect();
     let occupations = codes(data.users.iter().filter_map(|user| user.occupation.as_deref()));
-    let segments: Vec<usize> = data.users.iter().map(|user| user_demographics(user, &occupations).segment()).collect();
-    for event in train {
-        let item = event.item as usize;
-        watchers[item] += 1;
-        if event.time >= recent_from {
-            recent[item] += 1;
-        }
-        if let Some(rating) = event.rating {
-            rating_sum[item] += f64::from(rating);
-            rating_count[item] += 1;
-        }
-        let segment = segments[event.user as usize];
-        *segment_counts[segment].entry(event.item).or_default() += 1;
-        add_genres(genre_masks[item], &mut segment_genres[segment]);
-        add_genres(genre_masks[item], &mut all_genres);
-    }
-
     let languages = codes(data.movies.iter().filter_map(|movie| movie.original_language.as_deref()));
-    let movies: Vec<CatalogMovie> = data
-        .movies
+    let counts = count_interactions(data, train, &genre_masks, &occupations, recent_from);
+    let movies = catalog_movies(data, &counts, &genre_masks, &languages, as_of_day);
+    let (log_watchers_mean, log_watchers_std) = log_watchers_spread(&movies);
+    Catalog {
+        movies,
+        as_of_day: as_of_day as i32,
+        occupations,
+        languages,
+        svd_global_mean: svd.global_mean,
+        svd_min_rating: svd.min_rating,
+        svd_max_rating: svd.max_rating,
+        svd: ItemFactors { factors: svd.factors, bias: svd.item_bias.clone(), vectors: svd.item_factors.clone() },
+        implicit: ItemFactors {
+            factors: implicit.item_factors.ncols(),
+            bias: implicit.item_bias.clone(),
+            vectors: implicit.item_factors.iter().copied().collect(),
+        },
+        popular: most_watched(&counts.watchers, p.popular),
+        segments: segment_lists(&counts, p.per_segment),
+        new_releases: new_releases(data, as_of_day, p.new_releases),
+        log_watchers_mean,
+        log_watchers_std,
+    }
+}
+
+/// Each movie's metadata features and training aggregates, as of `as_of_day`.
+fn catalog_movies(
+    data: &Interactions,
+    counts: &InteractionCounts,
+    genre_masks: &[u32],
+    languages: &[String],
+    as_of_day: i64,
+) -> Vec<CatalogMovie> {
+    data.movies
         .iter()
         .enumerate()
         .map(|(item, movie)| CatalogMovie {
@@ -94,74 +85,69 @@ pub fn build_catalog(
                 .map(|code| code as u16),
             genre_mask: genre_masks[item],
             days_since_release: release_day(movie).map_or(f32::NAN, |day| (as_of_day - day) as f32),
-            log_watchers: (watchers[item] as f32).ln_1p(),
-            log_recent_watchers: (recent[item] as f32).ln_1p(),
-            mean_rating: if rating_count[item] > 0 {
-                (rating_sum[item] / f64::from(rating_count[item])) as f32
+            log_watchers: (counts.watchers[item] as f32).ln_1p(),
+            log_recent_watchers: (counts.recent[item] as f32).ln_1p(),
+            mean_rating: if counts.rating_count[item] > 0 {
+                (counts.rating_sum[item] / f64::from(counts.rating_count[item])) as f32
             } else {
                 f32::NAN
             },
         })
-        .collect();
+        .collect()
+}
 
-    let by_count = |counts: &[u32], limit: usize| {
-        let mut order: Vec<u32> = (0..items as u32).filter(|&item| counts[item as usize] > 0).collect();
-        order.sort_by_key(|&item| (std::cmp::Reverse(counts[item as usize]), item));
-        order.truncate(limit);
-        order
-    };
-    let popular = by_count(&watchers, params.popular);
-    let all_total: f64 = all_genres.iter().sum();
-    let segment_lists = segment_counts
+/// The `limit` most-watched movies (ties by index), leaving out movies nobody watched.
+fn most_watched(watchers: &[u32], limit: usize) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..watchers.len() as u32).filter(|&item| watchers[item as usize] > 0).collect();
+    order.sort_by_key(|&item| (std::cmp::Reverse(watchers[item as usize]), item));
+    order.truncate(limit);
+    order
+}
+
+/// Each segment's `limit` most-watched movies with their share of the segment's
+/// interactions, and the segment's genre lift over everyone's.
+fn segment_lists(counts: &InteractionCounts, limit: usize) -> Vec<SegmentList> {
+    let all_total: f64 = counts.all_genres.iter().sum();
+    counts
+        .segment_counts
         .iter()
-        .zip(&segment_genres)
-        .map(|(counts, genres)| {
-            let total: u32 = counts.values().sum();
-            let mut items: Vec<(u32, u32)> = counts.iter().map(|(&item, &count)| (item, count)).collect();
+        .zip(&counts.segment_genres)
+        .map(|(segment_counts, genres)| {
+            let total: u32 = segment_counts.values().sum();
+            let mut items: Vec<(u32, u32)> = segment_counts.iter().map(|(&item, &count)| (item, count)).collect();
             items.sort_by_key(|&(item, count)| (std::cmp::Reverse(count), item));
-            items.truncate(params.per_segment);
+            items.truncate(limit);
             SegmentList {
                 shares: items.iter().map(|&(_, count)| count as f32 / total.max(1) as f32).collect(),
                 items: items.into_iter().map(|(item, _)| item).collect(),
-                genre_affinity: genre_lift(genres, &all_genres, all_total),
+                genre_affinity: genre_lift(genres, &counts.all_genres, all_total),
             }
         })
-        .collect();
-    let mut new_releases: Vec<(i64, u32)> = data
+        .collect()
+}
+
+/// The `limit` latest movies released by `as_of_day` (ties by index).
+fn new_releases(data: &Interactions, as_of_day: i64, limit: usize) -> Vec<u32> {
+    let mut releases: Vec<(i64, u32)> = data
         .movies
         .iter()
         .enumerate()
         .filter_map(|(item, movie)| release_day(movie).map(|day| (day, item as u32)))
         .collect();
-    new_releases.sort_by_key(|&(day, item)| (std::cmp::Reverse(day), item));
-    new_releases.retain(|&(day, _)| day <= as_of_day);
-    new_releases.truncate(params.new_releases);
+    releases.sort_by_key(|&(day, item)| (std::cmp::Reverse(day), item));
+    releases.retain(|&(day, _)| day <= as_of_day);
+    releases.truncate(limit);
+    releases.into_iter().map(|(_, item)| item).collect()
+}
 
+/// The mean and standard deviation of the movies' `log_watchers`, for the reranker's
+/// popularity penalty.
+fn log_watchers_spread(movies: &[CatalogMovie]) -> (f32, f32) {
     let log_watchers: Vec<f64> = movies.iter().map(|movie| f64::from(movie.log_watchers)).collect();
-    let mean = log_watchers.iter().sum::<f64>() / log_watchers.len().max(1) as f64;
-    let variance =
-        log_watchers.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / log_watchers.len().max(1) as f64;
-
-    Catalog {
-        movies,
-        as_of_day: as_of_day as i32,
-        occupations,
-        languages,
-        svd_global_mean: svd.global_mean,
-        svd_min_rating: svd.min_rating,
-        svd_max_rating: svd.max_rating,
-        svd: ItemFactors { factors: svd.factors, bias: svd.item_bias.clone(), vectors: svd.item_factors.clone() },
-        implicit: ItemFactors {
-            factors: implicit.item_factors.ncols(),
-            bias: implicit.item_bias.clone(),
-            vectors: implicit.item_factors.iter().copied().collect(),
-        },
-        popular,
-        segments: segment_lists,
-        new_releases: new_releases.into_iter().map(|(_, item)| item).collect(),
-        log_watchers_mean: mean as f32,
-        log_watchers_std: variance.sqrt() as f32,
-    }
+    let count = log_watchers.len().max(1) as f64;
+    let mean = log_watchers.iter().sum::<f64>() / count;
+    let variance = log_watchers.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / count;
+    (mean as f32, variance.sqrt() as f32)
 }
 
 /// Bit `g` for each of the movie's genres that is one of TMDB's.

@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use marquee_data::store::{Store, WatchSession};
-use marquee_data::{Movie, Rating, User};
+use marquee_data::{Movie, Rating, Timestamp, User, UserId};
 
 use crate::TrainError;
 
@@ -40,13 +39,14 @@ pub struct Interactions {
 }
 
 impl Interactions {
-    /// Merges metadata, ratings and watch sessions. Users and movies that appear only in
-    /// events are added with no metadata; a rating outside 0–5 or non-finite is an error.
-    pub fn from_parts(
+    /// Merges metadata, ratings and watch sessions, each session given as (user, movie,
+    /// first minute watched). Users and movies that appear only in events are added with no
+    /// metadata; a rating outside 0–5 or non-finite is an error.
+    pub fn from_parts<'a>(
         users: Vec<User>,
         movies: Vec<Movie>,
         ratings: &[Rating],
-        sessions: &[WatchSession],
+        sessions: impl IntoIterator<Item = (UserId, &'a str, Timestamp)>,
     ) -> Result<Interactions, TrainError> {
         let mut data = Interactions::default();
         for user in users {
@@ -56,10 +56,10 @@ impl Interactions {
             data.add_movie(movie);
         }
         let mut merged: HashMap<(u32, u32), Interaction> = HashMap::new();
-        for session in sessions {
-            let user = data.user_or_add(session.user_id);
-            let item = data.movie_or_add(&session.movie_id);
-            let time = session.first_time.unix_seconds();
+        for (user_id, movie_id, first_time) in sessions {
+            let user = data.user_or_add(user_id);
+            let item = data.movie_or_add(movie_id);
+            let time = first_time.unix_seconds();
             merged
                 .entry((user, item))
                 .and_modify(|event| {
@@ -93,15 +93,17 @@ impl Interactions {
         Ok(data)
     }
 
-    /// Reads everything training needs from the event store.
-    pub fn from_store(store: &Store) -> Result<Interactions, TrainError> {
+    /// Reads everything training needs from the event store (with the `store` feature,
+    /// which brings SQLite).
+    #[cfg(feature = "store")]
+    pub fn from_store(store: &marquee_data::store::Store) -> Result<Interactions, TrainError> {
         let data = |error: marquee_data::DataError| TrainError::InvalidData(error.to_string());
-        Interactions::from_parts(
-            store.users().map_err(data)?,
-            store.movies().map_err(data)?,
-            &store.ratings().map_err(data)?,
-            &store.watch_sessions().map_err(data)?,
-        )
+        let (users, movies, ratings) =
+            (store.users().map_err(data)?, store.movies().map_err(data)?, store.ratings().map_err(data)?);
+        let sessions = store.watch_sessions().map_err(data)?;
+        let first_watches =
+            sessions.iter().map(|session| (session.user_id, session.movie_id.as_str(), session.first_time));
+        Interactions::from_parts(users, movies, &ratings, first_watches)
     }
 
     fn add_user(&mut self, user: User) -> u32 {
@@ -192,7 +194,7 @@ fn check_stars(row: usize, value: f32) -> Result<(), TrainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use marquee_data::Timestamp;
+    use marquee_data::store::WatchSession;
 
     #[test]
     fn a_watch_and_a_rating_of_one_movie_are_one_interaction() {
@@ -201,18 +203,19 @@ mod tests {
             Rating { user_id: 7, movie_id: "m".into(), rating: 3.0, time: second(50) },
             Rating { user_id: 7, movie_id: "m".into(), rating: 5.0, time: second(90) },
         ];
-        let sessions = vec![WatchSession {
+        let sessions = [WatchSession {
             user_id: 7,
             movie_id: "m".into(),
             minutes_watched: 90,
             first_time: second(10),
             last_time: second(40),
         }];
-        let data = Interactions::from_parts(vec![], vec![], &ratings, &sessions).unwrap();
+        let sessions = sessions.iter().map(|session| (session.user_id, session.movie_id.as_str(), session.first_time));
+        let data = Interactions::from_parts(vec![], vec![], &ratings, sessions).unwrap();
         assert_eq!(data.users.len(), 1);
         assert_eq!(data.movies.len(), 1);
         assert_eq!(data.events, vec![Interaction { user: 0, item: 0, time: 10, rating: Some(5.0), watched: true }]);
         let bad = vec![Rating { rating: f32::NAN, ..ratings[0].clone() }];
-        assert!(Interactions::from_parts(vec![], vec![], &bad, &[]).is_err());
+        assert!(Interactions::from_parts(vec![], vec![], &bad, []).is_err());
     }
 }

@@ -1,19 +1,29 @@
 //! Training the hybrid recommender and its parts from interactions: the data in one shape
 //! ([`interactions`]), leak-free splits ([`split`]), the catalog and profiles built from
-//! training data only, and the two-stage fit ([`fit_hybrid`]).
+//! training data only, and the two-stage fit ([`fit_hybrid()`]) as a list of steps:
+//! [`fit_features()`], `ranker_table`, `fit_rating_head`.
 
 pub mod build_catalog;
 pub mod build_profiles;
+mod count_interactions;
+pub mod fit_features;
 pub mod fit_hybrid;
+mod fit_rating_head;
 pub mod interactions;
+pub mod params;
 pub mod profile_shards;
+mod ranker_table;
+pub mod sample_users;
 pub mod split;
 
-pub use build_catalog::{build_catalog, CatalogParams};
+pub use build_catalog::build_catalog;
 pub use build_profiles::build_profiles;
-pub use fit_hybrid::{fit_hybrid, FittedHybrid, HybridParams, USERS_PER_SHARD};
+pub use fit_features::{fit_features, FittedFeatures};
+pub use fit_hybrid::{fit_hybrid, FittedHybrid};
 pub use interactions::{Interaction, Interactions};
+pub use params::{CatalogParams, HybridParams, ValidCatalogParams, ValidHybridParams, USERS_PER_SHARD};
 pub use profile_shards::profile_shards;
+pub use sample_users::sample_users;
 pub use split::{split_by_test_ratings, time_split, Split, SplitParams};
 
 use marquee_data::{Gender, User};

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use marquee_model::random::unit_hash;
 
 use super::interactions::{Interaction, Interactions};
+use crate::validate::share_below_one;
 use crate::TrainError;
 
 /// How [`time_split`] holds data out.
@@ -45,13 +46,8 @@ pub fn time_split(data: &Interactions, params: &SplitParams) -> Result<Split, Tr
 /// [`time_split`] over any interactions sorted by user then time (the trainer splits its
 /// training half again this way to fit the ranker on data it has not seen).
 pub fn split_events(events: &[Interaction], users: usize, params: &SplitParams) -> Result<Split, TrainError> {
-    for (name, value) in
-        [("holdout_fraction", params.holdout_fraction), ("cold_user_fraction", params.cold_user_fraction)]
-    {
-        if !(0.0..1.0).contains(&value) {
-            return Err(TrainError::InvalidParam { name, reason: "must be at least 0 and below 1".into() });
-        }
-    }
+    share_below_one("holdout_fraction", params.holdout_fraction)?;
+    share_below_one("cold_user_fraction", params.cold_user_fraction)?;
     let mut split = Split { cold_users: vec![false; users], ..Split::default() };
     for user_events in events.chunk_by(|a, b| a.user == b.user) {
         let user = user_events[0].user as usize;

@@ -13,6 +13,7 @@ use marquee_model::random::SplitMix64;
 use marquee_train::batch_predict::predict_batch_parallel;
 use marquee_train::gbdt::{evaluate, train, Metric, Table, TrainParams};
 use marquee_train::rating_features::{rating_table, CategoryEncoding};
+use marquee_train::Validate;
 use serde::Serialize;
 use serde_json::Value;
 
