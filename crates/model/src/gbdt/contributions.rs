@@ -10,6 +10,8 @@
 //! The arithmetic is in f64 (only basic operations, so the results are the same on every
 //! target) and is rounded to f32 at the end.
 
+use std::cell::Cell;
+
 use super::compile::FlatForest;
 use super::{Node, Predictor, Tree};
 use crate::ModelError;
@@ -151,19 +153,18 @@ impl Shap<'_> {
         let start = parent_start + depth + 1;
         let Some(tree_node) = self.tree.nodes.get(node as usize) else { return };
         // The scratch is sized for the deepest tree; running out would be a bug, and this
-        // keeps the function panic-free regardless.
+        // keeps the function panic-free regardless (`copy_within` checks the same bound).
         if start + depth + 1 > self.path.len() {
             return;
         }
         self.path.copy_within(parent_start..parent_start + depth, start);
-        let path = &mut self.path[start..start + depth + 1];
-        extend(path, depth, zero, one, feature);
+        let Some(path) = self.path.get_mut(start..start + depth + 1) else { return };
+        extend(path, zero, one, feature);
 
         if tree_node.is_leaf() {
             let value = f64::from(tree_node.value);
-            for index in 1..=depth {
-                let element = path[index];
-                let weight = unwound_sum(path, depth, index);
+            for (index, element) in path.iter().enumerate().skip(1) {
+                let weight = unwound_sum(path, index);
                 if let Some(phi) = self.phi.get_mut(element.feature as usize) {
                     *phi += weight * (element.one - element.zero) * value;
                 }
@@ -186,10 +187,12 @@ impl Shap<'_> {
         // A feature split on again is taken off the path and put back with both splits' fractions.
         let mut depth = depth;
         let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
-        if let Some(index) = path.iter().position(|element| element.feature == tree_node.feature) {
-            incoming_zero = path[index].zero;
-            incoming_one = path[index].one;
-            unwind(path, depth, index);
+        if let Some((index, element)) =
+            path.iter().enumerate().find(|(_, element)| element.feature == tree_node.feature)
+        {
+            incoming_zero = element.zero;
+            incoming_one = element.one;
+            unwind(path, index);
             depth -= 1;
         }
 
@@ -206,53 +209,71 @@ impl Shap<'_> {
     }
 }
 
-/// Appends a split to the path and updates the subset weights. (Algorithm 2's EXTEND.)
-fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: u32) {
+// The three steps below take the current path segment as `Shap::recurse` slices it: its
+// last element is the newest, and the path's depth is the number before it. They walk it
+// with iterators, so a malformed segment cannot make them panic.
+
+/// Sets the path's last element to a new split and updates the subset weights.
+/// (Algorithm 2's EXTEND.)
+fn extend(path: &mut [PathElement], zero: f64, one: f64, feature: u32) {
+    let Some((newest, earlier)) = path.split_last_mut() else { return };
+    let depth = earlier.len();
     let weight = if depth == 0 { 1.0 } else { 0.0 };
-    path[depth] = PathElement { feature, zero, one, weight };
+    *newest = PathElement { feature, zero, one, weight };
     let size = (depth + 1) as f64;
-    for i in (0..depth).rev() {
-        let carried = path[i].weight;
-        path[i + 1].weight += one * carried * (i + 1) as f64 / size;
-        path[i].weight = zero * carried * (depth - i) as f64 / size;
+    // Element `i + 1`'s weight, updated while element `i` is visited (from the top down).
+    let mut above = &mut newest.weight;
+    for (i, element) in earlier.iter_mut().enumerate().rev() {
+        let carried = element.weight;
+        *above += one * carried * (i + 1) as f64 / size;
+        element.weight = zero * carried * (depth - i) as f64 / size;
+        above = &mut element.weight;
     }
 }
 
-/// Removes element `index` from the path, undoing its [`extend`]. (Algorithm 2's UNWIND.)
-fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
-    let PathElement { zero, one, .. } = path[index];
+/// Removes element `index` from the path, undoing its [`extend`]; the last element is left
+/// over. (Algorithm 2's UNWIND.)
+fn unwind(path: &mut [PathElement], index: usize) {
+    let Some(&PathElement { zero, one, .. }) = path.get(index) else { return };
+    let Some((newest, earlier)) = path.split_last_mut() else { return };
+    let depth = earlier.len();
     let size = (depth + 1) as f64;
-    let mut next_one = path[depth].weight;
-    for i in (0..depth).rev() {
+    let mut next_one = newest.weight;
+    for (i, element) in earlier.iter_mut().enumerate().rev() {
         if one != 0.0 {
-            let carried = path[i].weight;
-            path[i].weight = next_one * size / ((i + 1) as f64 * one);
-            next_one = carried - path[i].weight * zero * (depth - i) as f64 / size;
+            let carried = element.weight;
+            element.weight = next_one * size / ((i + 1) as f64 * one);
+            next_one = carried - element.weight * zero * (depth - i) as f64 / size;
         } else {
-            path[i].weight = path[i].weight * size / (zero * (depth - i) as f64);
+            element.weight = element.weight * size / (zero * (depth - i) as f64);
         }
     }
-    for i in index..depth {
-        path[i].feature = path[i + 1].feature;
-        path[i].zero = path[i + 1].zero;
-        path[i].one = path[i + 1].one;
+    // The elements after `index` move down one place; the weights just computed stay put.
+    let tail = Cell::from_mut(path.get_mut(index..).unwrap_or_default()).as_slice_of_cells();
+    for pair in tail.windows(2) {
+        if let [element, next] = pair {
+            let (PathElement { weight, .. }, next) = (element.get(), next.get());
+            element.set(PathElement { weight, ..next });
+        }
     }
 }
 
 /// The total weight of the path with element `index` removed, without modifying it.
 /// (Algorithm 2's UNWOUND-SUM.)
-fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
-    let PathElement { zero, one, .. } = path[index];
+fn unwound_sum(path: &[PathElement], index: usize) -> f64 {
+    let Some(&PathElement { zero, one, .. }) = path.get(index) else { return 0.0 };
+    let Some((newest, earlier)) = path.split_last() else { return 0.0 };
+    let depth = earlier.len();
     let size = (depth + 1) as f64;
-    let mut next_one = path[depth].weight;
+    let mut next_one = newest.weight;
     let mut total = 0.0;
-    for i in (0..depth).rev() {
+    for (i, element) in earlier.iter().enumerate().rev() {
         if one != 0.0 {
             let carried = next_one * size / ((i + 1) as f64 * one);
             total += carried;
-            next_one = path[i].weight - carried * zero * (depth - i) as f64 / size;
+            next_one = element.weight - carried * zero * (depth - i) as f64 / size;
         } else if zero != 0.0 {
-            total += path[i].weight / zero / ((depth - i) as f64 / size);
+            total += element.weight / zero / ((depth - i) as f64 / size);
         }
     }
     total
