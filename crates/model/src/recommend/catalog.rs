@@ -217,17 +217,17 @@ impl Catalog {
 /// associative, and a fixed order keeps the result bit-identical natively and in wasm.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
-    let (a, b) = (&a[..len], &b[..len]);
+    let (Some(a), Some(b)) = (a.get(..len), b.get(..len)) else { return 0.0 };
     let mut lanes = [0.0f32; 8];
     let mut chunks_a = a.chunks_exact(8);
     let mut chunks_b = b.chunks_exact(8);
     for (x, y) in (&mut chunks_a).zip(&mut chunks_b) {
-        for lane in 0..8 {
-            lanes[lane] += x[lane] * y[lane];
+        for ((lane, x), y) in lanes.iter_mut().zip(x).zip(y) {
+            *lane += x * y;
         }
     }
-    for (lane, (x, y)) in chunks_a.remainder().iter().zip(chunks_b.remainder()).enumerate() {
-        lanes[lane] += x * y;
+    for ((lane, x), y) in lanes.iter_mut().zip(chunks_a.remainder()).zip(chunks_b.remainder()) {
+        *lane += x * y;
     }
     ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
 }

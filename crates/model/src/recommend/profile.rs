@@ -61,7 +61,7 @@ impl UserProfile {
         if !self.svd_bias.is_finite() || !(self.mean_rating.is_finite() || self.mean_rating.is_nan()) {
             return bad("a bias or mean is infinite");
         }
-        if self.seen.windows(2).any(|pair| pair[0] >= pair[1])
+        if self.seen.windows(2).any(|pair| matches!(pair, [a, b] if a >= b))
             || self.seen.last().is_some_and(|&i| i as usize >= catalog.len())
         {
             return bad("the seen list is unsorted or names a movie outside the catalog");
@@ -145,11 +145,11 @@ impl ProfileShard {
         if body.offsets.len() != body.user_ids.len() + 1 {
             return Err(ModelError::Corrupt("the shard's offsets do not match its users".into()));
         }
-        if body.user_ids.windows(2).any(|pair| pair[0] >= pair[1]) {
+        if body.user_ids.windows(2).any(|pair| matches!(pair, [a, b] if a >= b)) {
             return Err(ModelError::Corrupt("the shard's user ids are not sorted".into()));
         }
         if body.offsets.first() != Some(&0)
-            || body.offsets.windows(2).any(|pair| pair[0] > pair[1])
+            || body.offsets.windows(2).any(|pair| matches!(pair, [a, b] if a > b))
             || body.offsets.last().map(|&end| end as usize) != Some(body.profiles.len())
         {
             return Err(ModelError::Corrupt("the shard's offsets are out of order".into()));

@@ -119,7 +119,7 @@ pub fn retrieve(catalog: &Catalog, params: &RetrievalParams, profile: &UserProfi
         let mut best = Vec::new();
         top_k(&scores, params.factor_candidates, &mut best);
         for item in best {
-            if scores[item] > f32::NEG_INFINITY && mark(&mut taken, item) {
+            if scores.get(item).is_some_and(|&score| score > f32::NEG_INFINITY) && mark(&mut taken, item) {
                 picked.push((item as u32, CandidateSource::Factors));
             }
         }

@@ -76,7 +76,7 @@ impl Demographics {
 
     /// The age-bucket label reports group by (`?` when unknown).
     pub fn age_label(&self) -> &'static str {
-        self.age.map_or("?", |age| AGE_BUCKETS[age_bucket(age)])
+        self.age.and_then(|age| AGE_BUCKETS.get(age_bucket(age)).copied()).unwrap_or("?")
     }
 }
 
