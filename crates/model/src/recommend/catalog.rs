@@ -13,10 +13,15 @@ use crate::ModelError;
 pub struct CatalogMovie {
     /// The service's id, the one `/recommend` answers with.
     pub movie_id: String,
+    /// The release year.
     pub year: f32,
+    /// TMDB's popularity score.
     pub popularity: f32,
+    /// TMDB's mean vote, on its ten-point scale.
     pub vote_average: f32,
+    /// `ln(1 + TMDB's vote count)`.
     pub log_vote_count: f32,
+    /// The running time in minutes.
     pub runtime: f32,
     /// An index into [`Catalog::languages`].
     pub language: Option<u16>,
@@ -35,7 +40,9 @@ pub struct CatalogMovie {
 /// The item side of a matrix factorisation: one bias and one factor row per catalog movie.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItemFactors {
+    /// The number of latent factors per movie.
     pub factors: usize,
+    /// One bias per movie.
     pub bias: Vec<f32>,
     /// Row-major, movies × factors.
     pub vectors: Vec<f32>,
@@ -69,7 +76,9 @@ impl ItemFactors {
 /// interactions, most popular first.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SegmentList {
+    /// Catalog indices of the segment's most popular movies, most popular first.
     pub items: Vec<u32>,
+    /// Each movie's share of the segment's interactions, in the order of `items`.
     pub shares: Vec<f32>,
     /// The segment's genre affinity: the log ratio of its genre shares to everyone's.
     pub genre_affinity: Vec<f32>,
@@ -78,6 +87,7 @@ pub struct SegmentList {
 /// Everything about the movies, in the order of the dense item index.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
+    /// Every movie, at its dense item index.
     pub movies: Vec<CatalogMovie>,
     /// The day (since 1970-01-01) the training data ends: "now" for the movies' ages.
     pub as_of_day: i32,
@@ -85,10 +95,13 @@ pub struct Catalog {
     pub occupations: Vec<String>,
     /// The language codes the `movie_language` codes index.
     pub languages: Vec<String>,
-    /// The explicit factorisation (biased SVD on ratings): μ, the rating scale, item side.
+    /// The explicit factorisation's (biased SVD on ratings) global mean rating, μ.
     pub svd_global_mean: f32,
+    /// The lowest rating the explicit factorisation predicts (predictions are clipped to it).
     pub svd_min_rating: f32,
+    /// The highest rating the explicit factorisation predicts (predictions are clipped to it).
     pub svd_max_rating: f32,
+    /// The explicit factorisation's item side.
     pub svd: ItemFactors,
     /// The implicit factorisation (BPR on interactions): retrieval's item side.
     pub implicit: ItemFactors,
@@ -98,8 +111,9 @@ pub struct Catalog {
     pub segments: Vec<SegmentList>,
     /// The most recently released movies, newest first.
     pub new_releases: Vec<u32>,
-    /// Mean and standard deviation of `log_watchers`, for the popularity penalty.
+    /// The mean of the movies' `log_watchers`, for the popularity penalty.
     pub log_watchers_mean: f32,
+    /// The standard deviation of the movies' `log_watchers`, for the popularity penalty.
     pub log_watchers_std: f32,
 }
 

@@ -72,7 +72,9 @@ pub fn feature_schema_hash() -> u64 {
 /// per request rather than once per candidate.
 #[derive(Clone, Debug)]
 pub struct UserContext<'a> {
+    /// The user the rows are for.
     pub profile: &'a UserProfile,
+    /// The user's demographic segment ([`crate::recommend::Demographics::segment`]).
     pub segment: usize,
     age: f32,
     gender: f32,
@@ -83,6 +85,7 @@ pub struct UserContext<'a> {
 }
 
 impl<'a> UserContext<'a> {
+    /// Computes the user's half of every row for `profile`, served with `catalog`.
     pub fn new(catalog: &Catalog, profile: &'a UserProfile) -> Self {
         let demographics = &profile.demographics;
         let segment = demographics.segment();

@@ -13,17 +13,21 @@ use crate::ModelError;
 /// What the recommender knows about one user, all computed from training data only.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserProfile {
+    /// The service's user id.
     pub user_id: u64,
+    /// What the metadata API says about the user.
     pub demographics: Demographics,
     /// Distinct movies the user interacted with (watched or rated).
     pub interactions: u32,
-    /// Ratings given, and their mean (NaN when none).
+    /// Ratings given.
     pub ratings: u32,
+    /// The mean of the ratings given (NaN when none).
     pub mean_rating: f32,
     /// The user's genre affinity, one log-lift per genre; empty for a user with no history.
     pub genre_affinity: Vec<f32>,
-    /// The explicit model's user bias and factors (empty factors: unknown to it).
+    /// The explicit model's user bias.
     pub svd_bias: f32,
+    /// The explicit model's user factors (empty: unknown to it).
     pub svd_factors: Vec<f32>,
     /// The implicit model's user factors (empty: unknown to it).
     pub implicit_factors: Vec<f32>,

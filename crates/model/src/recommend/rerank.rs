@@ -71,8 +71,11 @@ impl RerankParams {
 /// A scored candidate going into the reranker.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scored {
+    /// The catalog index.
     pub item: u32,
+    /// The ranker's score (higher is better).
     pub score: f32,
+    /// Where the candidate came from.
     pub source: CandidateSource,
 }
 

@@ -54,9 +54,13 @@ impl RetrievalParams {
 /// Which stage-1 source proposed a candidate (the first one, when several did).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CandidateSource {
+    /// The implicit factorisation's best scores for the user.
     Factors,
+    /// The user's demographic segment's most popular movies.
     Segment,
+    /// The most popular movies overall.
     Popular,
+    /// The newest releases.
     NewRelease,
     /// Placed by the reranker's exploration slot.
     Exploration,
@@ -78,9 +82,13 @@ impl CandidateSource {
 /// One retrieved movie with the scores both factorisations give it for this user.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Candidate {
+    /// The catalog index.
     pub item: u32,
+    /// The first source that proposed it.
     pub source: CandidateSource,
+    /// The explicit factorisation's predicted rating ([`Catalog::svd_rating`]).
     pub svd_rating: f32,
+    /// The implicit factorisation's score ([`Catalog::implicit_score`]).
     pub implicit_score: f32,
 }
 
