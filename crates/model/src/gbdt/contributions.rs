@@ -163,7 +163,8 @@ impl Shap<'_> {
 
         if tree_node.is_leaf() {
             let value = f64::from(tree_node.value);
-            for (index, element) in path.iter().enumerate().skip(1) {
+            for index in 1..=depth {
+                let Some(&element) = path.get(index) else { break };
                 let weight = unwound_sum(path, index);
                 if let Some(phi) = self.phi.get_mut(element.feature as usize) {
                     *phi += weight * (element.one - element.zero) * value;
@@ -210,36 +211,36 @@ impl Shap<'_> {
 }
 
 // The three steps below take the current path segment as `Shap::recurse` slices it: its
-// last element is the newest, and the path's depth is the number before it. They walk it
-// with iterators, so a malformed segment cannot make them panic.
+// last element is the newest, and the path's depth is the number before it. They count down
+// by index, as the paper does, and read through `get`: every index is at most the depth, so
+// no fallback is ever taken, and a malformed segment cannot make them panic. (Counting with
+// `enumerate().rev()` instead adds instructions to TreeSHAP's innermost loop.)
 
 /// Sets the path's last element to a new split and updates the subset weights.
 /// (Algorithm 2's EXTEND.)
 fn extend(path: &mut [PathElement], zero: f64, one: f64, feature: u32) {
-    let Some((newest, earlier)) = path.split_last_mut() else { return };
-    let depth = earlier.len();
+    let depth = path.len().saturating_sub(1);
     let weight = if depth == 0 { 1.0 } else { 0.0 };
+    let Some(newest) = path.last_mut() else { return };
     *newest = PathElement { feature, zero, one, weight };
     let size = (depth + 1) as f64;
-    // Element `i + 1`'s weight, updated while element `i` is visited (from the top down).
-    let mut above = &mut newest.weight;
-    for (i, element) in earlier.iter_mut().enumerate().rev() {
+    for i in (0..depth).rev() {
+        let Some([element, above]) = path.get_mut(i..i + 2) else { break };
         let carried = element.weight;
-        *above += one * carried * (i + 1) as f64 / size;
+        above.weight += one * carried * (i + 1) as f64 / size;
         element.weight = zero * carried * (depth - i) as f64 / size;
-        above = &mut element.weight;
     }
 }
 
 /// Removes element `index` from the path, undoing its [`extend`]; the last element is left
 /// over. (Algorithm 2's UNWIND.)
 fn unwind(path: &mut [PathElement], index: usize) {
-    let Some(&PathElement { zero, one, .. }) = path.get(index) else { return };
-    let Some((newest, earlier)) = path.split_last_mut() else { return };
-    let depth = earlier.len();
+    let (Some(&PathElement { zero, one, .. }), Some(newest)) = (path.get(index), path.last()) else { return };
+    let depth = path.len() - 1;
     let size = (depth + 1) as f64;
     let mut next_one = newest.weight;
-    for (i, element) in earlier.iter_mut().enumerate().rev() {
+    for i in (0..depth).rev() {
+        let Some(element) = path.get_mut(i) else { break };
         if one != 0.0 {
             let carried = element.weight;
             element.weight = next_one * size / ((i + 1) as f64 * one);
@@ -261,13 +262,13 @@ fn unwind(path: &mut [PathElement], index: usize) {
 /// The total weight of the path with element `index` removed, without modifying it.
 /// (Algorithm 2's UNWOUND-SUM.)
 fn unwound_sum(path: &[PathElement], index: usize) -> f64 {
-    let Some(&PathElement { zero, one, .. }) = path.get(index) else { return 0.0 };
-    let Some((newest, earlier)) = path.split_last() else { return 0.0 };
-    let depth = earlier.len();
+    let (Some(&PathElement { zero, one, .. }), Some(newest)) = (path.get(index), path.last()) else { return 0.0 };
+    let depth = path.len() - 1;
     let size = (depth + 1) as f64;
     let mut next_one = newest.weight;
     let mut total = 0.0;
-    for (i, element) in earlier.iter().enumerate().rev() {
+    for i in (0..depth).rev() {
+        let Some(element) = path.get(i) else { break };
         if one != 0.0 {
             let carried = next_one * size / ((i + 1) as f64 * one);
             total += carried;
