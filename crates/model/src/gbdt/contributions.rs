@@ -153,7 +153,7 @@ impl Shap<'_> {
         let start = parent_start + depth + 1;
         let Some(tree_node) = self.tree.nodes.get(node as usize) else { return };
         // The scratch is sized for the deepest tree; running out would be a bug, and this
-        // keeps the function panic-free regardless (`copy_within` checks the same bound).
+        // keeps the function panic-free regardless (it also keeps `copy_within` in bounds).
         if start + depth + 1 > self.path.len() {
             return;
         }
