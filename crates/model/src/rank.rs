@@ -12,7 +12,9 @@ use crate::ModelError;
 pub fn top_k(scores: &[f32], k: usize, out: &mut Vec<usize>) {
     out.clear();
     out.extend(0..scores.len());
-    let better = |a: &usize, b: &usize| compare(scores[*a], scores[*b]).then(a.cmp(b));
+    // Every index in `out` is below `scores.len()`; the NaN is never read.
+    let score = |index: usize| scores.get(index).copied().unwrap_or(f32::NAN);
+    let better = |a: &usize, b: &usize| compare(score(*a), score(*b)).then(a.cmp(b));
     if k < out.len() {
         // Partition first (O(n)) and sort only the winners (O(k log k)).
         out.select_nth_unstable_by(k, better);

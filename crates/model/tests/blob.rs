@@ -6,7 +6,6 @@ mod common;
 use common::{hand_built, random_ensemble, random_rows, Shape};
 use marquee_model::blob::{self, BlobKind, HEADER_LEN};
 use marquee_model::gbdt::{Ensemble, Node, Objective, Tree};
-use marquee_model::hash::fnv64;
 use marquee_model::{ModelError, Predictor};
 
 /// Version 1's fixture: [`fixture_model`] as written by the first release of the format.
@@ -191,6 +190,7 @@ fn other_kinds_and_garbage_are_refused() {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
+    use marquee_model::hash::fnv64;
     use proptest::prelude::*;
 
     use super::*;

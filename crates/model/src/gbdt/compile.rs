@@ -432,19 +432,21 @@ impl FlatForest {
             return positions;
         }
         // `nodes.len()` and `group.len()` are powers of two, so the masks keep every index in
-        // bounds without a check. They never change a real index: a position stays below
-        // `nodes.len() - 1` until the last step, and a column offset plus a row of the group
-        // stays below `2 × num_features × GROUP`.
+        // bounds: the compiler sees it and drops the checks (and the unused fallbacks) of
+        // `get`. They never change a real index: a position stays below `nodes.len() - 1`
+        // until the last step, and a column offset plus a row of the group stays below
+        // `2 × num_features × GROUP`.
         let node_mask = nodes.len() - 1;
         let group_mask = group.len() - 1;
+        let column = |at: usize| group.get(at & group_mask).copied().unwrap_or(f32::NAN);
         for _ in 0..depth {
             for (k, position) in positions.iter_mut().enumerate() {
-                let node = nodes[*position & node_mask];
+                let Some(&node) = nodes.get(*position & node_mask) else { continue };
                 let left = if CATEGORICAL_SPLITS && node.feature & CATEGORICAL != 0 {
                     let at = (node.feature & FEATURE_MASK) as usize * GROUP + k;
-                    self.categorical_left(node.payload, node.feature, group[at & group_mask])
+                    self.categorical_left(node.payload, node.feature, column(at))
                 } else {
-                    group[(node.feature as usize + k) & group_mask] < f32::from_bits(node.payload)
+                    column(node.feature as usize + k) < f32::from_bits(node.payload)
                 };
                 *position = 2 * *position + 2 - usize::from(left);
             }

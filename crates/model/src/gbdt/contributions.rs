@@ -10,6 +10,8 @@
 //! The arithmetic is in f64 (only basic operations, so the results are the same on every
 //! target) and is rounded to f32 at the end.
 
+use std::cell::Cell;
+
 use super::compile::FlatForest;
 use super::{Node, Predictor, Tree};
 use crate::ModelError;
@@ -151,19 +153,19 @@ impl Shap<'_> {
         let start = parent_start + depth + 1;
         let Some(tree_node) = self.tree.nodes.get(node as usize) else { return };
         // The scratch is sized for the deepest tree; running out would be a bug, and this
-        // keeps the function panic-free regardless.
+        // keeps the function panic-free regardless (it also keeps `copy_within` in bounds).
         if start + depth + 1 > self.path.len() {
             return;
         }
         self.path.copy_within(parent_start..parent_start + depth, start);
-        let path = &mut self.path[start..start + depth + 1];
-        extend(path, depth, zero, one, feature);
+        let Some(path) = self.path.get_mut(start..start + depth + 1) else { return };
+        extend(path, zero, one, feature);
 
         if tree_node.is_leaf() {
             let value = f64::from(tree_node.value);
             for index in 1..=depth {
-                let element = path[index];
-                let weight = unwound_sum(path, depth, index);
+                let Some(&element) = path.get(index) else { break };
+                let weight = unwound_sum(path, index);
                 if let Some(phi) = self.phi.get_mut(element.feature as usize) {
                     *phi += weight * (element.one - element.zero) * value;
                 }
@@ -186,10 +188,12 @@ impl Shap<'_> {
         // A feature split on again is taken off the path and put back with both splits' fractions.
         let mut depth = depth;
         let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
-        if let Some(index) = path.iter().position(|element| element.feature == tree_node.feature) {
-            incoming_zero = path[index].zero;
-            incoming_one = path[index].one;
-            unwind(path, depth, index);
+        if let Some((index, element)) =
+            path.iter().enumerate().find(|(_, element)| element.feature == tree_node.feature)
+        {
+            incoming_zero = element.zero;
+            incoming_one = element.one;
+            unwind(path, index);
             depth -= 1;
         }
 
@@ -206,53 +210,71 @@ impl Shap<'_> {
     }
 }
 
-/// Appends a split to the path and updates the subset weights. (Algorithm 2's EXTEND.)
-fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: u32) {
+// The three steps below take the current path segment as `Shap::recurse` slices it: its
+// last element is the newest, and the path's depth is the number before it. They count down
+// by index, as the paper does, and read through `get`: every index is at most the depth, so
+// no fallback is ever taken, and a malformed segment cannot make them panic. (Counting with
+// `enumerate().rev()` instead adds instructions to TreeSHAP's innermost loop.)
+
+/// Sets the path's last element to a new split and updates the subset weights.
+/// (Algorithm 2's EXTEND.)
+fn extend(path: &mut [PathElement], zero: f64, one: f64, feature: u32) {
+    let depth = path.len().saturating_sub(1);
     let weight = if depth == 0 { 1.0 } else { 0.0 };
-    path[depth] = PathElement { feature, zero, one, weight };
+    let Some(newest) = path.last_mut() else { return };
+    *newest = PathElement { feature, zero, one, weight };
     let size = (depth + 1) as f64;
     for i in (0..depth).rev() {
-        let carried = path[i].weight;
-        path[i + 1].weight += one * carried * (i + 1) as f64 / size;
-        path[i].weight = zero * carried * (depth - i) as f64 / size;
+        let Some([element, above]) = path.get_mut(i..i + 2) else { break };
+        let carried = element.weight;
+        above.weight += one * carried * (i + 1) as f64 / size;
+        element.weight = zero * carried * (depth - i) as f64 / size;
     }
 }
 
-/// Removes element `index` from the path, undoing its [`extend`]. (Algorithm 2's UNWIND.)
-fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
-    let PathElement { zero, one, .. } = path[index];
+/// Removes element `index` from the path, undoing its [`extend`]; the last element is left
+/// over. (Algorithm 2's UNWIND.)
+fn unwind(path: &mut [PathElement], index: usize) {
+    let (Some(&PathElement { zero, one, .. }), Some(newest)) = (path.get(index), path.last()) else { return };
+    let depth = path.len() - 1;
     let size = (depth + 1) as f64;
-    let mut next_one = path[depth].weight;
+    let mut next_one = newest.weight;
     for i in (0..depth).rev() {
+        let Some(element) = path.get_mut(i) else { break };
         if one != 0.0 {
-            let carried = path[i].weight;
-            path[i].weight = next_one * size / ((i + 1) as f64 * one);
-            next_one = carried - path[i].weight * zero * (depth - i) as f64 / size;
+            let carried = element.weight;
+            element.weight = next_one * size / ((i + 1) as f64 * one);
+            next_one = carried - element.weight * zero * (depth - i) as f64 / size;
         } else {
-            path[i].weight = path[i].weight * size / (zero * (depth - i) as f64);
+            element.weight = element.weight * size / (zero * (depth - i) as f64);
         }
     }
-    for i in index..depth {
-        path[i].feature = path[i + 1].feature;
-        path[i].zero = path[i + 1].zero;
-        path[i].one = path[i + 1].one;
+    // The elements after `index` move down one place; the weights just computed stay put.
+    let tail = Cell::from_mut(path.get_mut(index..).unwrap_or_default()).as_slice_of_cells();
+    for pair in tail.windows(2) {
+        if let [element, next] = pair {
+            let (PathElement { weight, .. }, next) = (element.get(), next.get());
+            element.set(PathElement { weight, ..next });
+        }
     }
 }
 
 /// The total weight of the path with element `index` removed, without modifying it.
 /// (Algorithm 2's UNWOUND-SUM.)
-fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
-    let PathElement { zero, one, .. } = path[index];
+fn unwound_sum(path: &[PathElement], index: usize) -> f64 {
+    let (Some(&PathElement { zero, one, .. }), Some(newest)) = (path.get(index), path.last()) else { return 0.0 };
+    let depth = path.len() - 1;
     let size = (depth + 1) as f64;
-    let mut next_one = path[depth].weight;
+    let mut next_one = newest.weight;
     let mut total = 0.0;
     for i in (0..depth).rev() {
+        let Some(element) = path.get(i) else { break };
         if one != 0.0 {
             let carried = next_one * size / ((i + 1) as f64 * one);
             total += carried;
-            next_one = path[i].weight - carried * zero * (depth - i) as f64 / size;
+            next_one = element.weight - carried * zero * (depth - i) as f64 / size;
         } else if zero != 0.0 {
-            total += path[i].weight / zero / ((depth - i) as f64 / size);
+            total += element.weight / zero / ((depth - i) as f64 / size);
         }
     }
     total

@@ -28,13 +28,18 @@ pub enum FeatureKind {
     Numeric,
     /// A category code in `0..categories` stored as a float (`2.0`); NaN, negative,
     /// fractional or out-of-range codes are missing.
-    Categorical { categories: u32 },
+    Categorical {
+        /// How many codes the feature has (`0..categories`).
+        categories: u32,
+    },
 }
 
 /// One input column.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Feature {
+    /// The column's name, as the trainer and the importers call it.
     pub name: String,
+    /// How the column's values are read.
     pub kind: FeatureKind,
 }
 
@@ -42,6 +47,7 @@ pub struct Feature {
 /// is never fed rows built for another schema.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FeatureSchema {
+    /// The columns, in the order a row holds them.
     pub features: Vec<Feature>,
 }
 
@@ -92,7 +98,9 @@ pub struct Node {
     /// the index of this node's category set in [`Tree::category_sets`]; rows whose category
     /// is in the set go left. For a leaf: the leaf's value (already scaled by the learning rate).
     pub value: f32,
+    /// A split's left child: the index of a later node of the same tree (unused in a leaf).
     pub left: u32,
+    /// A split's right child: the index of a later node of the same tree (unused in a leaf).
     pub right: u32,
     /// Where rows with a missing value go.
     pub default_left: bool,
@@ -118,6 +126,7 @@ impl Node {
 /// One regression tree.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
+    /// The nodes, the root first; children come after their parent.
     pub nodes: Vec<Node>,
     /// Category sets of categorical splits, as sorted category codes.
     pub category_sets: Vec<Vec<u32>>,
@@ -126,10 +135,13 @@ pub struct Tree {
 /// A trained or imported ensemble: margin = base_score + the sum of every tree's leaf.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ensemble {
+    /// The columns every row must hold.
     pub schema: FeatureSchema,
+    /// How the margin becomes a prediction.
     pub objective: Objective,
     /// The starting margin (for logistic, already logit(p)).
     pub base_score: f32,
+    /// The trees, in the order their leaves are added to the margin.
     pub trees: Vec<Tree>,
 }
 

@@ -83,11 +83,8 @@ impl BiasedSvd {
             ("user_factors", &self.user_factors),
             ("item_factors", &self.item_factors),
         ] {
-            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-                return Err(ModelError::InvalidModel(format!(
-                    "{name}[{index}] is {}, expected a finite number",
-                    values[index]
-                )));
+            if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(ModelError::InvalidModel(format!("{name}[{index}] is {value}, expected a finite number")));
             }
         }
         Ok(())
@@ -99,9 +96,8 @@ impl BiasedSvd {
     pub fn predict(&self, user: Option<usize>, item: Option<usize>) -> f32 {
         let (base, user_row) = self.user_part(user);
         let mut est = base;
-        let item = item.filter(|&i| i < self.items());
-        if let Some(i) = item {
-            est += self.item_bias[i];
+        if let Some((i, bias)) = item.and_then(|i| Some((i, *self.item_bias.get(i)?))) {
+            est += bias;
             if let (Some(p), Some(q)) = (user_row, row(&self.item_factors, i, self.factors)) {
                 est += dot(p, q);
             }
@@ -115,8 +111,8 @@ impl BiasedSvd {
     /// [`BiasedSvd::predict`]`(user, Some(item))` bit for bit.
     pub fn score_items(&self, user: Option<usize>, out: &mut [f32]) {
         let (base, user_row) = self.user_part(user);
-        for (i, slot) in out.iter_mut().enumerate().take(self.items()) {
-            let mut est = base + self.item_bias[i];
+        for (i, (slot, bias)) in out.iter_mut().zip(&self.item_bias).enumerate() {
+            let mut est = base + bias;
             if let (Some(p), Some(q)) = (user_row, row(&self.item_factors, i, self.factors)) {
                 est += dot(p, q);
             }
@@ -126,8 +122,8 @@ impl BiasedSvd {
 
     /// `μ + b_u` (or `μ` alone for an unknown user) and the user's factor row, if any.
     fn user_part(&self, user: Option<usize>) -> (f32, Option<&[f32]>) {
-        match user.filter(|&u| u < self.users()) {
-            Some(u) => (self.global_mean + self.user_bias[u], row(&self.user_factors, u, self.factors)),
+        match user.and_then(|u| Some((u, *self.user_bias.get(u)?))) {
+            Some((u, bias)) => (self.global_mean + bias, row(&self.user_factors, u, self.factors)),
             None => (self.global_mean, None),
         }
     }

@@ -13,10 +13,15 @@ use crate::ModelError;
 pub struct CatalogMovie {
     /// The service's id, the one `/recommend` answers with.
     pub movie_id: String,
+    /// The release year.
     pub year: f32,
+    /// TMDB's popularity score.
     pub popularity: f32,
+    /// TMDB's mean vote, on its ten-point scale.
     pub vote_average: f32,
+    /// `ln(1 + TMDB's vote count)`.
     pub log_vote_count: f32,
+    /// The running time in minutes.
     pub runtime: f32,
     /// An index into [`Catalog::languages`].
     pub language: Option<u16>,
@@ -35,7 +40,9 @@ pub struct CatalogMovie {
 /// The item side of a matrix factorisation: one bias and one factor row per catalog movie.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItemFactors {
+    /// The number of latent factors per movie.
     pub factors: usize,
+    /// One bias per movie.
     pub bias: Vec<f32>,
     /// Row-major, movies × factors.
     pub vectors: Vec<f32>,
@@ -69,7 +76,9 @@ impl ItemFactors {
 /// interactions, most popular first.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SegmentList {
+    /// Catalog indices of the segment's most popular movies, most popular first.
     pub items: Vec<u32>,
+    /// Each movie's share of the segment's interactions, in the order of `items`.
     pub shares: Vec<f32>,
     /// The segment's genre affinity: the log ratio of its genre shares to everyone's.
     pub genre_affinity: Vec<f32>,
@@ -78,6 +87,7 @@ pub struct SegmentList {
 /// Everything about the movies, in the order of the dense item index.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
+    /// Every movie, at its dense item index.
     pub movies: Vec<CatalogMovie>,
     /// The day (since 1970-01-01) the training data ends: "now" for the movies' ages.
     pub as_of_day: i32,
@@ -85,10 +95,13 @@ pub struct Catalog {
     pub occupations: Vec<String>,
     /// The language codes the `movie_language` codes index.
     pub languages: Vec<String>,
-    /// The explicit factorisation (biased SVD on ratings): μ, the rating scale, item side.
+    /// The explicit factorisation's (biased SVD on ratings) global mean rating, μ.
     pub svd_global_mean: f32,
+    /// The lowest rating the explicit factorisation predicts (predictions are clipped to it).
     pub svd_min_rating: f32,
+    /// The highest rating the explicit factorisation predicts (predictions are clipped to it).
     pub svd_max_rating: f32,
+    /// The explicit factorisation's item side.
     pub svd: ItemFactors,
     /// The implicit factorisation (BPR on interactions): retrieval's item side.
     pub implicit: ItemFactors,
@@ -98,8 +111,9 @@ pub struct Catalog {
     pub segments: Vec<SegmentList>,
     /// The most recently released movies, newest first.
     pub new_releases: Vec<u32>,
-    /// Mean and standard deviation of `log_watchers`, for the popularity penalty.
+    /// The mean of the movies' `log_watchers`, for the popularity penalty.
     pub log_watchers_mean: f32,
+    /// The standard deviation of the movies' `log_watchers`, for the popularity penalty.
     pub log_watchers_std: f32,
 }
 
@@ -217,17 +231,17 @@ impl Catalog {
 /// associative, and a fixed order keeps the result bit-identical natively and in wasm.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
-    let (a, b) = (&a[..len], &b[..len]);
+    let (Some(a), Some(b)) = (a.get(..len), b.get(..len)) else { return 0.0 };
     let mut lanes = [0.0f32; 8];
     let mut chunks_a = a.chunks_exact(8);
     let mut chunks_b = b.chunks_exact(8);
     for (x, y) in (&mut chunks_a).zip(&mut chunks_b) {
-        for lane in 0..8 {
-            lanes[lane] += x[lane] * y[lane];
+        for ((lane, x), y) in lanes.iter_mut().zip(x).zip(y) {
+            *lane += x * y;
         }
     }
-    for (lane, (x, y)) in chunks_a.remainder().iter().zip(chunks_b.remainder()).enumerate() {
-        lanes[lane] += x * y;
+    for ((lane, x), y) in lanes.iter_mut().zip(chunks_a.remainder()).zip(chunks_b.remainder()) {
+        *lane += x * y;
     }
     ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
 }

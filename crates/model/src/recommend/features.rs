@@ -72,7 +72,9 @@ pub fn feature_schema_hash() -> u64 {
 /// per request rather than once per candidate.
 #[derive(Clone, Debug)]
 pub struct UserContext<'a> {
+    /// The user the rows are for.
     pub profile: &'a UserProfile,
+    /// The user's demographic segment ([`crate::recommend::Demographics::segment`]).
     pub segment: usize,
     age: f32,
     gender: f32,
@@ -83,6 +85,7 @@ pub struct UserContext<'a> {
 }
 
 impl<'a> UserContext<'a> {
+    /// Computes the user's half of every row for `profile`, served with `catalog`.
     pub fn new(catalog: &Catalog, profile: &'a UserProfile) -> Self {
         let demographics = &profile.demographics;
         let segment = demographics.segment();
@@ -130,7 +133,8 @@ pub fn fill_row(
         }
         let (mut sum, mut count, mut mask) = (0.0f32, 0u32, movie.genre_mask);
         while mask != 0 {
-            sum += affinity[mask.trailing_zeros() as usize % GENRE_COUNT];
+            // In range: the modulo, and the length check above.
+            sum += affinity.get(mask.trailing_zeros() as usize % GENRE_COUNT).copied().unwrap_or(0.0);
             count += 1;
             mask &= mask - 1;
         }
@@ -139,7 +143,9 @@ pub fn fill_row(
     let segment_share = user
         .segment_shares
         .binary_search_by_key(&item, |&(candidate, _)| candidate as usize)
-        .map_or(0.0, |at| user.segment_shares[at].1);
+        .ok()
+        .and_then(|at| user.segment_shares.get(at))
+        .map_or(0.0, |&(_, share)| share);
     let values = [
         user.age,
         user.gender,

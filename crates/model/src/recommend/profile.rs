@@ -13,17 +13,21 @@ use crate::ModelError;
 /// What the recommender knows about one user, all computed from training data only.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserProfile {
+    /// The service's user id.
     pub user_id: u64,
+    /// What the metadata API says about the user.
     pub demographics: Demographics,
     /// Distinct movies the user interacted with (watched or rated).
     pub interactions: u32,
-    /// Ratings given, and their mean (NaN when none).
+    /// Ratings given.
     pub ratings: u32,
+    /// The mean of the ratings given (NaN when none).
     pub mean_rating: f32,
     /// The user's genre affinity, one log-lift per genre; empty for a user with no history.
     pub genre_affinity: Vec<f32>,
-    /// The explicit model's user bias and factors (empty factors: unknown to it).
+    /// The explicit model's user bias.
     pub svd_bias: f32,
+    /// The explicit model's user factors (empty: unknown to it).
     pub svd_factors: Vec<f32>,
     /// The implicit model's user factors (empty: unknown to it).
     pub implicit_factors: Vec<f32>,
@@ -61,7 +65,7 @@ impl UserProfile {
         if !self.svd_bias.is_finite() || !(self.mean_rating.is_finite() || self.mean_rating.is_nan()) {
             return bad("a bias or mean is infinite");
         }
-        if self.seen.windows(2).any(|pair| pair[0] >= pair[1])
+        if self.seen.windows(2).any(|pair| matches!(pair, [a, b] if a >= b))
             || self.seen.last().is_some_and(|&i| i as usize >= catalog.len())
         {
             return bad("the seen list is unsorted or names a movie outside the catalog");
@@ -145,11 +149,11 @@ impl ProfileShard {
         if body.offsets.len() != body.user_ids.len() + 1 {
             return Err(ModelError::Corrupt("the shard's offsets do not match its users".into()));
         }
-        if body.user_ids.windows(2).any(|pair| pair[0] >= pair[1]) {
+        if body.user_ids.windows(2).any(|pair| matches!(pair, [a, b] if a >= b)) {
             return Err(ModelError::Corrupt("the shard's user ids are not sorted".into()));
         }
         if body.offsets.first() != Some(&0)
-            || body.offsets.windows(2).any(|pair| pair[0] > pair[1])
+            || body.offsets.windows(2).any(|pair| matches!(pair, [a, b] if a > b))
             || body.offsets.last().map(|&end| end as usize) != Some(body.profiles.len())
         {
             return Err(ModelError::Corrupt("the shard's offsets are out of order".into()));

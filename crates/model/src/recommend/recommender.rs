@@ -59,22 +59,27 @@ impl Recommender {
         Ok(Recommender { catalog, ranker, rating_head, retrieval, rerank, shard_count, fingerprint })
     }
 
+    /// The movies and the item side of both factorisations.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
 
+    /// The stage-2 model that scores candidates on the ranker features.
     pub fn ranker(&self) -> &Predictor {
         &self.ranker
     }
 
+    /// The model that predicts a rating from the ranker features, if one was trained.
     pub fn rating_head(&self) -> Option<&Predictor> {
         self.rating_head.as_ref()
     }
 
+    /// How many candidates stage 1 takes from each source.
     pub fn retrieval(&self) -> &RetrievalParams {
         &self.retrieval
     }
 
+    /// The reranker's knobs [`Recommender::recommend`] uses.
     pub fn rerank_params(&self) -> &RerankParams {
         &self.rerank
     }

@@ -71,8 +71,11 @@ impl RerankParams {
 /// A scored candidate going into the reranker.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scored {
+    /// The catalog index.
     pub item: u32,
+    /// The ranker's score (higher is better).
     pub score: f32,
+    /// Where the candidate came from.
     pub source: CandidateSource,
 }
 
@@ -121,43 +124,41 @@ fn mmr(catalog: &Catalog, params: &RerankParams, pool: &mut Vec<Scored>, count: 
     let (best, worst) =
         (pool.first().map_or(0.0, |c| c.score), pool.get(window.saturating_sub(1)).map_or(0.0, |c| c.score));
     let spread = if best > worst { best - worst } else { 1.0 };
+    // Per candidate of the window: its highest similarity to the picks so far, and whether
+    // it is still open (not picked).
     let mut max_similarity = vec![0.0f32; window];
     let mut open: Vec<bool> = vec![true; window];
-    let mut picks = Vec::with_capacity(count);
+    let mut chosen = Vec::with_capacity(count);
     for _ in 0..count.min(window) {
         let mut best_index = None;
         let mut best_value = f32::NEG_INFINITY;
-        for index in 0..window {
-            if !open[index] {
+        for (index, ((candidate, &is_open), &similar)) in pool.iter().zip(&open).zip(&max_similarity).enumerate() {
+            if !is_open {
                 continue;
             }
-            let relevance = (pool[index].score - worst) / spread;
-            let value = (1.0 - params.diversity) * relevance - params.diversity * max_similarity[index];
+            let relevance = (candidate.score - worst) / spread;
+            let value = (1.0 - params.diversity) * relevance - params.diversity * similar;
             if value > best_value {
                 best_value = value;
                 best_index = Some(index);
             }
         }
         let Some(picked) = best_index else { break };
-        open[picked] = false;
-        picks.push(picked);
-        let picked_item = pool[picked].item as usize;
-        for index in 0..window {
-            if open[index] {
-                let similarity = similarity(catalog, params, picked_item, pool[index].item as usize);
-                if similarity > max_similarity[index] {
-                    max_similarity[index] = similarity;
+        let (Some(is_open), Some(&pick)) = (open.get_mut(picked), pool.get(picked)) else { break };
+        *is_open = false;
+        chosen.push(pick);
+        for ((candidate, &is_open), most_similar) in pool.iter().zip(&open).zip(max_similarity.iter_mut()) {
+            if is_open {
+                let similarity = similarity(catalog, params, pick.item as usize, candidate.item as usize);
+                if similarity > *most_similar {
+                    *most_similar = similarity;
                 }
             }
         }
     }
-    let chosen: Vec<Scored> = picks.iter().map(|&index| pool[index]).collect();
-    let mut index = 0;
-    pool.retain(|_| {
-        let keep = index >= window || open[index];
-        index += 1;
-        keep
-    });
+    // Past the window every candidate stays.
+    let mut open = open.into_iter();
+    pool.retain(|_| open.next().unwrap_or(true));
     chosen
 }
 

@@ -54,9 +54,13 @@ impl RetrievalParams {
 /// Which stage-1 source proposed a candidate (the first one, when several did).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CandidateSource {
+    /// The implicit factorisation's best scores for the user.
     Factors,
+    /// The user's demographic segment's most popular movies.
     Segment,
+    /// The most popular movies overall.
     Popular,
+    /// The newest releases.
     NewRelease,
     /// Placed by the reranker's exploration slot.
     Exploration,
@@ -78,9 +82,13 @@ impl CandidateSource {
 /// One retrieved movie with the scores both factorisations give it for this user.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Candidate {
+    /// The catalog index.
     pub item: u32,
+    /// The first source that proposed it.
     pub source: CandidateSource,
+    /// The explicit factorisation's predicted rating ([`Catalog::svd_rating`]).
     pub svd_rating: f32,
+    /// The implicit factorisation's score ([`Catalog::implicit_score`]).
     pub implicit_score: f32,
 }
 
@@ -119,7 +127,7 @@ pub fn retrieve(catalog: &Catalog, params: &RetrievalParams, profile: &UserProfi
         let mut best = Vec::new();
         top_k(&scores, params.factor_candidates, &mut best);
         for item in best {
-            if scores[item] > f32::NEG_INFINITY && mark(&mut taken, item) {
+            if scores.get(item).is_some_and(|&score| score > f32::NEG_INFINITY) && mark(&mut taken, item) {
                 picked.push((item as u32, CandidateSource::Factors));
             }
         }

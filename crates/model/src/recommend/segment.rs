@@ -8,8 +8,11 @@ pub const GENRE_COUNT: usize = 19;
 /// A user's gender as a category code: the metadata API's `M`, `F`, or anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum GenderCode {
+    /// `M`: code 0.
     Male,
+    /// `F`: code 1.
     Female,
+    /// Anything else the metadata API says: code 2.
     Other,
 }
 
@@ -36,7 +39,9 @@ impl GenderCode {
 /// What the metadata API says about a user; every field may be unknown.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Demographics {
+    /// The age in years.
     pub age: Option<u8>,
+    /// The gender the metadata API gives.
     pub gender: Option<GenderCode>,
     /// An index into the catalog's occupation list.
     pub occupation: Option<u16>,
@@ -76,7 +81,7 @@ impl Demographics {
 
     /// The age-bucket label reports group by (`?` when unknown).
     pub fn age_label(&self) -> &'static str {
-        self.age.map_or("?", |age| AGE_BUCKETS[age_bucket(age)])
+        self.age.and_then(|age| AGE_BUCKETS.get(age_bucket(age)).copied()).unwrap_or("?")
     }
 }
 
