@@ -21,4 +21,4 @@ pub mod validate;
 pub use error::TrainError;
 pub use marquee_data as data;
 pub use marquee_model as model;
-pub use validate::Validate;
+pub use validate::{Checked, Validate};

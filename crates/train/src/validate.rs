@@ -20,6 +20,24 @@ pub trait Validate {
     fn validate(self) -> Result<Self::Valid, TrainError>;
 }
 
+/// Parameters of type `P` that passed [`Validate::validate`]. Only this crate's `validate`
+/// implementations make one, so holding one proves the checks ran. Parameter sets whose
+/// checked form needs nothing more than the values use it as their `Valid` type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked<P>(P);
+
+impl<P> Checked<P> {
+    /// Wraps parameters its caller has just checked.
+    pub(crate) fn after_checks(params: P) -> Self {
+        Checked(params)
+    }
+
+    /// The checked parameters.
+    pub fn params(&self) -> &P {
+        &self.0
+    }
+}
+
 /// The error for parameter `name`.
 pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> TrainError {
     TrainError::InvalidParam { name, reason: reason.into() }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::{at_least_one, count_in, non_negative, positive, Validate};
+use crate::validate::{at_least_one, count_in, non_negative, positive, Checked, Validate};
 use crate::TrainError;
 
 /// How to fit the explicit factorisation (biased SVD on ratings).
@@ -49,17 +49,7 @@ impl Default for BiasedSvdParams {
 
 /// Parameters that passed [`Validate::validate`]; the only kind
 /// [`super::fit_biased_svd()`] accepts.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ValidBiasedSvdParams {
-    params: BiasedSvdParams,
-}
-
-impl ValidBiasedSvdParams {
-    /// The checked parameters.
-    pub fn params(&self) -> &BiasedSvdParams {
-        &self.params
-    }
-}
+pub type ValidBiasedSvdParams = Checked<BiasedSvdParams>;
 
 impl Validate for BiasedSvdParams {
     type Valid = ValidBiasedSvdParams;
@@ -72,7 +62,7 @@ impl Validate for BiasedSvdParams {
         positive("learning_rate", self.learning_rate)?;
         non_negative("regularization", self.regularization)?;
         non_negative("init_std", self.init_std)?;
-        Ok(ValidBiasedSvdParams { params: self })
+        Ok(Checked::after_checks(self))
     }
 }
 
@@ -114,17 +104,7 @@ impl Default for BprParams {
 }
 
 /// Parameters that passed [`Validate::validate`]; the only kind [`super::fit_bpr()`] accepts.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ValidBprParams {
-    params: BprParams,
-}
-
-impl ValidBprParams {
-    /// The checked parameters.
-    pub fn params(&self) -> &BprParams {
-        &self.params
-    }
-}
+pub type ValidBprParams = Checked<BprParams>;
 
 impl Validate for BprParams {
     type Valid = ValidBprParams;
@@ -137,6 +117,6 @@ impl Validate for BprParams {
         non_negative("regularization", self.regularization)?;
         non_negative("bias_regularization", self.bias_regularization)?;
         non_negative("init_std", self.init_std)?;
-        Ok(ValidBprParams { params: self })
+        Ok(Checked::after_checks(self))
     }
 }

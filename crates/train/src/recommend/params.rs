@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gbdt::{TrainParams, ValidParams};
 use crate::mf::{BiasedSvdParams, BprParams, ValidBiasedSvdParams, ValidBprParams};
-use crate::validate::{at_least_one, invalid, share_below_one, Validate};
+use crate::validate::{at_least_one, invalid, share_below_one, Checked, Validate};
 use crate::TrainError;
 
 /// The users per profile shard when [`HybridParams::shard_count`] is 0 (automatic).
@@ -41,17 +41,7 @@ impl Default for CatalogParams {
 
 /// Catalog parameters that passed [`Validate::validate`]; the only kind
 /// [`super::build_catalog()`] accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ValidCatalogParams {
-    params: CatalogParams,
-}
-
-impl ValidCatalogParams {
-    /// The checked parameters.
-    pub fn params(&self) -> &CatalogParams {
-        &self.params
-    }
-}
+pub type ValidCatalogParams = Checked<CatalogParams>;
 
 impl Validate for CatalogParams {
     type Valid = ValidCatalogParams;
@@ -61,7 +51,7 @@ impl Validate for CatalogParams {
         if !(0..=MAX_RECENT_DAYS).contains(&self.recent_days) {
             return Err(invalid("recent_days", format!("must be 0 to {MAX_RECENT_DAYS}, got {}", self.recent_days)));
         }
-        Ok(ValidCatalogParams { params: self })
+        Ok(Checked::after_checks(self))
     }
 }
 
