@@ -10,6 +10,7 @@ pub mod csv_triple;
 pub mod edge_log;
 pub mod error;
 pub mod events;
+pub mod experiment;
 mod fields;
 pub mod metadata;
 pub mod movielens;
