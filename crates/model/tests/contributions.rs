@@ -2,6 +2,13 @@
 
 mod common;
 
+// In headless Chromium (`cargo xtask test`), `#[test]` is wasm-bindgen-test's: the same
+// tests run in the browser the admin UI runs the model in.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use common::{goes_left, hand_built, random_ensemble, random_rows, split, Rng, Shape};
 use marquee_model::gbdt::{Ensemble, Node, Objective, Tree};
 use marquee_model::{ModelError, Predictor};

@@ -3,6 +3,13 @@
 
 mod common;
 
+// In headless Chromium (`cargo xtask test`), `#[test]` is wasm-bindgen-test's: the same
+// tests run in the browser the admin UI runs the model in.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use std::time::Instant;
 
 use common::{random_ensemble, random_rows, Shape};

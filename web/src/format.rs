@@ -1,0 +1,82 @@
+//! How numbers read on the pages.
+
+/// Bytes as B, KB or MB (decimal, as file browsers show them).
+pub fn bytes(count: u64) -> String {
+    match count {
+        0..=999 => format!("{count} B"),
+        1_000..=999_999 => format!("{:.1} KB", count as f64 / 1e3),
+        _ => format!("{:.2} MB", count as f64 / 1e6),
+    }
+}
+
+/// A share as a percentage with one decimal, or "–" when undefined.
+pub fn percent(share: Option<f64>) -> String {
+    share.filter(|share| share.is_finite()).map_or("–".into(), |share| format!("{:.1}%", share * 100.0))
+}
+
+/// Milliseconds with sensible precision, or "–".
+pub fn millis(value: Option<f64>) -> String {
+    match value.filter(|value| value.is_finite()) {
+        None => "–".into(),
+        Some(value) if value < 10.0 => format!("{value:.2} ms"),
+        Some(value) => format!("{value:.0} ms"),
+    }
+}
+
+/// A 95% interval as "lo–hi" in percent.
+pub fn percent_interval(interval: Option<(f64, f64)>) -> String {
+    interval.map_or("–".into(), |(lo, hi)| format!("{:.1}–{:.1}%", lo * 100.0, hi * 100.0))
+}
+
+/// A plain interval with three decimals.
+pub fn interval(interval: Option<(f64, f64)>) -> String {
+    interval.map_or("–".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}"))
+}
+
+/// Milliseconds since the epoch as UTC `YYYY-MM-DD HH:MM`.
+pub fn date_time(ms: f64) -> String {
+    let (date, minutes) = utc(ms);
+    format!("{date} {:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// Milliseconds since the epoch as UTC `HH:MM` (chart axes).
+pub fn clock(ms: f64) -> String {
+    let (_, minutes) = utc(ms);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The UTC date and minute of the day (days-from-civil inverse, Howard Hinnant's).
+fn utc(ms: f64) -> (String, i64) {
+    let total_minutes = (ms / 60_000.0).floor() as i64;
+    let days = total_minutes.div_euclid(1440);
+    let minutes = total_minutes.rem_euclid(1440);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (format!("{year:04}-{month:02}-{day:02}"), minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_people_expect() {
+        assert_eq!(bytes(532), "532 B");
+        assert_eq!(bytes(53_551), "53.6 KB");
+        assert_eq!(bytes(876_112), "876.1 KB");
+        assert_eq!(percent(Some(0.6123)), "61.2%");
+        assert_eq!(percent(None), "–");
+        assert_eq!(millis(Some(4.256)), "4.26 ms");
+        assert_eq!(percent_interval(Some((0.5, 0.75))), "50.0–75.0%");
+        assert_eq!(date_time(0.0), "1970-01-01 00:00");
+        assert_eq!(date_time(1_796_142_480_000.0), "2026-12-01 16:28");
+        assert_eq!(clock(1_796_142_480_000.0), "16:28");
+    }
+}

@@ -1,0 +1,157 @@
+//! Experiment: the variants, their versions, weights and salt, edited and validated here
+//! with the edge's own rules, and the readout with 95% intervals.
+
+use leptos::prelude::*;
+use marquee_data::experiment::{Experiment, Variant};
+
+use crate::api::{self, ApiError, Readout, Registry, SendMethod};
+use crate::components::ErrorNote;
+use crate::format;
+use crate::session::use_session;
+
+/// The page.
+#[component]
+pub fn ExperimentPage() -> impl IntoView {
+    let session = use_session();
+    let reload = RwSignal::new(0u32);
+    let loaded = LocalResource::new(move || {
+        reload.track();
+        let token = session.token().unwrap_or_default();
+        async move {
+            let experiment = session.check(api::get_json::<Experiment>("/v1/admin/experiment", &token).await)?;
+            let registry = session.check(api::get_json::<Registry>("/v1/admin/models", &token).await)?;
+            let readout = session.check(api::get_json::<Readout>("/v1/admin/readout", &token).await)?;
+            Ok::<_, ApiError>((experiment, registry, readout))
+        }
+    });
+    let saved = RwSignal::new(None::<Result<(), ApiError>>);
+    let on_save = Callback::new(move |experiment: Experiment| {
+        let token = session.token_untracked();
+        leptos::task::spawn_local(async move {
+            let result = session
+                .check(api::send_json(SendMethod::Put, "/v1/admin/experiment", &token, Some(&experiment)).await)
+                .map(drop);
+            saved.set(Some(result));
+            reload.update(|count| *count += 1);
+        });
+    });
+    view! {
+        <section class="page experiment">
+            <h2>"Experiment"</h2>
+            {move || saved.get().map(|saved| match saved {
+                Ok(()) => view! { <p class="ok" role="status">"Saved: the edge assigns users by it within seconds."</p> }.into_any(),
+                Err(error) => view! { <ErrorNote error /> }.into_any(),
+            })}
+            <Transition fallback=|| view! { <p class="note">"Loading the experiment…"</p> }>
+                {move || loaded.get().map(|result| result.map(|(experiment, registry, readout)| {
+                    let versions = registry.versions.iter().map(|row| row.version.clone()).collect();
+                    view! {
+                        <ExperimentEditor experiment versions on_save />
+                        <ReadoutView readout />
+                    }
+                }))}
+            </Transition>
+        </section>
+    }
+}
+
+/// Edits an experiment; "Save" validates it with [`Experiment::validate`] first and only
+/// calls `on_save` when it passes.
+#[component]
+pub fn ExperimentEditor(experiment: Experiment, versions: Vec<String>, on_save: Callback<Experiment>) -> impl IntoView {
+    let salt = RwSignal::new(experiment.salt.clone());
+    let rows = RwSignal::new(experiment.variants.clone());
+    let problem = RwSignal::new(None::<String>);
+    let versions = StoredValue::new(versions);
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let edited = Experiment { salt: salt.get_untracked(), variants: rows.get_untracked() };
+        match edited.validate() {
+            Ok(()) => {
+                problem.set(None);
+                on_save.run(edited);
+            }
+            Err(error) => problem.set(Some(error.to_string())),
+        }
+    };
+    let row_view = move |index: usize, variant: Variant| {
+        let update = move |change: &dyn Fn(&mut Variant)| {
+            rows.update(|rows| {
+                if let Some(row) = rows.get_mut(index) {
+                    change(row)
+                }
+            })
+        };
+        let chosen = variant.version.clone().unwrap_or_default();
+        view! {
+            <tr class="variant">
+                <td><input aria-label=format!("variant {} name", index + 1) prop:value=variant.name.clone()
+                    on:input=move |ev| { let name = event_target_value(&ev); update(&|row| row.name = name.clone()) } /></td>
+                <td>
+                    <select aria-label=format!("variant {} version", index + 1)
+                        on:change=move |ev| { let value = event_target_value(&ev); update(&|row| row.version = (!value.is_empty()).then(|| value.clone())) }>
+                        <option value="" selected=chosen.is_empty()>"the active version"</option>
+                        {versions.get_value().into_iter().map(|version| {
+                            let selected = version == chosen;
+                            view! { <option value=version.clone() selected=selected>{version.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </td>
+                <td><input aria-label=format!("variant {} weight", index + 1) type="number" min="0" prop:value=variant.weight.to_string()
+                    on:input=move |ev| { let weight = event_target_value(&ev).parse().unwrap_or(0); update(&|row| row.weight = weight) } /></td>
+                <td><button type="button" on:click=move |_| rows.update(|rows| { if index < rows.len() { rows.remove(index); } })>"Remove"</button></td>
+            </tr>
+        }
+    };
+    view! {
+        <form class="experiment-editor" on:submit=save>
+            <table>
+                <thead><tr><th>"Variant"</th><th>"Serves"</th><th>"Weight"</th><th></th></tr></thead>
+                <tbody>
+                    {move || rows.get().into_iter().enumerate().map(|(index, variant)| row_view(index, variant)).collect_view()}
+                </tbody>
+            </table>
+            <div class="row">
+                <button type="button" on:click=move |_| rows.update(|rows| {
+                    let name = format!("variant{}", rows.len() + 1);
+                    rows.push(Variant { name, version: None, weight: 1 });
+                })>"Add a variant"</button>
+                <label for="salt">"Salt"</label>
+                <input id="salt" prop:value=salt on:input=move |ev| salt.set(event_target_value(&ev)) />
+                <button type="submit" class="primary">"Save"</button>
+            </div>
+            <p class="note">"Users are assigned by a hash of the salt and their id: changing the salt reshuffles everyone."</p>
+            {move || problem.get().map(|problem| view! { <p class="error" role="alert">{problem}</p> })}
+        </form>
+    }
+}
+
+/// The readout table.
+#[component]
+pub fn ReadoutView(readout: Readout) -> impl IntoView {
+    let rows = readout
+        .variants
+        .into_iter()
+        .map(|variant| {
+            view! {
+                <tr data-variant=variant.variant.clone().unwrap_or_default()>
+                    <td>{variant.variant.clone().unwrap_or_else(|| "(none)".into())}</td>
+                    <td class="mono">{variant.version.clone().unwrap_or_else(|| "active".into())}</td>
+                    <td class="number">{variant.weight.map_or("–".into(), |weight| weight.to_string())}</td>
+                    <td class="number">{variant.impressions}</td>
+                    <td class="number">{variant.clicked_lists}</td>
+                    <td class="number">{format::percent(variant.click_rate)} " (" {format::percent_interval(variant.click_rate_ci)} ")"</td>
+                    <td class="number">{variant.mrr.map_or("–".into(), |mrr| format!("{mrr:.3}"))} " (" {format::interval(variant.mrr_ci)} ")"</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="readout">
+            <caption>"Readout (95% intervals)"</caption>
+            <thead><tr><th>"Variant"</th><th>"Version"</th><th>"Weight"</th><th>"Impressions"</th><th>"Clicked lists"</th><th>"Click rate"</th><th>"MRR"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <p class="note">{readout.method}</p>
+    }
+}

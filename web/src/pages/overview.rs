@@ -1,0 +1,151 @@
+//! Overview: the edge's health and traffic, refreshed on a timer.
+
+use gloo_timers::callback::Interval;
+use leptos::prelude::*;
+
+use crate::api::{self, Summary};
+use crate::components::{ChartSeries, Figure, LineChart};
+use crate::format;
+use crate::session::use_session;
+
+/// How often the overview refreshes.
+const REFRESH_MS: u32 = 10_000;
+
+/// The windows the overview offers: (label, window seconds, step seconds).
+const WINDOWS: [(&str, u64, u64); 4] =
+    [("15 minutes", 900, 60), ("1 hour", 3_600, 60), ("6 hours", 21_600, 600), ("24 hours", 86_400, 1_800)];
+
+/// The page: fetches the summary for the chosen window every [`REFRESH_MS`].
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let session = use_session();
+    let window = RwSignal::new(1usize);
+    let tick = RwSignal::new(0u32);
+    // Dropping the interval cancels it: it lives exactly as long as the page.
+    let interval = Interval::new(REFRESH_MS, move || tick.update(|tick| *tick += 1));
+    StoredValue::new_local(interval);
+    let summary = LocalResource::new(move || {
+        tick.track();
+        let (_, window_s, step_s) = WINDOWS[window.get() % WINDOWS.len()];
+        let token = session.token().unwrap_or_default();
+        async move {
+            session.check(
+                api::get_json::<Summary>(&format!("/v1/admin/summary?window_s={window_s}&step_s={step_s}"), &token)
+                    .await,
+            )
+        }
+    });
+    view! {
+        <section class="page overview">
+            <div class="toolbar">
+                <h2>"Overview"</h2>
+                <label for="window">"Window"</label>
+                <select id="window" on:change=move |ev| window.set(event_target_value(&ev).parse().unwrap_or(1))>
+                    {WINDOWS.iter().enumerate().map(|(index, (label, _, _))| view! {
+                        <option value=index.to_string() selected=index == 1>{*label}</option>
+                    }).collect_view()}
+                </select>
+                <button type="button" on:click=move |_| tick.update(|tick| *tick += 1)>"Refresh"</button>
+            </div>
+            <Transition fallback=|| view! { <p class="note">"Loading the edge's summary…"</p> }>
+                {move || summary.get().map(|result| result.map(|summary| view! { <OverviewView summary /> }))}
+            </Transition>
+        </section>
+    }
+}
+
+/// The overview of one summary: figures, then charts.
+#[component]
+pub fn OverviewView(summary: Summary) -> impl IntoView {
+    let step_ms = summary.step_s as f64 * 1000.0;
+    let start_ms = summary.series.first().map_or(summary.now_ms, |point| point.start_ms);
+    let per_second = |count: u64| Some(count as f64 / summary.step_s.max(1) as f64);
+    let requests = vec![ChartSeries {
+        label: "requests/s".into(),
+        values: summary.series.iter().map(|point| per_second(point.requests)).collect(),
+    }];
+    let latency = vec![
+        ChartSeries { label: "p50".into(), values: summary.series.iter().map(|point| point.p50_ms).collect() },
+        ChartSeries { label: "p99".into(), values: summary.series.iter().map(|point| point.p99_ms).collect() },
+    ];
+    let fallback = vec![ChartSeries {
+        label: "fallback rate".into(),
+        values: summary
+            .series
+            .iter()
+            .map(|point| (point.requests > 0).then(|| point.fallbacks as f64 / point.requests as f64 * 100.0))
+            .collect(),
+    }];
+    let name = |variant: &Option<String>| variant.clone().unwrap_or_else(|| "(none)".into());
+    let impressions: Vec<ChartSeries> = summary
+        .variants
+        .iter()
+        .map(|variant| ChartSeries {
+            label: name(&variant.variant),
+            values: variant.points.iter().map(|point| Some(point.impressions as f64)).collect(),
+        })
+        .collect();
+    let clicks: Vec<ChartSeries> = summary
+        .variants
+        .iter()
+        .map(|variant| ChartSeries {
+            label: name(&variant.variant),
+            values: variant.points.iter().map(|point| Some(point.clicked_lists as f64)).collect(),
+        })
+        .collect();
+    let click_rate: Vec<ChartSeries> = summary
+        .variants
+        .iter()
+        .map(|variant| ChartSeries {
+            label: name(&variant.variant),
+            values: variant
+                .points
+                .iter()
+                .map(|point| {
+                    (point.impressions > 0).then(|| point.clicked_lists as f64 / point.impressions as f64 * 100.0)
+                })
+                .collect(),
+        })
+        .collect();
+    let health = summary.health.clone();
+    let totals = summary.totals.clone();
+    let variant_rows = summary
+        .variants
+        .iter()
+        .map(|variant| {
+            view! {
+                <tr>
+                    <td>{name(&variant.variant)}</td>
+                    <td class="number">{variant.impressions}</td>
+                    <td class="number">{variant.clicked_lists}</td>
+                    <td class="number">{format::percent(variant.click_rate)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="figures">
+            <Figure label="Health" value=format!("{}{}", health.status, if health.storage_reachable { "" } else { " (storage unreachable)" }) />
+            <Figure label="Active version" value=summary.active_version.clone().unwrap_or_else(|| format!("{} (embedded)", health.model_version)) />
+            <Figure label="Requests/s" value=format!("{:.2}", totals.requests_per_second) />
+            <Figure label="p50 latency" value=format::millis(totals.p50_ms) />
+            <Figure label="p99 latency" value=format::millis(totals.p99_ms) />
+            <Figure label="Fallback rate" value=format::percent(totals.fallback_rate) />
+            <Figure label="Errors (5xx)" value=totals.errors.to_string() />
+        </div>
+        <p class="note">"Latency is wall time across the request inside the Worker, storage reads included. Updated " {format::date_time(summary.now_ms)} " UTC."</p>
+        <div class="charts">
+            <LineChart title="Requests per second" unit="req/s" series=requests start_ms step_ms />
+            <LineChart title="Latency" unit="ms" series=latency start_ms step_ms />
+            <LineChart title="Fallback rate" unit="%" series=fallback start_ms step_ms />
+            <LineChart title="Impressions per variant" unit="lists" series=impressions start_ms step_ms />
+            <LineChart title="Clicked lists per variant" unit="lists" series=clicks start_ms step_ms />
+            <LineChart title="Click rate per variant" unit="%" series=click_rate start_ms step_ms />
+        </div>
+        <table class="variants">
+            <caption>"Per variant, over the window"</caption>
+            <thead><tr><th>"Variant"</th><th>"Impressions"</th><th>"Clicked lists"</th><th>"Click rate"</th></tr></thead>
+            <tbody>{variant_rows}</tbody>
+        </table>
+    }
+}
