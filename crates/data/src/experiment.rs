@@ -8,7 +8,6 @@
 use marquee_model::hash::Fnv64;
 use serde::{Deserialize, Serialize};
 
-
 /// One arm of the experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Variant {
