@@ -442,3 +442,15 @@ fn head_answers_like_get_without_side_effects() {
     edge.send(Request::get("/recommend/5"));
     assert_eq!(edge.count("SELECT count(*) AS n FROM log"), 1, "GET logs one");
 }
+
+// ---------------------------------------------------------------------------------------
+// The admin UI's API (issue #10).
+
+#[test]
+fn every_migration_is_applied_by_the_native_tests() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|extension| extension == "sql"));
+    assert_eq!(files.count(), support::memory_storage::MIGRATIONS.len());
+}

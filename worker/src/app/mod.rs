@@ -134,7 +134,13 @@ impl App {
         }
         let elapsed_ms = (clock() - started_ms).max(0.0);
         response.headers.push(("server-timing", format!("app;dur={elapsed_ms:.3}")));
-        deferred.extend(self.metrics.borrow_mut().record(label, response.status, elapsed_ms, clock()));
+        let answered = metrics::Answered {
+            route: label,
+            status: response.status,
+            fallback: response.header("x-marquee-fallback").is_some(),
+            elapsed_ms,
+        };
+        deferred.extend(self.metrics.borrow_mut().record(answered, clock()));
         Outcome { response, deferred, internal_error }
     }
 

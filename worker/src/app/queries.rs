@@ -272,3 +272,36 @@ pub async fn latency_buckets<S: Storage>(storage: &S) -> Result<Vec<LatencyBucke
 pub async fn latency_sums<S: Storage>(storage: &S) -> Result<Vec<LatencySum>, StorageError> {
     storage.query(&Statement::new("SELECT route, sum_us, count FROM latency_sums ORDER BY route", Vec::new())).await
 }
+
+/// Adds to one minute's request counts for a route.
+pub fn add_request_window(minute: i64, route: &str, requests: i64, errors: i64, fallbacks: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO request_windows (minute, route, requests, errors, fallbacks) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (minute, route) DO UPDATE SET requests = requests + excluded.requests, \
+         errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks",
+        vec![
+            SqlValue::Integer(minute),
+            SqlValue::from(route),
+            SqlValue::Integer(requests),
+            SqlValue::Integer(errors),
+            SqlValue::Integer(fallbacks),
+        ],
+    )
+}
+
+/// Adds `count` requests to one minute's latency bucket for a route.
+pub fn add_latency_window(minute: i64, route: &str, le: &str, count: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO latency_windows (minute, route, le, count) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (minute, route, le) DO UPDATE SET count = count + excluded.count",
+        vec![SqlValue::Integer(minute), SqlValue::from(route), SqlValue::from(le), SqlValue::Integer(count)],
+    )
+}
+
+/// Deletes the windows of minutes before `minute`.
+pub fn prune_windows(minute: i64) -> [Statement; 2] {
+    [
+        Statement::new("DELETE FROM request_windows WHERE minute < ?1", vec![SqlValue::Integer(minute)]),
+        Statement::new("DELETE FROM latency_windows WHERE minute < ?1", vec![SqlValue::Integer(minute)]),
+    ]
+}
