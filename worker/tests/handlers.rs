@@ -446,6 +446,32 @@ fn head_answers_like_get_without_side_effects() {
 // ---------------------------------------------------------------------------------------
 // The admin UI's API (issue #10).
 
+fn admin_get(edge: &Edge, path: &str) -> Response {
+    edge.admin("GET", path, vec![])
+}
+
+fn manifest_json(version: &str) -> serde_json::Value {
+    let model = model();
+    let shard = |path: String, bytes: usize| serde_json::json!({ "path": path, "bytes": bytes });
+    serde_json::json!({
+        "version": version,
+        "feature_schema_version": 1,
+        "users": 300,
+        "movies": 200,
+        "interactions": 1234,
+        "train_seconds": 1.5,
+        "recommender": shard("recommender.blob".into(), model.recommender.len()),
+        "shard_count": model.shards.len(),
+        "profile_shards": model.shards.iter().enumerate()
+            .map(|(index, bytes)| shard(format!("profiles/{index:05}.blob"), bytes.len())).collect::<Vec<_>>(),
+        "popular": ["a", "b"],
+    })
+}
+
+fn hex16(value: u64) -> String {
+    format!("{value:016x}")
+}
+
 #[test]
 fn every_migration_is_applied_by_the_native_tests() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
@@ -453,4 +479,122 @@ fn every_migration_is_applied_by_the_native_tests() {
         .unwrap()
         .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|extension| extension == "sql"));
     assert_eq!(files.count(), support::memory_storage::MIGRATIONS.len());
+}
+
+#[test]
+fn the_models_listing_carries_identity_shards_manifest_and_the_default_model() {
+    let edge = Edge::new();
+    edge.publish("v1");
+    let recommender = marquee_model::recommend::Recommender::from_blob(&model().recommender).unwrap();
+    let header = marquee_model::read_header(&model().recommender).unwrap();
+    let listed = json(&admin_get(&edge, "/v1/admin/models"));
+    let version = &listed["versions"][0];
+    assert_eq!(version["version"], "v1");
+    assert_eq!(version["schema_hash"], hex16(header.schema_hash));
+    assert_eq!(version["catalog_fingerprint"], hex16(recommender.fingerprint()));
+    assert_eq!(version["format_version"], 2);
+    assert_eq!(version["recommender_size"], model().recommender.len());
+    assert_eq!(version["profiles_uploaded"], model().shards.len());
+    assert_eq!(version["profile_bytes"], model().shards.iter().map(Vec::len).sum::<usize>());
+    assert_eq!(version["manifest"], serde_json::Value::Null);
+    for hash in [&version["schema_hash"], &version["catalog_fingerprint"]] {
+        let text = hash.as_str().unwrap();
+        assert!(text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{text}");
+    }
+
+    let default_blob = marquee_worker::app::models::DEFAULT_MODEL;
+    let embedded = marquee_model::recommend::Recommender::from_blob(default_blob).unwrap();
+    let default = &listed["default_model"];
+    assert_eq!(default["version"], "default");
+    assert_eq!(default["movies"], embedded.catalog().len());
+    assert_eq!(default["recommender_size"], default_blob.len());
+    assert_eq!(default["schema_hash"], hex16(marquee_model::read_header(default_blob).unwrap().schema_hash));
+    assert_eq!(default["catalog_fingerprint"], hex16(embedded.fingerprint()));
+
+    // A re-upload of the same blob keeps the shard records.
+    edge.publish("v1");
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models"))["versions"][0]["profiles_uploaded"], 3);
+}
+
+#[test]
+fn manifests_are_checked_against_the_upload_and_stored_as_sent() {
+    let edge = Edge::new();
+    let put = |version: &str, body: Vec<u8>| edge.admin("PUT", &format!("/v1/admin/models/{version}/manifest"), body);
+    let manifest = manifest_json("v1");
+    assert_eq!(put("v1", manifest.to_string().into_bytes()).status, 409, "no recommender yet");
+    edge.publish("v1");
+
+    assert_eq!(put("v1", b"{".to_vec()).status, 400);
+    let not_a_manifest = put("v1", br#"{"version":"v1"}"#.to_vec());
+    assert_eq!((not_a_manifest.status, json(&not_a_manifest)["error"].as_str()), (400, Some("bad_request")));
+    assert_eq!(put("bad%20name", manifest.to_string().into_bytes()).status, 400);
+    let mut wrong_size = manifest.clone();
+    wrong_size["recommender"]["bytes"] = 12.into();
+    let refused = put("v1", wrong_size.to_string().into_bytes());
+    assert_eq!(refused.status, 422);
+    assert!(json(&refused)["message"].as_str().unwrap().contains("recommender size"));
+    let mut wrong_shards = manifest.clone();
+    wrong_shards["shard_count"] = 4.into();
+    assert_eq!(put("v1", wrong_shards.to_string().into_bytes()).status, 422);
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models"))["versions"][0]["manifest"], serde_json::Value::Null);
+
+    let stored = put("v1", serde_json::to_vec_pretty(&manifest).unwrap());
+    assert_eq!(stored.status, 201, "{}", stored.body_text());
+    assert_eq!(json(&stored), serde_json::json!({ "version": "v1" }));
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models"))["versions"][0]["manifest"], manifest);
+    assert_eq!(
+        edge.send(Request::new("PUT", "/v1/admin/models/v1/manifest", manifest.to_string().into_bytes())).status,
+        401
+    );
+
+    // Another recommender under the same name: the manifest and shards no longer describe it.
+    let other = marquee_worker::app::models::DEFAULT_MODEL.to_vec();
+    assert_eq!(edge.admin("PUT", "/v1/admin/models/v1/recommender", other).status, 201);
+    let listed = json(&admin_get(&edge, "/v1/admin/models"));
+    assert_eq!(listed["versions"][0]["manifest"], serde_json::Value::Null);
+    assert_eq!(listed["versions"][0]["profiles_uploaded"], 0);
+    assert_eq!(listed["versions"][0]["profile_bytes"], 0);
+}
+
+#[test]
+fn blobs_download_byte_identical_with_an_etag() {
+    let edge = Edge::new();
+    edge.publish("v1");
+    let blob = admin_get(&edge, "/v1/admin/models/v1/recommender");
+    assert_eq!(blob.status, 200);
+    assert_eq!(blob.body, model().recommender);
+    assert_eq!(blob.content_type, "application/octet-stream");
+    assert_eq!(blob.header("cache-control"), Some("private, no-cache"));
+    let checksum = marquee_model::read_header(&model().recommender).unwrap().checksum;
+    let etag = format!("\"{}\"", hex16(checksum));
+    assert_eq!(blob.header("etag"), Some(etag.as_str()));
+    let revalidated = edge.send(
+        Request::get("/v1/admin/models/v1/recommender")
+            .with_header("authorization", &format!("Bearer {TOKEN}"))
+            .with_header("if-none-match", &etag),
+    );
+    assert_eq!((revalidated.status, revalidated.body.len()), (304, 0));
+    assert_eq!(revalidated.header("etag"), Some(etag.as_str()));
+
+    for (shard, bytes) in model().shards.iter().enumerate() {
+        let got = admin_get(&edge, &format!("/v1/admin/models/v1/profiles/{shard}"));
+        assert_eq!((got.status, &got.body), (200, bytes));
+    }
+    let default = admin_get(&edge, "/v1/admin/models/default/recommender");
+    assert_eq!(default.body, marquee_worker::app::models::DEFAULT_MODEL);
+    for (path, status) in [
+        ("/v1/admin/models/v1/profiles/7", 404),
+        ("/v1/admin/models/v9/recommender", 404),
+        ("/v1/admin/models/default/profiles/0", 404),
+        ("/v1/admin/models/v1/profiles/x", 400),
+        ("/v1/admin/models/bad%20name/recommender", 400),
+    ] {
+        let response = admin_get(&edge, path);
+        assert_eq!(response.status, status, "{path}");
+        assert_eq!(response.content_type, "application/json", "{path}");
+    }
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models/v9/recommender"))["error"], "not_found");
+    let head = edge.admin("HEAD", "/v1/admin/models/v1/recommender", vec![]);
+    assert_eq!((head.status, head.body.len()), (200, 0));
+    assert_eq!(edge.send(Request::get("/v1/admin/models/v1/recommender")).status, 401);
 }

@@ -161,8 +161,11 @@ impl App {
                 metrics::render(call.storage, self.served_version().as_deref()).await
             }
             Handler::ListModels => self.list_versions(call).await,
+            Handler::GetRecommender => self.get_recommender(call).await,
             Handler::PutRecommender => self.put_recommender(call).await,
+            Handler::GetProfileShard => admin::get_profile_shard(call).await,
             Handler::PutProfileShard => self.put_profile_shard(call).await,
+            Handler::PutManifest => admin::put_manifest(call).await,
             Handler::Activate => self.activate(admin::version_param(call)?, call.storage).await,
             Handler::Rollback => self.rollback(call.storage).await,
             Handler::GetExperiment => self.get_experiment(call).await,

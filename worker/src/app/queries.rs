@@ -82,7 +82,7 @@ pub async fn ping<S: Storage>(storage: &S) -> Result<(), StorageError> {
 // ---------------------------------------------------------------------------------------
 // Model versions: one row per uploaded version (the blobs themselves are in R2).
 
-/// One uploaded model version, as `GET /v1/admin/models` lists it.
+/// One uploaded model version: what its recommender upload recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelVersionRow {
     pub version: String,
@@ -94,16 +94,61 @@ pub struct ModelVersionRow {
     pub shard_count: i64,
     /// How many movies its catalog holds.
     pub movies: i64,
+    /// The feature schema's hash from the blob header, as 16 lowercase hex digits (`None`
+    /// for versions uploaded before it was recorded).
+    pub schema_hash: Option<String>,
+    /// The catalog's fingerprint, which its profile shards carry, as 16 lowercase hex digits.
+    pub catalog_fingerprint: Option<String>,
+    /// The blob format version from the header.
+    pub format_version: Option<i64>,
 }
 
-/// Every uploaded version, oldest first.
-pub async fn model_versions<S: Storage>(storage: &S) -> Result<Vec<ModelVersionRow>, StorageError> {
+/// One version as `GET /v1/admin/models` lists it: its upload (the fields of
+/// [`ModelVersionRow`]), its manifest and its shards. Spelt out rather than flattened: a
+/// flattened struct would read D1's numbers through serde's untyped buffer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ListedVersion {
+    pub version: String,
+    pub uploaded_ms: i64,
+    pub recommender_size: i64,
+    pub shard_count: i64,
+    pub movies: i64,
+    pub schema_hash: Option<String>,
+    pub catalog_fingerprint: Option<String>,
+    pub format_version: Option<i64>,
+    /// The train manifest's JSON text as uploaded, if it has been.
+    pub manifest: Option<String>,
+    /// How many of its profile shards are stored.
+    pub profiles_uploaded: i64,
+    /// Their bytes in all.
+    pub profile_bytes: i64,
+}
+
+/// Every uploaded version with its manifest and shard totals, oldest first.
+pub async fn listed_versions<S: Storage>(storage: &S) -> Result<Vec<ListedVersion>, StorageError> {
     storage
         .query(&Statement::new(
-            "SELECT version, uploaded_ms, recommender_size, shard_count, movies FROM model_versions ORDER BY uploaded_ms",
+            "SELECT v.version, v.uploaded_ms, v.recommender_size, v.shard_count, v.movies, v.schema_hash, \
+             v.catalog_fingerprint, v.format_version, v.manifest, \
+             coalesce(s.shards, 0) AS profiles_uploaded, coalesce(s.bytes, 0) AS profile_bytes \
+             FROM model_versions v LEFT JOIN \
+             (SELECT version, count(*) AS shards, sum(bytes) AS bytes FROM model_shards GROUP BY version) s \
+             ON s.version = v.version ORDER BY v.uploaded_ms",
             Vec::new(),
         ))
         .await
+}
+
+/// One version's upload record, if it has been uploaded.
+pub async fn model_version<S: Storage>(storage: &S, version: &str) -> Result<Option<ModelVersionRow>, StorageError> {
+    let rows: Vec<ModelVersionRow> = storage
+        .query(&Statement::new(
+            "SELECT version, uploaded_ms, recommender_size, shard_count, movies, schema_hash, catalog_fingerprint, \
+             format_version FROM model_versions WHERE version = ?1",
+            vec![SqlValue::from(version)],
+        ))
+        .await?;
+    Ok(rows.into_iter().next())
 }
 
 /// Whether `version` has been uploaded.
@@ -121,18 +166,58 @@ pub async fn model_version_exists<S: Storage>(storage: &S, version: &str) -> Res
     Ok(rows.first().is_some_and(|row| row.found > 0))
 }
 
-/// Records an upload, replacing what an earlier upload of the same version recorded.
+/// Records an upload, replacing what an earlier upload of the same version recorded (its
+/// manifest and shard records stay: [`clear_manifest`] and [`forget_shards`] drop them when
+/// they no longer fit).
 pub fn upsert_model_version(row: &ModelVersionRow) -> Statement {
     Statement::new(
-        "INSERT INTO model_versions (version, uploaded_ms, recommender_size, shard_count, movies) \
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (version) DO UPDATE SET uploaded_ms = excluded.uploaded_ms, \
-         recommender_size = excluded.recommender_size, shard_count = excluded.shard_count, movies = excluded.movies",
+        "INSERT INTO model_versions (version, uploaded_ms, recommender_size, shard_count, movies, schema_hash, \
+         catalog_fingerprint, format_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (version) DO UPDATE SET uploaded_ms = excluded.uploaded_ms, \
+         recommender_size = excluded.recommender_size, shard_count = excluded.shard_count, movies = excluded.movies, \
+         schema_hash = excluded.schema_hash, catalog_fingerprint = excluded.catalog_fingerprint, \
+         format_version = excluded.format_version",
         vec![
             SqlValue::from(row.version.as_str()),
             SqlValue::Integer(row.uploaded_ms),
             SqlValue::Integer(row.recommender_size),
             SqlValue::Integer(row.shard_count),
             SqlValue::Integer(row.movies),
+            SqlValue::from(row.schema_hash.clone()),
+            SqlValue::from(row.catalog_fingerprint.clone()),
+            SqlValue::from(row.format_version),
+        ],
+    )
+}
+
+/// Drops a version's manifest, for a re-upload whose recommender it no longer describes.
+pub fn clear_manifest(version: &str) -> Statement {
+    Statement::new("UPDATE model_versions SET manifest = NULL WHERE version = ?1", vec![SqlValue::from(version)])
+}
+
+/// Drops a version's shard records, for a re-upload whose catalog or layout they no longer fit.
+pub fn forget_shards(version: &str) -> Statement {
+    Statement::new("DELETE FROM model_shards WHERE version = ?1", vec![SqlValue::from(version)])
+}
+
+/// Stores a version's train manifest (JSON text, as uploaded).
+pub fn set_manifest(version: &str, manifest: &str) -> Statement {
+    Statement::new(
+        "UPDATE model_versions SET manifest = ?2 WHERE version = ?1",
+        vec![SqlValue::from(version), SqlValue::from(manifest)],
+    )
+}
+
+/// Records a stored profile shard, replacing an earlier upload of the same shard.
+pub fn upsert_model_shard(version: &str, shard: u32, bytes: usize, profiles: usize) -> Statement {
+    Statement::new(
+        "INSERT INTO model_shards (version, shard, bytes, profiles) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (version, shard) DO UPDATE SET bytes = excluded.bytes, profiles = excluded.profiles",
+        vec![
+            SqlValue::from(version),
+            SqlValue::Integer(i64::from(shard)),
+            SqlValue::Integer(bytes as i64),
+            SqlValue::Integer(profiles as i64),
         ],
     )
 }

@@ -66,6 +66,11 @@ impl Response {
         Response { status, content_type: "application/x-ndjson", headers: Vec::new(), body: body.into_bytes() }
     }
 
+    /// Raw bytes (a model blob), as `application/octet-stream`.
+    pub fn bytes(status: u16, body: Vec<u8>) -> Self {
+        Response { status, content_type: "application/octet-stream", headers: Vec::new(), body }
+    }
+
     /// The value of a header this response carries, if any.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())

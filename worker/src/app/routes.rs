@@ -31,8 +31,11 @@ pub enum Handler {
     Health,
     Metrics,
     ListModels,
+    GetRecommender,
     PutRecommender,
+    GetProfileShard,
     PutProfileShard,
+    PutManifest,
     Activate,
     Rollback,
     GetExperiment,
@@ -91,8 +94,15 @@ pub const ROUTES: &[Route] = &[
     public("/healthz", "healthz", &[(Method::Get, Handler::Health)]),
     public("/metrics", "metrics", &[(Method::Get, Handler::Metrics)]),
     admin("/v1/admin/models", &[(Method::Get, Handler::ListModels)]),
-    admin("/v1/admin/models/{version}/recommender", &[(Method::Put, Handler::PutRecommender)]),
-    admin("/v1/admin/models/{version}/profiles/{shard}", &[(Method::Put, Handler::PutProfileShard)]),
+    admin(
+        "/v1/admin/models/{version}/recommender",
+        &[(Method::Get, Handler::GetRecommender), (Method::Put, Handler::PutRecommender)],
+    ),
+    admin(
+        "/v1/admin/models/{version}/profiles/{shard}",
+        &[(Method::Get, Handler::GetProfileShard), (Method::Put, Handler::PutProfileShard)],
+    ),
+    admin("/v1/admin/models/{version}/manifest", &[(Method::Put, Handler::PutManifest)]),
     admin("/v1/admin/models/{version}/activate", &[(Method::Post, Handler::Activate)]),
     admin("/v1/admin/rollback", &[(Method::Post, Handler::Rollback)]),
     admin("/v1/admin/experiment", &[(Method::Get, Handler::GetExperiment), (Method::Put, Handler::PutExperiment)]),
@@ -181,7 +191,9 @@ mod tests {
             panic!("a known path")
         };
         assert_eq!((params.get("version"), params.get("shard"), params.get("other")), ("v1", "3", ""));
-        assert_eq!(route.allow(), "PUT");
+        assert_eq!(route.allow(), "GET, PUT, HEAD");
+        assert_eq!(handler("GET", "/v1/admin/models/v1/recommender"), Some(Handler::GetRecommender));
+        assert_eq!(handler("PUT", "/v1/admin/models/v1/manifest"), Some(Handler::PutManifest));
         let Matched::Found { route, .. } = table.find("DELETE", "/v1/admin/experiment") else { panic!("known") };
         assert_eq!(route.allow(), "GET, PUT, HEAD");
     }
