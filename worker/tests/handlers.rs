@@ -450,6 +450,14 @@ fn admin_get(edge: &Edge, path: &str) -> Response {
     edge.admin("GET", path, vec![])
 }
 
+/// Published, activated and serving: `v1` from the test model.
+fn serving_v1() -> Edge {
+    let edge = Edge::new();
+    edge.publish("v1");
+    assert_eq!(edge.admin("POST", "/v1/admin/models/v1/activate", vec![]).status, 200);
+    edge
+}
+
 fn manifest_json(version: &str) -> serde_json::Value {
     let model = model();
     let shard = |path: String, bytes: usize| serde_json::json!({ "path": path, "bytes": bytes });
@@ -597,4 +605,56 @@ fn blobs_download_byte_identical_with_an_etag() {
     let head = edge.admin("HEAD", "/v1/admin/models/v1/recommender", vec![]);
     assert_eq!((head.status, head.body.len()), (200, 0));
     assert_eq!(edge.send(Request::get("/v1/admin/models/v1/recommender")).status, 401);
+}
+
+#[test]
+fn the_admin_playground_serves_what_the_public_route_serves_and_logs_nothing() {
+    let edge = serving_v1();
+    let user = model().known_user;
+    let public = json(&edge.send(Request::get(&format!("/v1/recommend/{user}?n=20&explain=1"))));
+    let seed = public["seed"].as_str().unwrap().to_owned();
+    seed.parse::<u64>().unwrap();
+    assert_eq!(public["model_version"], "v1");
+    assert!(public["items"].as_array().unwrap().iter().all(|item| item["source"].is_string()));
+    let logged = edge.count("SELECT count(*) AS n FROM log");
+
+    let path = format!("/v1/admin/recommend/{user}?version=v1&seed={seed}&n=20");
+    let admin = json(&admin_get(&edge, &path));
+    assert_eq!(admin["items"], public["items"], "same version, same seed: the same list, scores and reasons");
+    assert_eq!(admin["seed"], public["seed"]);
+    assert_eq!(admin["model_version"], "v1");
+    assert_eq!(admin["variant"], public["variant"]);
+    assert_eq!(admin["profile_found"], true);
+    assert_eq!(admin["items"].as_array().unwrap().len(), 20);
+    assert!(admin["items"][0]["explanation"].as_array().is_some_and(|reasons| reasons.len() == 3));
+    // Without a version or seed: what the user is served now, with a seed of its own.
+    let defaults = json(&admin_get(&edge, &format!("/v1/admin/recommend/{user}?n=5")));
+    assert_eq!((defaults["model_version"].as_str(), defaults["items"].as_array().unwrap().len()), (Some("v1"), 5));
+    let unknown = json(&admin_get(&edge, "/v1/admin/recommend/999999?version=v1"));
+    assert_eq!(unknown["profile_found"], false);
+    let embedded = json(&admin_get(&edge, &format!("/v1/admin/recommend/{user}?version=default")));
+    assert_eq!(
+        (embedded["model_version"].as_str(), embedded["profile_found"].as_bool()),
+        (Some("default"), Some(false))
+    );
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log"), logged, "the playground logs no impression");
+
+    // An explicit version is served exactly or not at all.
+    edge.publish("broken");
+    block_on(edge.storage.put_blob("models/broken/recommender.blob", b"garbage")).unwrap();
+    let mut edge = edge;
+    edge.restart();
+    for (query, status) in [
+        ("version=v9", 404),
+        ("version=broken", 404),
+        ("version=bad%20name", 400),
+        ("seed=x", 400),
+        ("seed=-1", 400),
+        ("n=0", 400),
+    ] {
+        let response = admin_get(&edge, &format!("/v1/admin/recommend/{user}?{query}"));
+        assert_eq!(response.status, status, "{query}: {}", response.body_text());
+    }
+    assert_eq!(admin_get(&edge, "/v1/admin/recommend/abc").status, 400);
+    assert_eq!(edge.send(Request::get(&format!("/v1/admin/recommend/{user}"))).status, 401);
 }

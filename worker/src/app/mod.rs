@@ -172,6 +172,7 @@ impl App {
             Handler::PutExperiment => self.put_experiment(call).await,
             Handler::ReadLog => admin::read_log(call).await,
             Handler::Bench => self.bench(call).await,
+            Handler::AdminRecommend => self.admin_recommend(call).await,
         }
     }
 

@@ -42,6 +42,7 @@ pub enum Handler {
     PutExperiment,
     ReadLog,
     Bench,
+    AdminRecommend,
 }
 
 /// How a route answers errors.
@@ -108,6 +109,7 @@ pub const ROUTES: &[Route] = &[
     admin("/v1/admin/experiment", &[(Method::Get, Handler::GetExperiment), (Method::Put, Handler::PutExperiment)]),
     admin("/v1/admin/log", &[(Method::Get, Handler::ReadLog)]),
     admin("/v1/admin/bench", &[(Method::Get, Handler::Bench)]),
+    admin("/v1/admin/recommend/{user}", &[(Method::Get, Handler::AdminRecommend)]),
 ];
 
 /// The route table, compiled for matching.
