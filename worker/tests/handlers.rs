@@ -10,6 +10,7 @@ use marquee_data::store::Store;
 use marquee_data::world::{World, WorldConfig};
 use marquee_data::{Dataset, RatingScale};
 use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams, Interactions};
+use marquee_worker::app::experiment::Experiment;
 use marquee_worker::app::storage::{Statement, Storage};
 use marquee_worker::{App, AppConfig, Request, Response};
 use support::{block_on, MemoryStorage};
@@ -53,18 +54,25 @@ struct Edge {
     app: App,
     storage: MemoryStorage,
     now: Cell<f64>,
+    /// How far the clock moves each time it is read, in milliseconds.
+    tick: Cell<f64>,
 }
 
 impl Edge {
     fn new() -> Self {
         let config = AppConfig { admin_token: Some(TOKEN.into()), ..Default::default() }.with_popular_list("p1,p2,p3");
-        Edge { app: App::new(config, 1.0), storage: MemoryStorage::new(), now: Cell::new(1_700_000_000_000.0) }
+        Edge {
+            app: App::new(config, 1.0),
+            storage: MemoryStorage::new(),
+            now: Cell::new(1_700_000_000_000.0),
+            tick: Cell::new(0.25),
+        }
     }
 
     /// Sends a request, then runs its deferred writes as `ctx.waitUntil` would.
     fn send(&self, request: Request) -> Response {
         let clock = || {
-            self.now.set(self.now.get() + 0.25);
+            self.now.set(self.now.get() + self.tick.get());
             self.now.get()
         };
         let outcome = block_on(self.app.handle(&request, &self.storage, &clock));
@@ -605,6 +613,216 @@ fn blobs_download_byte_identical_with_an_etag() {
     let head = edge.admin("HEAD", "/v1/admin/models/v1/recommender", vec![]);
     assert_eq!((head.status, head.body.len()), (200, 0));
     assert_eq!(edge.send(Request::get("/v1/admin/models/v1/recommender")).status, 401);
+}
+
+/// The server-timing duration of a response, in milliseconds.
+fn duration_ms(response: &Response) -> f64 {
+    response.header("server-timing").unwrap().strip_prefix("app;dur=").unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_summary_reports_each_step_s_traffic_latency_and_clicks() {
+    let mut edge = Edge::new();
+    edge.publish("good");
+    edge.publish("bad");
+    block_on(edge.storage.put_blob("models/bad/recommender.blob", b"garbage")).unwrap();
+    assert_eq!(edge.admin("POST", "/v1/admin/models/good/activate", vec![]).status, 200);
+    // How many times a recommendation reads the clock after it starts: latencies are then
+    // set exactly through the clock's tick.
+    edge.tick.set(1.0);
+    let reads = duration_ms(&edge.send(Request::get("/recommend/1")));
+    assert_eq!(reads, duration_ms(&edge.send(Request::get("/v1/recommend/1?n=5"))));
+
+    // A fresh isolate, well after the calibration, at the start of a minute.
+    let minute = 28_400_000i64;
+    edge.now.set((minute * 60_000 + 1_000) as f64);
+    edge.restart();
+    edge.tick.set(3.0 / reads);
+    let mut ids = Vec::new();
+    for user in 0..10 {
+        let response = edge.send(Request::get(&format!("/recommend/{user}")));
+        assert!((duration_ms(&response) - 3.0).abs() < 1e-6);
+        assert_eq!(response.header("x-marquee-fallback"), None);
+        ids.push(response.header("x-marquee-recommendation-id").unwrap().to_owned());
+    }
+    edge.tick.set(0.25);
+    edge.admin("POST", "/v1/admin/models/bad/activate", vec![]);
+    assert_eq!(edge.send(Request::get("/healthz")).status, 200, "other routes are not counted");
+    edge.now.set(((minute + 1) * 60_000 + 1_000) as f64);
+    edge.tick.set(30.0 / reads);
+    for user in 0..10 {
+        let response = edge.send(Request::get(&format!("/v1/recommend/{user}?n=5")));
+        assert_eq!(response.header("x-marquee-fallback"), Some("model"));
+    }
+    edge.tick.set(0.25);
+    // Two clicks on one list count it once; a click on a third list of the first minute.
+    for id in [&ids[0], &ids[0], &ids[2]] {
+        let click = format!(r#"{{"type":"click","user_id":1,"movie_id":"m","recommendation_id":"{id}"}}"#);
+        assert_eq!(edge.send(Request::new("POST", "/v1/events", click.into_bytes())).status, 200);
+    }
+
+    let summary = json(&admin_get(&edge, "/v1/admin/summary?window_s=600&step_s=60"));
+    assert_eq!((summary["window_s"].as_i64(), summary["step_s"].as_i64()), (Some(600), Some(60)));
+    assert_eq!(summary["active_version"], "bad");
+    let health = json(&edge.send(Request::get("/healthz")));
+    assert_eq!(summary["health"], health);
+    let series = summary["series"].as_array().unwrap();
+    assert_eq!(series.len(), 10);
+    let start = (minute - 8) * 60_000;
+    for (index, point) in series.iter().enumerate() {
+        assert_eq!(point["start_ms"], start + index as i64 * 60_000);
+    }
+    let close = |value: &serde_json::Value, expected: f64| {
+        assert!((value.as_f64().unwrap() - expected).abs() < 1e-9, "{value} != {expected}")
+    };
+    for point in &series[..8] {
+        assert_eq!((point["requests"].as_i64(), point["fallbacks"].as_i64()), (Some(0), Some(0)));
+        assert!(point["p50_ms"].is_null() && point["p99_ms"].is_null());
+    }
+    // Ten at 3 ms, in the bucket (2, 5]; ten at 30 ms, in (25, 50], all fallbacks.
+    let first = &series[8];
+    assert_eq!(
+        (first["requests"].as_i64(), first["errors"].as_i64(), first["fallbacks"].as_i64()),
+        (Some(10), Some(0), Some(0))
+    );
+    close(&first["p50_ms"], 3.5);
+    close(&first["p99_ms"], 4.97);
+    let second = &series[9];
+    assert_eq!((second["requests"].as_i64(), second["fallbacks"].as_i64()), (Some(10), Some(10)));
+    close(&second["p50_ms"], 37.5);
+    close(&second["p99_ms"], 49.75);
+    let totals = &summary["totals"];
+    assert_eq!(
+        (totals["requests"].as_i64(), totals["errors"].as_i64(), totals["fallbacks"].as_i64()),
+        (Some(20), Some(0), Some(10))
+    );
+    close(&totals["fallback_rate"], 0.5);
+    close(&totals["p50_ms"], 5.0);
+    close(&totals["p99_ms"], 49.5);
+    let covered_s = (summary["now_ms"].as_f64().unwrap() - start as f64) / 1000.0;
+    close(&totals["requests_per_second"], 20.0 / covered_s);
+
+    let variants = summary["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 1);
+    let control = &variants[0];
+    assert_eq!(control["variant"], "control");
+    assert_eq!((control["impressions"].as_i64(), control["clicked_lists"].as_i64()), (Some(20), Some(2)));
+    close(&control["click_rate"], 0.1);
+    let points = control["points"].as_array().unwrap();
+    assert_eq!(points.len(), 10);
+    assert_eq!(points[8], serde_json::json!({ "start_ms": start + 8 * 60_000, "impressions": 10, "clicked_lists": 2 }));
+    assert_eq!(points[9]["impressions"], 10);
+    assert_eq!(points[0], serde_json::json!({ "start_ms": start, "impressions": 0, "clicked_lists": 0 }));
+
+    // The defaults: an hour in minutes.
+    let default = json(&admin_get(&edge, "/v1/admin/summary"));
+    assert_eq!(default["series"].as_array().unwrap().len(), 60);
+    assert_eq!(default["totals"]["requests"], 20);
+    for bad in ["step_s=30", "step_s=90", "window_s=10", "window_s=604800&step_s=60", "window_s=x", "step_s=172800"] {
+        assert_eq!(admin_get(&edge, &format!("/v1/admin/summary?{bad}")).status, 400, "{bad}");
+    }
+    assert_eq!(edge.send(Request::get("/v1/admin/summary")).status, 401);
+}
+
+/// Serves the first `count` users of each variant of `experiment` once; each list's id and
+/// movies, by variant.
+fn lists_by_variant(
+    edge: &Edge,
+    experiment: &serde_json::Value,
+    count: usize,
+) -> std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> {
+    let experiment: Experiment = serde_json::from_value(experiment.clone()).unwrap();
+    let mut lists: std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> = Default::default();
+    for user in 0..1000u64 {
+        let entry = lists.entry(experiment.assign(user).name.clone()).or_default();
+        if entry.len() == count {
+            continue;
+        }
+        let response = edge.send(Request::get(&format!("/recommend/{user}")));
+        let id = response.header("x-marquee-recommendation-id").unwrap().to_owned();
+        entry.push((id, response.body_text().split(',').map(str::to_owned).collect()));
+    }
+    assert!(lists.values().all(|lists| lists.len() == count));
+    lists
+}
+
+fn click(edge: &Edge, recommendation_id: &str, movie_id: &str, time_ms: i64) {
+    let event = serde_json::json!({
+        "type": "click", "user_id": 1, "movie_id": movie_id, "recommendation_id": recommendation_id, "time_ms": time_ms
+    });
+    assert_eq!(edge.send(Request::new("POST", "/v1/events", event.to_string().into_bytes())).status, 200);
+}
+
+#[test]
+fn the_readout_gives_each_variant_s_click_rate_and_mrr_with_intervals() {
+    let edge = Edge::new();
+    edge.publish("a");
+    edge.publish("b");
+    edge.admin("POST", "/v1/admin/models/a/activate", vec![]);
+    let experiment = serde_json::json!({
+        "salt": "readout",
+        "variants": [
+            { "name": "control", "version": null, "weight": 1 },
+            { "name": "treatment", "version": "b", "weight": 3 }
+        ]
+    });
+    assert_eq!(edge.admin("PUT", "/v1/admin/experiment", experiment.to_string().into_bytes()).status, 200);
+    let lists = lists_by_variant(&edge, &experiment, 4);
+    let control = &lists["control"];
+    let treatment = &lists["treatment"];
+    // Control: a click at rank 1; a first click at rank 4 (a later one at rank 2 does not
+    // count); a click on a movie not in the list; no click.
+    click(&edge, &control[0].0, &control[0].1[0], 1_000);
+    click(&edge, &control[1].0, &control[1].1[3], 1_000);
+    click(&edge, &control[1].0, &control[1].1[1], 2_000);
+    click(&edge, &control[2].0, "not-in-the-list", 1_000);
+    // Treatment: one click at rank 2.
+    click(&edge, &treatment[0].0, &treatment[0].1[1], 1_000);
+    // A variant only the log knows, from an earlier experiment.
+    block_on(edge.storage.execute(&[Statement::new(
+        "INSERT INTO log (id, kind, time_ms, user_id, value, variant) VALUES ('old-1', 'impression', 5, 9, 'x,y', 'retired')",
+        vec![],
+    )]))
+    .unwrap();
+
+    let readout = json(&admin_get(&edge, "/v1/admin/readout"));
+    assert!(readout["method"].as_str().unwrap().contains("Wilson"));
+    let variants = readout["variants"].as_array().unwrap();
+    let names: Vec<&str> = variants.iter().map(|v| v["variant"].as_str().unwrap()).collect();
+    assert_eq!(names, ["control", "treatment", "retired"]);
+    let close = |value: &serde_json::Value, expected: f64| {
+        assert!((value.as_f64().unwrap() - expected).abs() < 1e-9, "{value} != {expected}")
+    };
+
+    let control = &variants[0];
+    assert_eq!((control["version"].as_str(), control["weight"].as_i64()), (Some("a"), Some(1)));
+    assert_eq!((control["impressions"].as_i64(), control["clicked_lists"].as_i64()), (Some(4), Some(3)));
+    close(&control["click_rate"], 0.75);
+    close(&control["click_rate_ci"][0], 0.300_641_842_582_401_8);
+    close(&control["click_rate_ci"][1], 0.954_412_739_190_299_5);
+    // Reciprocal ranks 1, 1/4, 0, 0: MRR 0.3125, its interval clipped at 0.
+    close(&control["mrr"], 0.3125);
+    close(&control["mrr_ci"][0], 0.0);
+    close(&control["mrr_ci"][1], 0.776_268_992_886_353);
+
+    let treatment = &variants[1];
+    assert_eq!((treatment["version"].as_str(), treatment["weight"].as_i64()), (Some("b"), Some(3)));
+    assert_eq!((treatment["impressions"].as_i64(), treatment["clicked_lists"].as_i64()), (Some(4), Some(1)));
+    close(&treatment["click_rate"], 0.25);
+    close(&treatment["mrr"], 0.125);
+    let (low, high) = marquee_data::stats::wilson_interval(1, 4, marquee_data::stats::Z_95).unwrap();
+    close(&treatment["click_rate_ci"][0], low);
+    close(&treatment["click_rate_ci"][1], high);
+    let (low, high) = marquee_data::stats::mean_interval(0.5, 0.25, 4, marquee_data::stats::Z_95).unwrap();
+    close(&treatment["mrr_ci"][0], low.max(0.0));
+    close(&treatment["mrr_ci"][1], high);
+
+    let retired = &variants[2];
+    assert!(retired["version"].is_null() && retired["weight"].is_null());
+    assert_eq!((retired["impressions"].as_i64(), retired["clicked_lists"].as_i64()), (Some(1), Some(0)));
+    close(&retired["click_rate"], 0.0);
+    assert!(retired["mrr_ci"].is_null(), "one list has no spread to estimate");
+    assert_eq!(edge.send(Request::get("/v1/admin/readout")).status, 401);
 }
 
 #[test]

@@ -130,6 +130,34 @@ impl MetricsBuffer {
     }
 }
 
+/// The `q`-quantile of a latency histogram, as Prometheus's `histogram_quantile` computes
+/// it: linear interpolation within the bucket the rank falls in (the first bucket starting
+/// at 0), and the highest finite bound when it falls in `+Inf`. `counts` are per bucket in
+/// [`LE_LABELS`] order, not cumulative; `None` when they add up to 0.
+pub fn histogram_quantile(q: f64, counts: &[i64; LE_LABELS.len()]) -> Option<f64> {
+    let total: i64 = counts.iter().sum();
+    if total <= 0 {
+        return None;
+    }
+    let rank = q.clamp(0.0, 1.0) * total as f64;
+    let mut below = 0i64;
+    let mut lower = 0.0;
+    for (&count, &upper) in counts.iter().zip(LATENCY_BUCKETS_MS.iter()) {
+        if (below + count) as f64 >= rank && count > 0 {
+            return Some(lower + (upper - lower) * (rank - below as f64) / count as f64);
+        }
+        below += count;
+        lower = upper;
+    }
+    // The rank is in the +Inf bucket.
+    LATENCY_BUCKETS_MS.last().copied()
+}
+
+/// A stored bucket label's index in [`LE_LABELS`].
+pub fn bucket_index(le: &str) -> Option<usize> {
+    LE_LABELS.iter().position(|&label| label == le)
+}
+
 /// The Prometheus text of every counter in storage.
 pub async fn render<S: Storage>(storage: &S, model_version: Option<&str>) -> Result<Response, AppError> {
     let counts = queries::request_counts(storage).await?;
@@ -197,6 +225,29 @@ mod tests {
         assert_eq!(bucket_label(0.51), "1");
         assert_eq!(bucket_label(1000.0), "1000");
         assert_eq!(bucket_label(1000.1), "+Inf");
+        assert_eq!(bucket_index("+Inf"), Some(11));
+        assert_eq!(bucket_index("7"), None);
+    }
+
+    #[test]
+    fn quantiles_interpolate_within_the_bucket_as_prometheus_does() {
+        let mut counts = [0i64; 12];
+        assert_eq!(histogram_quantile(0.5, &counts), None);
+        // Ten requests in (2, 5] and ten in (25, 50].
+        counts[3] = 10;
+        counts[6] = 10;
+        assert_eq!(histogram_quantile(0.5, &counts), Some(5.0));
+        assert!((histogram_quantile(0.99, &counts).unwrap() - 49.5).abs() < 1e-9);
+        assert!((histogram_quantile(0.25, &counts).unwrap() - 3.5).abs() < 1e-9);
+        // The first bucket starts at 0.
+        let mut first = [0i64; 12];
+        first[0] = 4;
+        assert_eq!(histogram_quantile(0.5, &first), Some(0.25));
+        // A rank in +Inf answers the highest finite bound.
+        let mut slow = [0i64; 12];
+        slow[11] = 3;
+        slow[0] = 1;
+        assert_eq!(histogram_quantile(0.99, &slow), Some(1000.0));
     }
 
     #[test]

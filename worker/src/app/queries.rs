@@ -286,6 +286,76 @@ pub struct VariantCount {
     pub count: i64,
 }
 
+/// Impressions and the lists clicked among them, per variant and time step.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct VariantStep {
+    /// The variant ("" for impressions logged without one).
+    pub variant: String,
+    /// The step's index from the window's start.
+    pub step: i64,
+    pub impressions: i64,
+    /// Impressions that at least one click or watch refers to.
+    pub clicked_lists: i64,
+}
+
+/// Impressions per variant and step of `step_ms` from `start_ms` up to `end_ms`, and how
+/// many of them were clicked (a click or watch whose `ref` is the impression's id), counted
+/// at the impression's time.
+pub async fn variant_steps<S: Storage>(
+    storage: &S,
+    start_ms: i64,
+    step_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<VariantStep>, StorageError> {
+    // CAST: D1 may bind the numbers as REALs, which would make the division fractional.
+    storage
+        .query(&Statement::new(
+            "SELECT coalesce(i.variant, '') AS variant, CAST((i.time_ms - ?1) / ?2 AS INTEGER) AS step, \
+             count(*) AS impressions, \
+             sum(EXISTS (SELECT 1 FROM log c WHERE c.ref = i.id AND c.kind IN ('click', 'watch'))) AS clicked_lists \
+             FROM log i WHERE i.kind = 'impression' AND i.time_ms >= ?1 AND i.time_ms < ?3 GROUP BY 1, 2",
+            vec![SqlValue::Integer(start_ms), SqlValue::Integer(step_ms), SqlValue::Integer(end_ms)],
+        ))
+        .await
+}
+
+/// Per variant, the clicked lists and the sum (and sum of squares) of their reciprocal
+/// ranks: the rank of the first clicked or watched movie in the list, 1-based, and a
+/// reciprocal rank of 0 when that movie is not in the list.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct VariantRanks {
+    /// The variant ("" for impressions logged without one).
+    pub variant: String,
+    pub clicked_lists: i64,
+    pub reciprocal_rank_sum: f64,
+    pub reciprocal_rank_sum_sq: f64,
+}
+
+/// Every clicked list's reciprocal rank, added up per variant. Clicks are attributed by
+/// recommendation id (`ref`); the first event by time (then by log order) counts.
+pub async fn reciprocal_ranks<S: Storage>(storage: &S) -> Result<Vec<VariantRanks>, StorageError> {
+    // The rank is one more than the commas before the movie in ",a,b,c," (the list with a
+    // comma at each end, so that every id is matched whole).
+    storage
+        .query(&Statement::new(
+            "WITH first AS (\
+               SELECT ref AS id, movie_id AS movie, \
+               row_number() OVER (PARTITION BY ref ORDER BY time_ms, seq) AS n \
+               FROM log WHERE kind IN ('click', 'watch') AND ref IS NOT NULL), \
+             hit AS (\
+               SELECT coalesce(i.variant, '') AS variant, ',' || coalesce(i.value, '') || ',' AS list, \
+               coalesce(instr(',' || coalesce(i.value, '') || ',', ',' || f.movie || ','), 0) AS at \
+               FROM first f JOIN log i ON i.id = f.id AND i.kind = 'impression' WHERE f.n = 1), \
+             ranked AS (\
+               SELECT variant, CASE WHEN at = 0 THEN 0.0 ELSE 1.0 / \
+               (length(substr(list, 1, at)) - length(replace(substr(list, 1, at), ',', ''))) END AS rr FROM hit) \
+             SELECT variant, count(*) AS clicked_lists, total(rr) AS reciprocal_rank_sum, \
+             total(rr * rr) AS reciprocal_rank_sum_sq FROM ranked GROUP BY variant",
+            Vec::new(),
+        ))
+        .await
+}
+
 // ---------------------------------------------------------------------------------------
 // Request metrics: counters and the latency histogram, added to by every isolate.
 
@@ -389,4 +459,73 @@ pub fn prune_windows(minute: i64) -> [Statement; 2] {
         Statement::new("DELETE FROM request_windows WHERE minute < ?1", vec![SqlValue::Integer(minute)]),
         Statement::new("DELETE FROM latency_windows WHERE minute < ?1", vec![SqlValue::Integer(minute)]),
     ]
+}
+
+/// One step's request counts, added over routes and minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StepCounts {
+    /// The step's index from the window's start.
+    pub step: i64,
+    pub requests: i64,
+    pub errors: i64,
+    pub fallbacks: i64,
+}
+
+/// One step's count in one latency bucket, added over routes and minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StepBucket {
+    /// The step's index from the window's start.
+    pub step: i64,
+    /// The bucket's upper bound in milliseconds, or `+Inf`.
+    pub le: String,
+    pub count: i64,
+}
+
+/// The minutes `first_minute..end_minute` of these two routes' request windows, added up in
+/// steps of `step_minutes`.
+pub async fn request_steps<S: Storage>(
+    storage: &S,
+    routes: [&str; 2],
+    first_minute: i64,
+    step_minutes: i64,
+    end_minute: i64,
+) -> Result<Vec<StepCounts>, StorageError> {
+    // CAST: D1 may bind the numbers as REALs, which would make the division fractional.
+    storage
+        .query(&Statement::new(
+            "SELECT CAST((minute - ?1) / ?2 AS INTEGER) AS step, sum(requests) AS requests, sum(errors) AS errors, \
+             sum(fallbacks) AS fallbacks FROM request_windows \
+             WHERE minute >= ?1 AND minute < ?3 AND route IN (?4, ?5) GROUP BY 1",
+            vec![
+                SqlValue::Integer(first_minute),
+                SqlValue::Integer(step_minutes),
+                SqlValue::Integer(end_minute),
+                SqlValue::from(routes[0]),
+                SqlValue::from(routes[1]),
+            ],
+        ))
+        .await
+}
+
+/// The same minutes' latency buckets, added up per step.
+pub async fn latency_steps<S: Storage>(
+    storage: &S,
+    routes: [&str; 2],
+    first_minute: i64,
+    step_minutes: i64,
+    end_minute: i64,
+) -> Result<Vec<StepBucket>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT CAST((minute - ?1) / ?2 AS INTEGER) AS step, le, sum(count) AS count FROM latency_windows \
+             WHERE minute >= ?1 AND minute < ?3 AND route IN (?4, ?5) GROUP BY 1, 2",
+            vec![
+                SqlValue::Integer(first_minute),
+                SqlValue::Integer(step_minutes),
+                SqlValue::Integer(end_minute),
+                SqlValue::from(routes[0]),
+                SqlValue::from(routes[1]),
+            ],
+        ))
+        .await
 }

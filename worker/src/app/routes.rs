@@ -42,6 +42,8 @@ pub enum Handler {
     PutExperiment,
     ReadLog,
     Bench,
+    Summary,
+    Readout,
     AdminRecommend,
 }
 
@@ -81,16 +83,24 @@ const fn admin(path: &'static str, methods: &'static [(Method, Handler)]) -> Rou
     Route { path, label: "admin", access: Access::Admin, errors: ErrorFormat::Json, methods }
 }
 
+/// The metrics label of `/recommend/<user>`.
+const RECOMMEND: &str = "recommend";
+/// The metrics label of `/v1/recommend/<user>`.
+const V1_RECOMMEND: &str = "v1_recommend";
+
+/// The labels of the routes that serve recommendations, which the admin summary reports on.
+pub const RECOMMENDATION_LABELS: [&str; 2] = [RECOMMEND, V1_RECOMMEND];
+
 /// Every route of the edge.
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/recommend/{user}",
-        label: "recommend",
+        label: RECOMMEND,
         access: Access::Public,
         errors: ErrorFormat::Text,
         methods: &[(Method::Get, Handler::Recommend)],
     },
-    public("/v1/recommend/{user}", "v1_recommend", &[(Method::Get, Handler::RecommendJson)]),
+    public("/v1/recommend/{user}", V1_RECOMMEND, &[(Method::Get, Handler::RecommendJson)]),
     public("/v1/events", "v1_events", &[(Method::Post, Handler::PostEvents)]),
     public("/healthz", "healthz", &[(Method::Get, Handler::Health)]),
     public("/metrics", "metrics", &[(Method::Get, Handler::Metrics)]),
@@ -109,6 +119,8 @@ pub const ROUTES: &[Route] = &[
     admin("/v1/admin/experiment", &[(Method::Get, Handler::GetExperiment), (Method::Put, Handler::PutExperiment)]),
     admin("/v1/admin/log", &[(Method::Get, Handler::ReadLog)]),
     admin("/v1/admin/bench", &[(Method::Get, Handler::Bench)]),
+    admin("/v1/admin/summary", &[(Method::Get, Handler::Summary)]),
+    admin("/v1/admin/readout", &[(Method::Get, Handler::Readout)]),
     admin("/v1/admin/recommend/{user}", &[(Method::Get, Handler::AdminRecommend)]),
 ];
 
