@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use marquee_data::store::Store;
 use marquee_data::world::{World, WorldConfig};
 use marquee_data::{Dataset, RatingScale};
+use marquee_model::recommend::UserProfile;
 use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams, Interactions};
 use marquee_worker::app::experiment::Experiment;
 use marquee_worker::app::storage::{Statement, Storage};
@@ -22,6 +23,8 @@ struct Model {
     recommender: Vec<u8>,
     shards: Vec<Vec<u8>>,
     known_user: u64,
+    /// The known user's published profile.
+    known_profile: UserProfile,
 }
 
 fn model() -> &'static Model {
@@ -45,8 +48,13 @@ fn model() -> &'static Model {
         let data = Interactions::from_store(&store).unwrap();
         let fitted = fit_hybrid(&data, &data.events, &HybridParams { shard_count: 3, ..Default::default() }).unwrap();
         let shards = profile_shards(&fitted.recommender, &fitted.profiles).unwrap();
-        let known_user = fitted.profiles.iter().find(|profile| profile.interactions >= 3).unwrap().user_id;
-        Model { recommender: fitted.recommender.to_blob().unwrap(), shards, known_user }
+        let known_profile = fitted.profiles.iter().find(|profile| profile.interactions >= 3).unwrap().clone();
+        Model {
+            recommender: fitted.recommender.to_blob().unwrap(),
+            shards,
+            known_user: known_profile.user_id,
+            known_profile,
+        }
     })
 }
 
@@ -875,4 +883,87 @@ fn the_admin_playground_serves_what_the_public_route_serves_and_logs_nothing() {
     }
     assert_eq!(admin_get(&edge, "/v1/admin/recommend/abc").status, 400);
     assert_eq!(edge.send(Request::get(&format!("/v1/admin/recommend/{user}"))).status, 401);
+}
+
+#[test]
+fn the_user_lookup_shows_assignment_profile_and_recent_rows() {
+    let fresh = Edge::new();
+    let nobody = json(&admin_get(&fresh, "/v1/admin/users/5"));
+    assert_eq!((nobody["version"].as_str(), nobody["variant"].as_str()), (Some("default"), Some("control")));
+    assert!(nobody["shard"].is_null() && nobody["profile"].is_null());
+    assert_eq!(nobody["recent"], serde_json::json!([]));
+
+    let edge = serving_v1();
+    let known = &model().known_profile;
+    let user = known.user_id;
+    edge.send(Request::get(&format!("/recommend/{user}")));
+    let second = edge.send(Request::get(&format!("/recommend/{user}")));
+    let found = json(&admin_get(&edge, &format!("/v1/admin/users/{user}")));
+    assert_eq!(found["user_id"], user);
+    assert_eq!((found["version"].as_str(), found["variant"].as_str()), (Some("v1"), Some("control")));
+    assert_eq!(found["shard"], marquee_model::recommend::shard_of(user, 3));
+    let profile = &found["profile"];
+    assert_eq!(profile["interactions"], known.interactions);
+    assert_eq!(profile["ratings"], known.ratings);
+    let recommender = marquee_model::recommend::Recommender::from_blob(&model().recommender).unwrap();
+    let seen: Vec<&str> = known.seen.iter().map(|&item| recommender.movie_id(item).unwrap()).collect();
+    assert_eq!(profile["seen"], serde_json::json!(seen));
+    let demographics = &known.demographics;
+    assert_eq!(profile["demographics"]["age"], serde_json::json!(demographics.age));
+    assert_eq!(profile["demographics"]["gender"], serde_json::json!(demographics.gender.map(|g| g.label())));
+    let occupation = demographics.occupation.map(|code| recommender.catalog().occupations[usize::from(code)].clone());
+    assert_eq!(profile["demographics"]["occupation"], serde_json::json!(occupation));
+    assert_eq!(profile["segment"], format!("{}/{}", demographics.gender_label(), demographics.age_label()));
+    let recent: Vec<marquee_data::EdgeRow> = serde_json::from_value(found["recent"].clone()).unwrap();
+    assert_eq!(recent.len(), 2);
+    assert_eq!(recent[0].id, second.header("x-marquee-recommendation-id").unwrap(), "newest first");
+    assert!(recent[0].seq > recent[1].seq);
+
+    let stranger = json(&admin_get(&edge, "/v1/admin/users/999999"));
+    assert!(stranger["profile"].is_null());
+    assert_eq!(stranger["shard"], marquee_model::recommend::shard_of(999_999, 3));
+    assert_eq!(admin_get(&edge, "/v1/admin/users/abc").status, 400);
+    assert_eq!(edge.send(Request::get(&format!("/v1/admin/users/{user}"))).status, 401);
+}
+
+#[test]
+fn the_movie_lookup_shows_catalog_metadata_and_exposure() {
+    let edge = serving_v1();
+    let served = edge.send(Request::get("/recommend/3"));
+    let other = edge.send(Request::get("/recommend/4")).body_text();
+    let list: Vec<String> = served.body_text().split(',').map(str::to_owned).collect();
+    let movie = &list[0];
+    let lists_containing = 1 + i64::from(other.split(',').any(|id| id == movie));
+    click(&edge, served.header("x-marquee-recommendation-id").unwrap(), movie, 1_000);
+
+    // Every byte escaped: the id is decoded before it is looked up.
+    let escaped: String = movie.bytes().map(|b| format!("%{b:02X}")).collect();
+    let found = json(&admin_get(&edge, &format!("/v1/admin/movies/{escaped}")));
+    assert_eq!(found["movie_id"], movie.as_str());
+    assert_eq!((found["version"].as_str(), found["in_catalog"].as_bool()), (Some("v1"), Some(true)));
+    let recommender = marquee_model::recommend::Recommender::from_blob(&model().recommender).unwrap();
+    let entry = recommender.catalog().movies.iter().find(|m| &m.movie_id == movie).unwrap();
+    let metadata = &found["metadata"];
+    let genres: Vec<&str> = marquee_data::records::TMDB_GENRES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| entry.genre_mask & (1 << bit) != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    assert!(!genres.is_empty());
+    assert_eq!(metadata["genres"], serde_json::json!(genres));
+    if entry.year.is_finite() {
+        assert_eq!(metadata["year"].as_f64(), Some(f64::from(entry.year)));
+    }
+    assert_eq!(metadata["log_watchers"].as_f64(), Some(f64::from(entry.log_watchers)));
+    assert_eq!(found["lists_containing"], lists_containing);
+    assert_eq!(found["impressions"], 2);
+    assert_eq!(found["clicked"], 1);
+    assert_eq!(found["exposure_share"].as_f64(), Some(lists_containing as f64 / 2.0));
+
+    let unknown = json(&admin_get(&edge, "/v1/admin/movies/no+such+movie"));
+    assert_eq!((unknown["in_catalog"].as_bool(), unknown["lists_containing"].as_i64()), (Some(false), Some(0)));
+    assert!(unknown["metadata"].is_null());
+    assert_eq!(admin_get(&edge, "/v1/admin/movies/%zz").status, 400);
+    assert_eq!(edge.send(Request::get(&format!("/v1/admin/movies/{movie}"))).status, 401);
 }

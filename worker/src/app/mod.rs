@@ -8,6 +8,7 @@ pub mod error;
 mod events;
 pub mod experiment;
 mod insights;
+mod lookup;
 mod metrics;
 pub mod models;
 pub mod queries;
@@ -174,6 +175,8 @@ impl App {
             Handler::Summary => self.summary(call).await,
             Handler::Readout => self.readout(call).await,
             Handler::AdminRecommend => self.admin_recommend(call).await,
+            Handler::InspectUser => self.inspect_user(call).await,
+            Handler::InspectMovie => self.inspect_movie(call).await,
         }
     }
 

@@ -286,6 +286,17 @@ pub struct VariantCount {
     pub count: i64,
 }
 
+/// The newest `limit` log rows of one user, newest first.
+pub async fn recent_log_rows<S: Storage>(storage: &S, user_id: u64, limit: i64) -> Result<Vec<EdgeRow>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us \
+             FROM log WHERE user_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            vec![SqlValue::Integer(user_id as i64), SqlValue::Integer(limit)],
+        ))
+        .await
+}
+
 /// Impressions and the lists clicked among them, per variant and time step.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct VariantStep {
@@ -354,6 +365,34 @@ pub async fn reciprocal_ranks<S: Storage>(storage: &S) -> Result<Vec<VariantRank
             Vec::new(),
         ))
         .await
+}
+
+/// How much a movie was shown and clicked.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct MovieExposure {
+    /// Impressions whose list holds the movie.
+    pub lists_containing: i64,
+    /// Every impression.
+    pub impressions: i64,
+    /// Clicks and watches of the movie that refer to a list.
+    pub clicked: i64,
+}
+
+/// A movie's exposure in the log. The list count reads every impression: it is for the
+/// admin API, not for serving.
+pub async fn movie_exposure<S: Storage>(storage: &S, movie_id: &str) -> Result<MovieExposure, StorageError> {
+    let rows: Vec<MovieExposure> = storage
+        .query(&Statement::new(
+            "SELECT \
+             (SELECT count(*) FROM log WHERE kind = 'impression' \
+               AND instr(',' || coalesce(value, '') || ',', ',' || ?1 || ',') > 0) AS lists_containing, \
+             (SELECT count(*) FROM log WHERE kind = 'impression') AS impressions, \
+             (SELECT count(*) FROM log WHERE movie_id = ?1 AND kind IN ('click', 'watch') AND ref IS NOT NULL) \
+               AS clicked",
+            vec![SqlValue::from(movie_id)],
+        ))
+        .await?;
+    Ok(rows.into_iter().next().unwrap_or(MovieExposure { lists_containing: 0, impressions: 0, clicked: 0 }))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ pub enum Handler {
     Summary,
     Readout,
     AdminRecommend,
+    InspectUser,
+    InspectMovie,
 }
 
 /// How a route answers errors.
@@ -122,6 +124,8 @@ pub const ROUTES: &[Route] = &[
     admin("/v1/admin/summary", &[(Method::Get, Handler::Summary)]),
     admin("/v1/admin/readout", &[(Method::Get, Handler::Readout)]),
     admin("/v1/admin/recommend/{user}", &[(Method::Get, Handler::AdminRecommend)]),
+    admin("/v1/admin/users/{user}", &[(Method::Get, Handler::InspectUser)]),
+    admin("/v1/admin/movies/{movie}", &[(Method::Get, Handler::InspectMovie)]),
 ];
 
 /// The route table, compiled for matching.
@@ -208,6 +212,7 @@ mod tests {
         assert_eq!(route.allow(), "GET, PUT, HEAD");
         assert_eq!(handler("GET", "/v1/admin/models/v1/recommender"), Some(Handler::GetRecommender));
         assert_eq!(handler("PUT", "/v1/admin/models/v1/manifest"), Some(Handler::PutManifest));
+        assert_eq!(handler("GET", "/v1/admin/movies/heat+1995"), Some(Handler::InspectMovie));
         let Matched::Found { route, .. } = table.find("DELETE", "/v1/admin/experiment") else { panic!("known") };
         assert_eq!(route.allow(), "GET, PUT, HEAD");
     }
