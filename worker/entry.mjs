@@ -15,7 +15,9 @@ export default {
       const answer = await handle(request.method, url.pathname, url.search.slice(1), [...request.headers], body, env, ctx);
       const headers = new Headers(answer.headers);
       headers.set("content-type", answer.contentType);
-      return new Response(request.method === "HEAD" ? null : answer.body, { status: answer.status, headers });
+      // HEAD and 304 (a blob the client already has) must not carry a body.
+      const bodyless = request.method === "HEAD" || answer.status === 304;
+      return new Response(bodyless ? null : answer.body, { status: answer.status, headers });
     } catch (error) {
       // A Rust panic traps the instance: reset it and still answer the contract's way.
       __wbg_reset_state();

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 use marquee_data::store::Store;
 use marquee_data::world::{World, WorldConfig};
 use marquee_data::{Dataset, RatingScale};
+use marquee_model::recommend::UserProfile;
 use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams, Interactions};
+use marquee_worker::app::experiment::Experiment;
 use marquee_worker::app::storage::{Statement, Storage};
 use marquee_worker::{App, AppConfig, Request, Response};
 use support::{block_on, MemoryStorage};
@@ -21,6 +23,8 @@ struct Model {
     recommender: Vec<u8>,
     shards: Vec<Vec<u8>>,
     known_user: u64,
+    /// The known user's published profile.
+    known_profile: UserProfile,
 }
 
 fn model() -> &'static Model {
@@ -44,8 +48,13 @@ fn model() -> &'static Model {
         let data = Interactions::from_store(&store).unwrap();
         let fitted = fit_hybrid(&data, &data.events, &HybridParams { shard_count: 3, ..Default::default() }).unwrap();
         let shards = profile_shards(&fitted.recommender, &fitted.profiles).unwrap();
-        let known_user = fitted.profiles.iter().find(|profile| profile.interactions >= 3).unwrap().user_id;
-        Model { recommender: fitted.recommender.to_blob().unwrap(), shards, known_user }
+        let known_profile = fitted.profiles.iter().find(|profile| profile.interactions >= 3).unwrap().clone();
+        Model {
+            recommender: fitted.recommender.to_blob().unwrap(),
+            shards,
+            known_user: known_profile.user_id,
+            known_profile,
+        }
     })
 }
 
@@ -53,18 +62,25 @@ struct Edge {
     app: App,
     storage: MemoryStorage,
     now: Cell<f64>,
+    /// How far the clock moves each time it is read, in milliseconds.
+    tick: Cell<f64>,
 }
 
 impl Edge {
     fn new() -> Self {
         let config = AppConfig { admin_token: Some(TOKEN.into()), ..Default::default() }.with_popular_list("p1,p2,p3");
-        Edge { app: App::new(config, 1.0), storage: MemoryStorage::new(), now: Cell::new(1_700_000_000_000.0) }
+        Edge {
+            app: App::new(config, 1.0),
+            storage: MemoryStorage::new(),
+            now: Cell::new(1_700_000_000_000.0),
+            tick: Cell::new(0.25),
+        }
     }
 
     /// Sends a request, then runs its deferred writes as `ctx.waitUntil` would.
     fn send(&self, request: Request) -> Response {
         let clock = || {
-            self.now.set(self.now.get() + 0.25);
+            self.now.set(self.now.get() + self.tick.get());
             self.now.get()
         };
         let outcome = block_on(self.app.handle(&request, &self.storage, &clock));
@@ -441,4 +457,513 @@ fn head_answers_like_get_without_side_effects() {
     assert_eq!(edge.send(Request::new("HEAD", "/v1/events", vec![])).status, 405);
     edge.send(Request::get("/recommend/5"));
     assert_eq!(edge.count("SELECT count(*) AS n FROM log"), 1, "GET logs one");
+}
+
+// ---------------------------------------------------------------------------------------
+// The admin UI's API (issue #10).
+
+fn admin_get(edge: &Edge, path: &str) -> Response {
+    edge.admin("GET", path, vec![])
+}
+
+/// Published, activated and serving: `v1` from the test model.
+fn serving_v1() -> Edge {
+    let edge = Edge::new();
+    edge.publish("v1");
+    assert_eq!(edge.admin("POST", "/v1/admin/models/v1/activate", vec![]).status, 200);
+    edge
+}
+
+fn manifest_json(version: &str) -> serde_json::Value {
+    let model = model();
+    let shard = |path: String, bytes: usize| serde_json::json!({ "path": path, "bytes": bytes });
+    serde_json::json!({
+        "version": version,
+        "feature_schema_version": 1,
+        "users": 300,
+        "movies": 200,
+        "interactions": 1234,
+        "train_seconds": 1.5,
+        "recommender": shard("recommender.blob".into(), model.recommender.len()),
+        "shard_count": model.shards.len(),
+        "profile_shards": model.shards.iter().enumerate()
+            .map(|(index, bytes)| shard(format!("profiles/{index:05}.blob"), bytes.len())).collect::<Vec<_>>(),
+        "popular": ["a", "b"],
+    })
+}
+
+fn hex16(value: u64) -> String {
+    format!("{value:016x}")
+}
+
+#[test]
+fn every_migration_is_applied_by_the_native_tests() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|extension| extension == "sql"));
+    assert_eq!(files.count(), support::memory_storage::MIGRATIONS.len());
+}
+
+#[test]
+fn the_models_listing_carries_identity_shards_manifest_and_the_default_model() {
+    let edge = Edge::new();
+    edge.publish("v1");
+    let recommender = marquee_model::recommend::Recommender::from_blob(&model().recommender).unwrap();
+    let header = marquee_model::read_header(&model().recommender).unwrap();
+    let listed = json(&admin_get(&edge, "/v1/admin/models"));
+    let version = &listed["versions"][0];
+    assert_eq!(version["version"], "v1");
+    assert_eq!(version["schema_hash"], hex16(header.schema_hash));
+    assert_eq!(version["catalog_fingerprint"], hex16(recommender.fingerprint()));
+    assert_eq!(version["format_version"], 2);
+    assert_eq!(version["recommender_size"], model().recommender.len());
+    assert_eq!(version["profiles_uploaded"], model().shards.len());
+    assert_eq!(version["profile_bytes"], model().shards.iter().map(Vec::len).sum::<usize>());
+    assert_eq!(version["manifest"], serde_json::Value::Null);
+    for hash in [&version["schema_hash"], &version["catalog_fingerprint"]] {
+        let text = hash.as_str().unwrap();
+        assert!(text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{text}");
+    }
+
+    let default_blob = marquee_worker::app::models::DEFAULT_MODEL;
+    let embedded = marquee_model::recommend::Recommender::from_blob(default_blob).unwrap();
+    let default = &listed["default_model"];
+    assert_eq!(default["version"], "default");
+    assert_eq!(default["movies"], embedded.catalog().len());
+    assert_eq!(default["recommender_size"], default_blob.len());
+    assert_eq!(default["schema_hash"], hex16(marquee_model::read_header(default_blob).unwrap().schema_hash));
+    assert_eq!(default["catalog_fingerprint"], hex16(embedded.fingerprint()));
+
+    // A re-upload of the same blob keeps the shard records.
+    edge.publish("v1");
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models"))["versions"][0]["profiles_uploaded"], 3);
+}
+
+#[test]
+fn manifests_are_checked_against_the_upload_and_stored_as_sent() {
+    let edge = Edge::new();
+    let put = |version: &str, body: Vec<u8>| edge.admin("PUT", &format!("/v1/admin/models/{version}/manifest"), body);
+    let manifest = manifest_json("v1");
+    assert_eq!(put("v1", manifest.to_string().into_bytes()).status, 409, "no recommender yet");
+    edge.publish("v1");
+
+    assert_eq!(put("v1", b"{".to_vec()).status, 400);
+    let not_a_manifest = put("v1", br#"{"version":"v1"}"#.to_vec());
+    assert_eq!((not_a_manifest.status, json(&not_a_manifest)["error"].as_str()), (400, Some("bad_request")));
+    assert_eq!(put("bad%20name", manifest.to_string().into_bytes()).status, 400);
+    let mut wrong_size = manifest.clone();
+    wrong_size["recommender"]["bytes"] = 12.into();
+    let refused = put("v1", wrong_size.to_string().into_bytes());
+    assert_eq!(refused.status, 422);
+    assert!(json(&refused)["message"].as_str().unwrap().contains("recommender size"));
+    let mut wrong_shards = manifest.clone();
+    wrong_shards["shard_count"] = 4.into();
+    assert_eq!(put("v1", wrong_shards.to_string().into_bytes()).status, 422);
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models"))["versions"][0]["manifest"], serde_json::Value::Null);
+
+    let stored = put("v1", serde_json::to_vec_pretty(&manifest).unwrap());
+    assert_eq!(stored.status, 201, "{}", stored.body_text());
+    assert_eq!(json(&stored), serde_json::json!({ "version": "v1" }));
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models"))["versions"][0]["manifest"], manifest);
+    assert_eq!(
+        edge.send(Request::new("PUT", "/v1/admin/models/v1/manifest", manifest.to_string().into_bytes())).status,
+        401
+    );
+
+    // Another recommender under the same name: the manifest and shards no longer describe it.
+    let other = marquee_worker::app::models::DEFAULT_MODEL.to_vec();
+    assert_eq!(edge.admin("PUT", "/v1/admin/models/v1/recommender", other).status, 201);
+    let listed = json(&admin_get(&edge, "/v1/admin/models"));
+    assert_eq!(listed["versions"][0]["manifest"], serde_json::Value::Null);
+    assert_eq!(listed["versions"][0]["profiles_uploaded"], 0);
+    assert_eq!(listed["versions"][0]["profile_bytes"], 0);
+}
+
+#[test]
+fn blobs_download_byte_identical_with_an_etag() {
+    let edge = Edge::new();
+    edge.publish("v1");
+    let blob = admin_get(&edge, "/v1/admin/models/v1/recommender");
+    assert_eq!(blob.status, 200);
+    assert_eq!(blob.body, model().recommender);
+    assert_eq!(blob.content_type, "application/octet-stream");
+    assert_eq!(blob.header("cache-control"), Some("private, no-cache"));
+    let checksum = marquee_model::read_header(&model().recommender).unwrap().checksum;
+    let etag = format!("\"{}\"", hex16(checksum));
+    assert_eq!(blob.header("etag"), Some(etag.as_str()));
+    let revalidated = edge.send(
+        Request::get("/v1/admin/models/v1/recommender")
+            .with_header("authorization", &format!("Bearer {TOKEN}"))
+            .with_header("if-none-match", &etag),
+    );
+    assert_eq!((revalidated.status, revalidated.body.len()), (304, 0));
+    assert_eq!(revalidated.header("etag"), Some(etag.as_str()));
+
+    for (shard, bytes) in model().shards.iter().enumerate() {
+        let got = admin_get(&edge, &format!("/v1/admin/models/v1/profiles/{shard}"));
+        assert_eq!((got.status, &got.body), (200, bytes));
+    }
+    let default = admin_get(&edge, "/v1/admin/models/default/recommender");
+    assert_eq!(default.body, marquee_worker::app::models::DEFAULT_MODEL);
+    for (path, status) in [
+        ("/v1/admin/models/v1/profiles/7", 404),
+        ("/v1/admin/models/v9/recommender", 404),
+        ("/v1/admin/models/default/profiles/0", 404),
+        ("/v1/admin/models/v1/profiles/x", 400),
+        ("/v1/admin/models/bad%20name/recommender", 400),
+    ] {
+        let response = admin_get(&edge, path);
+        assert_eq!(response.status, status, "{path}");
+        assert_eq!(response.content_type, "application/json", "{path}");
+    }
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/models/v9/recommender"))["error"], "not_found");
+    let head = edge.admin("HEAD", "/v1/admin/models/v1/recommender", vec![]);
+    assert_eq!((head.status, head.body.len()), (200, 0));
+    assert_eq!(edge.send(Request::get("/v1/admin/models/v1/recommender")).status, 401);
+}
+
+/// The server-timing duration of a response, in milliseconds.
+fn duration_ms(response: &Response) -> f64 {
+    response.header("server-timing").unwrap().strip_prefix("app;dur=").unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_summary_reports_each_step_s_traffic_latency_and_clicks() {
+    let mut edge = Edge::new();
+    edge.publish("good");
+    edge.publish("bad");
+    block_on(edge.storage.put_blob("models/bad/recommender.blob", b"garbage")).unwrap();
+    assert_eq!(edge.admin("POST", "/v1/admin/models/good/activate", vec![]).status, 200);
+    // How many times a recommendation reads the clock after it starts: latencies are then
+    // set exactly through the clock's tick.
+    edge.tick.set(1.0);
+    let reads = duration_ms(&edge.send(Request::get("/recommend/1")));
+    assert_eq!(reads, duration_ms(&edge.send(Request::get("/v1/recommend/1?n=5"))));
+
+    // A fresh isolate, well after the calibration, at the start of a minute.
+    let minute = 28_400_000i64;
+    edge.now.set((minute * 60_000 + 1_000) as f64);
+    edge.restart();
+    edge.tick.set(3.0 / reads);
+    let mut ids = Vec::new();
+    for user in 0..10 {
+        let response = edge.send(Request::get(&format!("/recommend/{user}")));
+        assert!((duration_ms(&response) - 3.0).abs() < 1e-6);
+        assert_eq!(response.header("x-marquee-fallback"), None);
+        ids.push(response.header("x-marquee-recommendation-id").unwrap().to_owned());
+    }
+    edge.tick.set(0.25);
+    edge.admin("POST", "/v1/admin/models/bad/activate", vec![]);
+    assert_eq!(edge.send(Request::get("/healthz")).status, 200, "other routes are not counted");
+    edge.now.set(((minute + 1) * 60_000 + 1_000) as f64);
+    edge.tick.set(30.0 / reads);
+    for user in 0..10 {
+        let response = edge.send(Request::get(&format!("/v1/recommend/{user}?n=5")));
+        assert_eq!(response.header("x-marquee-fallback"), Some("model"));
+    }
+    edge.tick.set(0.25);
+    // Two clicks on one list count it once; a click on a third list of the first minute.
+    for id in [&ids[0], &ids[0], &ids[2]] {
+        let click = format!(r#"{{"type":"click","user_id":1,"movie_id":"m","recommendation_id":"{id}"}}"#);
+        assert_eq!(edge.send(Request::new("POST", "/v1/events", click.into_bytes())).status, 200);
+    }
+
+    let summary = json(&admin_get(&edge, "/v1/admin/summary?window_s=600&step_s=60"));
+    assert_eq!((summary["window_s"].as_i64(), summary["step_s"].as_i64()), (Some(600), Some(60)));
+    assert_eq!(summary["active_version"], "bad");
+    let health = json(&edge.send(Request::get("/healthz")));
+    assert_eq!(summary["health"], health);
+    let series = summary["series"].as_array().unwrap();
+    assert_eq!(series.len(), 10);
+    let start = (minute - 8) * 60_000;
+    for (index, point) in series.iter().enumerate() {
+        assert_eq!(point["start_ms"], start + index as i64 * 60_000);
+    }
+    let close = |value: &serde_json::Value, expected: f64| {
+        assert!((value.as_f64().unwrap() - expected).abs() < 1e-9, "{value} != {expected}")
+    };
+    for point in &series[..8] {
+        assert_eq!((point["requests"].as_i64(), point["fallbacks"].as_i64()), (Some(0), Some(0)));
+        assert!(point["p50_ms"].is_null() && point["p99_ms"].is_null());
+    }
+    // Ten at 3 ms, in the bucket (2, 5]; ten at 30 ms, in (25, 50], all fallbacks.
+    let first = &series[8];
+    assert_eq!(
+        (first["requests"].as_i64(), first["errors"].as_i64(), first["fallbacks"].as_i64()),
+        (Some(10), Some(0), Some(0))
+    );
+    close(&first["p50_ms"], 3.5);
+    close(&first["p99_ms"], 4.97);
+    let second = &series[9];
+    assert_eq!((second["requests"].as_i64(), second["fallbacks"].as_i64()), (Some(10), Some(10)));
+    close(&second["p50_ms"], 37.5);
+    close(&second["p99_ms"], 49.75);
+    let totals = &summary["totals"];
+    assert_eq!(
+        (totals["requests"].as_i64(), totals["errors"].as_i64(), totals["fallbacks"].as_i64()),
+        (Some(20), Some(0), Some(10))
+    );
+    close(&totals["fallback_rate"], 0.5);
+    close(&totals["p50_ms"], 5.0);
+    close(&totals["p99_ms"], 49.5);
+    let covered_s = (summary["now_ms"].as_f64().unwrap() - start as f64) / 1000.0;
+    close(&totals["requests_per_second"], 20.0 / covered_s);
+
+    let variants = summary["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 1);
+    let control = &variants[0];
+    assert_eq!(control["variant"], "control");
+    assert_eq!((control["impressions"].as_i64(), control["clicked_lists"].as_i64()), (Some(20), Some(2)));
+    close(&control["click_rate"], 0.1);
+    let points = control["points"].as_array().unwrap();
+    assert_eq!(points.len(), 10);
+    assert_eq!(points[8], serde_json::json!({ "start_ms": start + 8 * 60_000, "impressions": 10, "clicked_lists": 2 }));
+    assert_eq!(points[9]["impressions"], 10);
+    assert_eq!(points[0], serde_json::json!({ "start_ms": start, "impressions": 0, "clicked_lists": 0 }));
+
+    // The defaults: an hour in minutes.
+    let default = json(&admin_get(&edge, "/v1/admin/summary"));
+    assert_eq!(default["series"].as_array().unwrap().len(), 60);
+    assert_eq!(default["totals"]["requests"], 20);
+    for bad in ["step_s=30", "step_s=90", "window_s=10", "window_s=604800&step_s=60", "window_s=x", "step_s=172800"] {
+        assert_eq!(admin_get(&edge, &format!("/v1/admin/summary?{bad}")).status, 400, "{bad}");
+    }
+    assert_eq!(edge.send(Request::get("/v1/admin/summary")).status, 401);
+}
+
+/// Serves the first `count` users of each variant of `experiment` once; each list's id and
+/// movies, by variant.
+fn lists_by_variant(
+    edge: &Edge,
+    experiment: &serde_json::Value,
+    count: usize,
+) -> std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> {
+    let experiment: Experiment = serde_json::from_value(experiment.clone()).unwrap();
+    let mut lists: std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> = Default::default();
+    for user in 0..1000u64 {
+        let entry = lists.entry(experiment.assign(user).name.clone()).or_default();
+        if entry.len() == count {
+            continue;
+        }
+        let response = edge.send(Request::get(&format!("/recommend/{user}")));
+        let id = response.header("x-marquee-recommendation-id").unwrap().to_owned();
+        entry.push((id, response.body_text().split(',').map(str::to_owned).collect()));
+    }
+    assert!(lists.values().all(|lists| lists.len() == count));
+    lists
+}
+
+fn click(edge: &Edge, recommendation_id: &str, movie_id: &str, time_ms: i64) {
+    let event = serde_json::json!({
+        "type": "click", "user_id": 1, "movie_id": movie_id, "recommendation_id": recommendation_id, "time_ms": time_ms
+    });
+    assert_eq!(edge.send(Request::new("POST", "/v1/events", event.to_string().into_bytes())).status, 200);
+}
+
+#[test]
+fn the_readout_gives_each_variant_s_click_rate_and_mrr_with_intervals() {
+    let edge = Edge::new();
+    edge.publish("a");
+    edge.publish("b");
+    edge.admin("POST", "/v1/admin/models/a/activate", vec![]);
+    let experiment = serde_json::json!({
+        "salt": "readout",
+        "variants": [
+            { "name": "control", "version": null, "weight": 1 },
+            { "name": "treatment", "version": "b", "weight": 3 }
+        ]
+    });
+    assert_eq!(edge.admin("PUT", "/v1/admin/experiment", experiment.to_string().into_bytes()).status, 200);
+    let lists = lists_by_variant(&edge, &experiment, 4);
+    let control = &lists["control"];
+    let treatment = &lists["treatment"];
+    // Control: a click at rank 1; a first click at rank 4 (a later one at rank 2 does not
+    // count); a click on a movie not in the list; no click.
+    click(&edge, &control[0].0, &control[0].1[0], 1_000);
+    click(&edge, &control[1].0, &control[1].1[3], 1_000);
+    click(&edge, &control[1].0, &control[1].1[1], 2_000);
+    click(&edge, &control[2].0, "not-in-the-list", 1_000);
+    // Treatment: one click at rank 2.
+    click(&edge, &treatment[0].0, &treatment[0].1[1], 1_000);
+    // A variant only the log knows, from an earlier experiment.
+    block_on(edge.storage.execute(&[Statement::new(
+        "INSERT INTO log (id, kind, time_ms, user_id, value, variant) VALUES ('old-1', 'impression', 5, 9, 'x,y', 'retired')",
+        vec![],
+    )]))
+    .unwrap();
+
+    let readout = json(&admin_get(&edge, "/v1/admin/readout"));
+    assert!(readout["method"].as_str().unwrap().contains("Wilson"));
+    let variants = readout["variants"].as_array().unwrap();
+    let names: Vec<&str> = variants.iter().map(|v| v["variant"].as_str().unwrap()).collect();
+    assert_eq!(names, ["control", "treatment", "retired"]);
+    let close = |value: &serde_json::Value, expected: f64| {
+        assert!((value.as_f64().unwrap() - expected).abs() < 1e-9, "{value} != {expected}")
+    };
+
+    let control = &variants[0];
+    assert_eq!((control["version"].as_str(), control["weight"].as_i64()), (Some("a"), Some(1)));
+    assert_eq!((control["impressions"].as_i64(), control["clicked_lists"].as_i64()), (Some(4), Some(3)));
+    close(&control["click_rate"], 0.75);
+    close(&control["click_rate_ci"][0], 0.300_641_842_582_401_8);
+    close(&control["click_rate_ci"][1], 0.954_412_739_190_299_5);
+    // Reciprocal ranks 1, 1/4, 0, 0: MRR 0.3125, its interval clipped at 0.
+    close(&control["mrr"], 0.3125);
+    close(&control["mrr_ci"][0], 0.0);
+    close(&control["mrr_ci"][1], 0.776_268_992_886_353);
+
+    let treatment = &variants[1];
+    assert_eq!((treatment["version"].as_str(), treatment["weight"].as_i64()), (Some("b"), Some(3)));
+    assert_eq!((treatment["impressions"].as_i64(), treatment["clicked_lists"].as_i64()), (Some(4), Some(1)));
+    close(&treatment["click_rate"], 0.25);
+    close(&treatment["mrr"], 0.125);
+    let (low, high) = marquee_data::stats::wilson_interval(1, 4, marquee_data::stats::Z_95).unwrap();
+    close(&treatment["click_rate_ci"][0], low);
+    close(&treatment["click_rate_ci"][1], high);
+    let (low, high) = marquee_data::stats::mean_interval(0.5, 0.25, 4, marquee_data::stats::Z_95).unwrap();
+    close(&treatment["mrr_ci"][0], low.max(0.0));
+    close(&treatment["mrr_ci"][1], high);
+
+    let retired = &variants[2];
+    assert!(retired["version"].is_null() && retired["weight"].is_null());
+    assert_eq!((retired["impressions"].as_i64(), retired["clicked_lists"].as_i64()), (Some(1), Some(0)));
+    close(&retired["click_rate"], 0.0);
+    assert!(retired["mrr_ci"].is_null(), "one list has no spread to estimate");
+    assert_eq!(edge.send(Request::get("/v1/admin/readout")).status, 401);
+}
+
+#[test]
+fn the_admin_playground_serves_what_the_public_route_serves_and_logs_nothing() {
+    let edge = serving_v1();
+    let user = model().known_user;
+    let public = json(&edge.send(Request::get(&format!("/v1/recommend/{user}?n=20&explain=1"))));
+    let seed = public["seed"].as_str().unwrap().to_owned();
+    seed.parse::<u64>().unwrap();
+    assert_eq!(public["model_version"], "v1");
+    assert!(public["items"].as_array().unwrap().iter().all(|item| item["source"].is_string()));
+    let logged = edge.count("SELECT count(*) AS n FROM log");
+
+    let path = format!("/v1/admin/recommend/{user}?version=v1&seed={seed}&n=20");
+    let admin = json(&admin_get(&edge, &path));
+    assert_eq!(admin["items"], public["items"], "same version, same seed: the same list, scores and reasons");
+    assert_eq!(admin["seed"], public["seed"]);
+    assert_eq!(admin["model_version"], "v1");
+    assert_eq!(admin["variant"], public["variant"]);
+    assert_eq!(admin["profile_found"], true);
+    assert_eq!(admin["items"].as_array().unwrap().len(), 20);
+    assert!(admin["items"][0]["explanation"].as_array().is_some_and(|reasons| reasons.len() == 3));
+    // Without a version or seed: what the user is served now, with a seed of its own.
+    let defaults = json(&admin_get(&edge, &format!("/v1/admin/recommend/{user}?n=5")));
+    assert_eq!((defaults["model_version"].as_str(), defaults["items"].as_array().unwrap().len()), (Some("v1"), 5));
+    let unknown = json(&admin_get(&edge, "/v1/admin/recommend/999999?version=v1"));
+    assert_eq!(unknown["profile_found"], false);
+    let embedded = json(&admin_get(&edge, &format!("/v1/admin/recommend/{user}?version=default")));
+    assert_eq!(
+        (embedded["model_version"].as_str(), embedded["profile_found"].as_bool()),
+        (Some("default"), Some(false))
+    );
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log"), logged, "the playground logs no impression");
+
+    // An explicit version is served exactly or not at all.
+    edge.publish("broken");
+    block_on(edge.storage.put_blob("models/broken/recommender.blob", b"garbage")).unwrap();
+    let mut edge = edge;
+    edge.restart();
+    for (query, status) in [
+        ("version=v9", 404),
+        ("version=broken", 404),
+        ("version=bad%20name", 400),
+        ("seed=x", 400),
+        ("seed=-1", 400),
+        ("n=0", 400),
+    ] {
+        let response = admin_get(&edge, &format!("/v1/admin/recommend/{user}?{query}"));
+        assert_eq!(response.status, status, "{query}: {}", response.body_text());
+    }
+    assert_eq!(admin_get(&edge, "/v1/admin/recommend/abc").status, 400);
+    assert_eq!(edge.send(Request::get(&format!("/v1/admin/recommend/{user}"))).status, 401);
+}
+
+#[test]
+fn the_user_lookup_shows_assignment_profile_and_recent_rows() {
+    let fresh = Edge::new();
+    let nobody = json(&admin_get(&fresh, "/v1/admin/users/5"));
+    assert_eq!((nobody["version"].as_str(), nobody["variant"].as_str()), (Some("default"), Some("control")));
+    assert!(nobody["shard"].is_null() && nobody["profile"].is_null());
+    assert_eq!(nobody["recent"], serde_json::json!([]));
+
+    let edge = serving_v1();
+    let known = &model().known_profile;
+    let user = known.user_id;
+    edge.send(Request::get(&format!("/recommend/{user}")));
+    let second = edge.send(Request::get(&format!("/recommend/{user}")));
+    let found = json(&admin_get(&edge, &format!("/v1/admin/users/{user}")));
+    assert_eq!(found["user_id"], user);
+    assert_eq!((found["version"].as_str(), found["variant"].as_str()), (Some("v1"), Some("control")));
+    assert_eq!(found["shard"], marquee_model::recommend::shard_of(user, 3));
+    let profile = &found["profile"];
+    assert_eq!(profile["interactions"], known.interactions);
+    assert_eq!(profile["ratings"], known.ratings);
+    let recommender = marquee_model::recommend::Recommender::from_blob(&model().recommender).unwrap();
+    let seen: Vec<&str> = known.seen.iter().map(|&item| recommender.movie_id(item).unwrap()).collect();
+    assert_eq!(profile["seen"], serde_json::json!(seen));
+    let demographics = &known.demographics;
+    assert_eq!(profile["demographics"]["age"], serde_json::json!(demographics.age));
+    assert_eq!(profile["demographics"]["gender"], serde_json::json!(demographics.gender.map(|g| g.label())));
+    let occupation = demographics.occupation.map(|code| recommender.catalog().occupations[usize::from(code)].clone());
+    assert_eq!(profile["demographics"]["occupation"], serde_json::json!(occupation));
+    assert_eq!(profile["segment"], format!("{}/{}", demographics.gender_label(), demographics.age_label()));
+    let recent: Vec<marquee_data::EdgeRow> = serde_json::from_value(found["recent"].clone()).unwrap();
+    assert_eq!(recent.len(), 2);
+    assert_eq!(recent[0].id, second.header("x-marquee-recommendation-id").unwrap(), "newest first");
+    assert!(recent[0].seq > recent[1].seq);
+
+    let stranger = json(&admin_get(&edge, "/v1/admin/users/999999"));
+    assert!(stranger["profile"].is_null());
+    assert_eq!(stranger["shard"], marquee_model::recommend::shard_of(999_999, 3));
+    assert_eq!(admin_get(&edge, "/v1/admin/users/abc").status, 400);
+    assert_eq!(edge.send(Request::get(&format!("/v1/admin/users/{user}"))).status, 401);
+}
+
+#[test]
+fn the_movie_lookup_shows_catalog_metadata_and_exposure() {
+    let edge = serving_v1();
+    let served = edge.send(Request::get("/recommend/3"));
+    let other = edge.send(Request::get("/recommend/4")).body_text();
+    let list: Vec<String> = served.body_text().split(',').map(str::to_owned).collect();
+    let movie = &list[0];
+    let lists_containing = 1 + i64::from(other.split(',').any(|id| id == movie));
+    click(&edge, served.header("x-marquee-recommendation-id").unwrap(), movie, 1_000);
+
+    // Every byte escaped: the id is decoded before it is looked up.
+    let escaped: String = movie.bytes().map(|b| format!("%{b:02X}")).collect();
+    let found = json(&admin_get(&edge, &format!("/v1/admin/movies/{escaped}")));
+    assert_eq!(found["movie_id"], movie.as_str());
+    assert_eq!((found["version"].as_str(), found["in_catalog"].as_bool()), (Some("v1"), Some(true)));
+    let recommender = marquee_model::recommend::Recommender::from_blob(&model().recommender).unwrap();
+    let entry = recommender.catalog().movies.iter().find(|m| &m.movie_id == movie).unwrap();
+    let metadata = &found["metadata"];
+    let genres: Vec<&str> = marquee_data::records::TMDB_GENRES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| entry.genre_mask & (1 << bit) != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    assert!(!genres.is_empty());
+    assert_eq!(metadata["genres"], serde_json::json!(genres));
+    if entry.year.is_finite() {
+        assert_eq!(metadata["year"].as_f64(), Some(f64::from(entry.year)));
+    }
+    assert_eq!(metadata["log_watchers"].as_f64(), Some(f64::from(entry.log_watchers)));
+    assert_eq!(found["lists_containing"], lists_containing);
+    assert_eq!(found["impressions"], 2);
+    assert_eq!(found["clicked"], 1);
+    assert_eq!(found["exposure_share"].as_f64(), Some(lists_containing as f64 / 2.0));
+
+    let unknown = json(&admin_get(&edge, "/v1/admin/movies/no+such+movie"));
+    assert_eq!((unknown["in_catalog"].as_bool(), unknown["lists_containing"].as_i64()), (Some(false), Some(0)));
+    assert!(unknown["metadata"].is_null());
+    assert_eq!(admin_get(&edge, "/v1/admin/movies/%zz").status, 400);
+    assert_eq!(edge.send(Request::get(&format!("/v1/admin/movies/{movie}"))).status, 401);
 }

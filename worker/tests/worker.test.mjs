@@ -134,6 +134,43 @@ test("a corrupt upload gets 422; a published, activated model serves known users
   assert.equal(health.storage_reachable, true);
 });
 
+test("blobs download byte-identical to the upload; a manifest is checked and listed", async () => {
+  const blob = await admin("/v1/admin/models/v1/recommender");
+  assert.equal(blob.status, 200);
+  assert.equal(blob.headers.get("content-type"), "application/octet-stream");
+  assert.equal(blob.headers.get("cache-control"), "private, no-cache");
+  assert.deepEqual(Buffer.from(await blob.arrayBuffer()), readFileSync(join(models, "recommender.blob")));
+  const etag = blob.headers.get("etag");
+  assert.match(etag, /^"[0-9a-f]{16}"$/);
+  const again = await admin("/v1/admin/models/v1/recommender", { headers: { "if-none-match": etag } });
+  assert.equal(again.status, 304);
+  assert.equal((await again.arrayBuffer()).byteLength, 0);
+  for (const [shard, file] of manifest.profile_shards.entries()) {
+    const got = await admin(`/v1/admin/models/v1/profiles/${shard}`);
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), readFileSync(join(models, file.path)), `shard ${shard}`);
+  }
+  const embedded = await admin("/v1/admin/models/default/recommender");
+  assert.equal(embedded.status, 200);
+  assert.ok((await embedded.arrayBuffer()).byteLength > 1000);
+  const missing = await admin("/v1/admin/models/v1/profiles/99");
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error, "not_found");
+
+  const text = readFileSync(join(models, "manifest.json"));
+  const wrong = { ...manifest, shard_count: manifest.shard_count + 1 };
+  assert.equal((await admin("/v1/admin/models/v1/manifest", { method: "PUT", body: JSON.stringify(wrong) })).status, 422);
+  assert.equal((await admin("/v1/admin/models/v1/manifest", { method: "PUT", body: "{" })).status, 400);
+  const put = await admin("/v1/admin/models/v1/manifest", { method: "PUT", body: text });
+  assert.equal(put.status, 201, await put.text());
+  const listed = await (await admin("/v1/admin/models")).json();
+  const v1 = listed.versions.find((version) => version.version === "v1");
+  assert.deepEqual(v1.manifest, manifest);
+  assert.equal(v1.profiles_uploaded, manifest.shard_count);
+  assert.match(v1.schema_hash, /^[0-9a-f]{16}$/);
+  assert.match(v1.catalog_fingerprint, /^[0-9a-f]{16}$/);
+  assert.equal(listed.default_model.version, "default");
+});
+
 test("a model swap while requests are running never fails a request", async () => {
   await publish("v2");
   const results = [];
@@ -221,6 +258,66 @@ test("/metrics reports counters, the latency histogram, the model and impression
   assert.match(text, /marquee_impressions_total\{variant="treatment"\} \d+/);
 });
 
+test("the admin playground answers what /v1/recommend answers for the same version and seed, and logs nothing", async () => {
+  const user = 4242;
+  const publicList = await (await mf.dispatchFetch(`${base}/v1/recommend/${user}?n=20&explain=1`)).json();
+  assert.match(publicList.seed, /^[0-9]+$/);
+  assert.ok(publicList.items.every((item) => typeof item.source === "string"));
+  const rowsOf = async () => {
+    const page = await (await admin("/v1/admin/log?limit=10000")).text();
+    return page.split("\n").filter(Boolean).map((line) => JSON.parse(line)).filter((row) => row.user_id === user);
+  };
+  let logged = [];
+  for (let attempt = 0; attempt < 50 && logged.length === 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    logged = await rowsOf();
+  }
+  assert.equal(logged.length, 1);
+  const query = `version=${publicList.model_version}&seed=${publicList.seed}&n=20`;
+  const response = await admin(`/v1/admin/recommend/${user}?${query}`);
+  assert.equal(response.status, 200);
+  const playground = await response.json();
+  assert.deepEqual(playground.items, publicList.items);
+  assert.equal(playground.seed, publicList.seed);
+  assert.equal(typeof playground.profile_found, "boolean");
+  assert.equal((await admin(`/v1/admin/recommend/${user}?version=nope`)).status, 404);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal((await rowsOf()).length, 1, "the playground logged an impression");
+});
+
+test("the admin summary, readout and lookups answer from D1 after traffic", async () => {
+  const served = await mf.dispatchFetch(`${base}/recommend/77`);
+  const movie = (await served.text()).split(",")[0];
+  const click = { type: "click", user_id: 77, movie_id: movie, recommendation_id: served.headers.get("x-marquee-recommendation-id") };
+  assert.equal((await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: JSON.stringify(click) })).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+
+  const response = await admin("/v1/admin/summary");
+  assert.equal(response.status, 200, await response.clone().text());
+  const summary = await response.json();
+  assert.equal(summary.series.length, 60);
+  assert.ok(summary.series.every((point) => point.start_ms % 60000 === 0));
+  const requests = summary.series.reduce((sum, point) => sum + point.requests, 0);
+  assert.equal(summary.totals.requests, requests);
+  assert.ok(requests > 100, `only ${requests} recommendation requests counted`);
+  assert.equal(typeof summary.totals.p99_ms, "number");
+  assert.equal(summary.health.storage_reachable, true);
+  const control = summary.variants.find((variant) => variant.variant === "control");
+  assert.ok(control.impressions > 0 && control.clicked_lists >= 1, JSON.stringify(control));
+  assert.equal((await admin("/v1/admin/summary?step_s=7")).status, 400);
+
+  const readout = await (await admin("/v1/admin/readout")).json();
+  const arm = readout.variants.find((variant) => variant.variant === "control");
+  assert.ok(arm.clicked_lists >= 1 && arm.click_rate_ci.length === 2 && arm.mrr > 0, JSON.stringify(arm));
+
+  const user = await (await admin("/v1/admin/users/77")).json();
+  assert.deepEqual(user.recent.slice(0, 2).map((row) => row.kind), ["click", "impression"], "newest first");
+  assert.equal(typeof user.shard, "number");
+  const found = await (await admin(`/v1/admin/movies/${encodeURIComponent(movie)}`)).json();
+  assert.equal(found.in_catalog, true);
+  assert.ok(found.lists_containing >= 1 && found.clicked >= 1, JSON.stringify(found));
+});
+
 test("marquee publish, then pull-events, end to end over HTTP", async () => {
   const url = mf.url.origin;
   const env = { ...process.env, MARQUEE_ADMIN_TOKEN: TOKEN };
@@ -228,6 +325,8 @@ test("marquee publish, then pull-events, end to end over HTTP", async () => {
   const run = (...args) => execFileSync(bin, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
   const published = run("publish", models, "--to", url, "--activate");
   assert.match(published, new RegExp(`published ${manifest.version}`));
+  const listed = await (await admin("/v1/admin/models")).json();
+  assert.deepEqual(listed.versions.find((version) => version.version === manifest.version).manifest, manifest);
   const served = await mf.dispatchFetch(`${base}/recommend/11`);
   assert.equal(served.headers.get("x-marquee-model-version"), manifest.version);
   const click = { type: "click", user_id: 11, movie_id: (await served.text()).split(",")[0], recommendation_id: served.headers.get("x-marquee-recommendation-id") };

@@ -45,6 +45,15 @@ impl Default for Experiment {
 }
 
 impl Experiment {
+    /// The experiment as stored in settings; the default when none is stored or the stored
+    /// one is unreadable or invalid (it was validated when written, so only a newer Worker's
+    /// could be).
+    pub fn from_stored(text: Option<&str>) -> Experiment {
+        text.and_then(|text| serde_json::from_str(text).ok())
+            .filter(|experiment: &Experiment| experiment.validate().is_ok())
+            .unwrap_or_default()
+    }
+
     /// Refuses an experiment that cannot assign users: no variants, zero total weight,
     /// duplicate or malformed names. The admin UI and the edge both call it.
     pub fn validate(&self) -> Result<(), ExperimentError> {

@@ -17,6 +17,7 @@ pub mod movielens;
 pub mod records;
 pub mod report;
 pub mod source;
+pub mod stats;
 pub mod stream;
 mod table;
 

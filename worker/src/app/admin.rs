@@ -1,23 +1,76 @@
 //! The admin API under `/v1/admin/` (the bearer token is checked before any of this runs):
-//! upload and validate blobs, list versions, activate and roll back, set the experiment,
-//! and page through the log.
+//! upload, validate and download blobs and manifests, list versions, activate and roll
+//! back, set the experiment, and page through the log.
 
+use marquee_model::manifest::Manifest;
+use marquee_model::read_header;
 use marquee_model::recommend::{ProfileShard, Recommender};
 use serde_json::json;
 
 use super::error::AppError;
 use super::experiment::Experiment;
-use super::models::{self, valid_version};
-use super::queries::{self, ModelVersionRow, SettingKey};
+use super::models::{self, valid_version, DEFAULT_MODEL, DEFAULT_VERSION};
+use super::queries::{self, ListedVersion, ModelVersionRow, SettingKey};
 use super::storage::Storage;
-use super::{App, Call, Response};
+use super::{App, Call, Request, Response};
 
 /// The largest blob accepted (workerd's request-body limit is about 100 MB).
 const MAX_BLOB_BYTES: usize = 96 << 20;
 
+/// The largest manifest accepted (one names every shard: about 60 bytes each).
+const MAX_MANIFEST_BYTES: usize = 1 << 20;
+
 /// The most log rows one page may hold, and how many a page holds by default.
 const MAX_LOG_PAGE: i64 = 10_000;
 const DEFAULT_LOG_PAGE: i64 = 1_000;
+
+/// A 64-bit hash as the listing shows it: 16 lowercase hex digits.
+fn hex64(value: u64) -> String {
+    format!("{value:016x}")
+}
+
+/// The `{version}` of a download path: an uploadable name, or `default` for the embedded model.
+fn download_version_param<'r, S>(call: &Call<'r, S>) -> Result<&'r str, AppError> {
+    match call.params.get("version") {
+        DEFAULT_VERSION => Ok(DEFAULT_VERSION),
+        _ => version_param(call),
+    }
+}
+
+/// A blob download: the bytes, an `etag` of the header's body checksum (a version can be
+/// re-uploaded, so caches must revalidate), and 304 when the client already has it.
+fn blob_response(request: &Request, bytes: Vec<u8>) -> Response {
+    let etag = read_header(&bytes).ok().map(|header| format!("\"{}\"", hex64(header.checksum)));
+    let fresh = etag.as_deref().is_some_and(|etag| {
+        request.header("if-none-match").is_some_and(|given| {
+            given.split(',').map(|tag| tag.trim().trim_start_matches("W/")).any(|tag| tag == etag || tag == "*")
+        })
+    });
+    let mut response = if fresh { Response::bytes(304, Vec::new()) } else { Response::bytes(200, bytes) };
+    response.headers.push(("cache-control", "private, no-cache".into()));
+    if let Some(etag) = etag {
+        response.headers.push(("etag", etag));
+    }
+    response
+}
+
+/// The JSON of one listed version, with its manifest parsed.
+fn version_json(row: &ListedVersion) -> serde_json::Value {
+    let manifest = row.manifest.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+    json!({
+        "version": row.version,
+        "uploaded_ms": row.uploaded_ms,
+        "recommender_size": row.recommender_size,
+        "shard_count": row.shard_count,
+        "movies": row.movies,
+        "schema_hash": row.schema_hash,
+        "catalog_fingerprint": row.catalog_fingerprint,
+        "format_version": row.format_version,
+        "profiles_uploaded": row.profiles_uploaded,
+        "profile_bytes": row.profile_bytes,
+        "manifest": manifest,
+    })
+}
 
 /// The `{version}` of an admin path, checked.
 pub(super) fn version_param<'r, S>(call: &Call<'r, S>) -> Result<&'r str, AppError> {
@@ -33,14 +86,43 @@ pub(super) fn version_param<'r, S>(call: &Call<'r, S>) -> Result<&'r str, AppErr
 }
 
 impl App {
-    /// `GET /v1/admin/models`: every uploaded version, and which are active and previous.
+    /// `GET /v1/admin/models`: every uploaded version with its identity, shards and manifest,
+    /// which are active and previous, and the embedded default model.
     pub(super) async fn list_versions<S: Storage>(&self, call: &Call<'_, S>) -> Result<Response, AppError> {
-        let versions = queries::model_versions(call.storage).await?;
+        let versions = queries::listed_versions(call.storage).await?;
         let settings = queries::read_settings(call.storage).await?;
+        let default_model = self.cache.borrow().default_model().map(|served| {
+            json!({
+                "version": DEFAULT_VERSION,
+                "movies": served.recommender.catalog().len(),
+                "recommender_size": DEFAULT_MODEL.len(),
+                "schema_hash": read_header(DEFAULT_MODEL).ok().map(|header| hex64(header.schema_hash)),
+                "catalog_fingerprint": hex64(served.recommender.fingerprint()),
+            })
+        });
         Ok(Response::json(
             200,
-            &json!({ "active": settings.active_version, "previous": settings.previous_version, "versions": versions }),
+            &json!({
+                "active": settings.active_version,
+                "previous": settings.previous_version,
+                "versions": versions.iter().map(version_json).collect::<Vec<_>>(),
+                "default_model": default_model,
+            }),
         ))
+    }
+
+    /// `GET /v1/admin/models/<v>/recommender`: the blob as stored (`default`: the embedded one).
+    pub(super) async fn get_recommender<S: Storage>(&self, call: &Call<'_, S>) -> Result<Response, AppError> {
+        let version = download_version_param(call)?;
+        let bytes = if version == DEFAULT_VERSION {
+            DEFAULT_MODEL.to_vec()
+        } else {
+            call.storage
+                .get_blob(&models::recommender_key(version))
+                .await?
+                .ok_or_else(|| AppError::Missing(format!("version {version} has no recommender")))?
+        };
+        Ok(blob_response(call.request, bytes))
     }
 
     /// `PUT /v1/admin/models/<v>/recommender`: a recommender blob, validated before it is stored.
@@ -52,6 +134,9 @@ impl App {
         }
         let recommender = Recommender::from_blob(body)
             .map_err(|error| AppError::Unprocessable(format!("not a valid recommender blob: {error}")))?;
+        let header = read_header(body)
+            .map_err(|error| AppError::Unprocessable(format!("not a valid recommender blob: {error}")))?;
+        let previous = queries::model_version(call.storage, version).await?;
         call.storage.put_blob(&models::recommender_key(version), body).await?;
         let row = ModelVersionRow {
             version: version.to_owned(),
@@ -59,8 +144,22 @@ impl App {
             recommender_size: body.len() as i64,
             shard_count: i64::from(recommender.shard_count()),
             movies: recommender.catalog().len() as i64,
+            schema_hash: Some(hex64(header.schema_hash)),
+            catalog_fingerprint: Some(hex64(recommender.fingerprint())),
+            format_version: Some(i64::from(header.version)),
         };
-        call.storage.execute(&[queries::upsert_model_version(&row)]).await?;
+        let mut statements = vec![queries::upsert_model_version(&row)];
+        // What an earlier upload of this version recorded stays only while it passes the
+        // checks a fresh upload would: shards by catalog and layout, the manifest by size.
+        if let Some(previous) = previous {
+            if previous.catalog_fingerprint != row.catalog_fingerprint || previous.shard_count != row.shard_count {
+                statements.push(queries::forget_shards(version));
+            }
+            if previous.recommender_size != row.recommender_size || previous.shard_count != row.shard_count {
+                statements.push(queries::clear_manifest(version));
+            }
+        }
+        call.storage.execute(&statements).await?;
         // A re-upload replaces whatever this isolate had loaded or given up on.
         self.cache.borrow_mut().forget(version);
         Ok(Response::json(
@@ -83,9 +182,7 @@ impl App {
             .await
             .ok_or_else(|| AppError::Conflict(format!("upload version {version}'s recommender before its profiles")))?;
         let recommender = &served.recommender;
-        let shard_text = call.params.get("shard");
-        let shard_number: u32 =
-            shard_text.parse().map_err(|_| AppError::BadRequest(format!("malformed shard number {shard_text:?}")))?;
+        let shard_number = shard_param(call)?;
         let shard = ProfileShard::from_blob(body)
             .map_err(|error| AppError::Unprocessable(format!("not a valid profile shard: {error}")))?;
         if shard.catalog_fingerprint() != recommender.fingerprint() {
@@ -102,6 +199,7 @@ impl App {
             )));
         }
         call.storage.put_blob(&models::shard_key(version, shard_number), body).await?;
+        call.storage.execute(&[queries::upsert_model_shard(version, shard_number, body.len(), shard.len())]).await?;
         Ok(Response::json(201, &json!({ "version": version, "shard": shard_number, "profiles": shard.len() })))
     }
 
@@ -155,6 +253,63 @@ impl App {
             Err(AppError::Conflict(format!("version {version} has not been uploaded")))
         }
     }
+}
+
+/// The `{shard}` of an admin path, checked.
+fn shard_param<S>(call: &Call<'_, S>) -> Result<u32, AppError> {
+    let text = call.params.get("shard");
+    text.parse().map_err(|_| AppError::BadRequest(format!("malformed shard number {text:?}")))
+}
+
+/// `GET /v1/admin/models/<v>/profiles/<n>`: one shard as stored (the embedded default
+/// model has none).
+pub(super) async fn get_profile_shard<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError> {
+    let version = download_version_param(call)?;
+    let shard = shard_param(call)?;
+    if version == DEFAULT_VERSION {
+        return Err(AppError::Missing("the default model has no profile shards".into()));
+    }
+    let bytes = call
+        .storage
+        .get_blob(&models::shard_key(version, shard))
+        .await?
+        .ok_or_else(|| AppError::Missing(format!("version {version} has no profile shard {shard}")))?;
+    Ok(blob_response(call.request, bytes))
+}
+
+/// `PUT /v1/admin/models/<v>/manifest`: the train manifest, stored as uploaded once it is
+/// known to describe the version's recommender (same size and shard count). Its own
+/// `version` may differ from the path's: an upload may be named apart from the content hash.
+pub(super) async fn put_manifest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError> {
+    let version = version_param(call)?;
+    let body = &call.request.body;
+    if body.len() > MAX_MANIFEST_BYTES {
+        return Err(AppError::TooLarge { limit: MAX_MANIFEST_BYTES });
+    }
+    let manifest: Manifest = serde_json::from_slice(body)
+        .map_err(|error| AppError::BadRequest(format!("not a marquee train manifest: {error}")))?;
+    // It parsed as JSON, so it is UTF-8.
+    let text = std::str::from_utf8(body).map_err(|_| AppError::BadRequest("the manifest is not UTF-8".into()))?;
+    let Some(stored) = queries::model_version(call.storage, version).await? else {
+        return Err(AppError::Conflict(format!("upload version {version}'s recommender before its manifest")));
+    };
+    let mismatch = |what: &str, manifest: String, stored: String| {
+        Err(AppError::Unprocessable(format!(
+            "the manifest's {what} is {manifest}, but version {version}'s upload has {stored}"
+        )))
+    };
+    if manifest.recommender.bytes as i64 != stored.recommender_size {
+        return mismatch(
+            "recommender size",
+            manifest.recommender.bytes.to_string(),
+            stored.recommender_size.to_string(),
+        );
+    }
+    if i64::from(manifest.shard_count) != stored.shard_count {
+        return mismatch("shard count", manifest.shard_count.to_string(), stored.shard_count.to_string());
+    }
+    call.storage.execute(&[queries::set_manifest(version, text)]).await?;
+    Ok(Response::json(201, &json!({ "version": version })))
 }
 
 /// `GET /v1/admin/log?since=<seq>&limit=<n>`: log rows after `since`, oldest first, as

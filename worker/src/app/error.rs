@@ -15,6 +15,9 @@ pub enum AppError {
     Unauthorized,
     #[error("no such route")]
     NotFound,
+    /// The route exists but what it names does not (a version, a blob).
+    #[error("{0}")]
+    Missing(String),
     /// The path is known but takes other methods (listed for the `Allow` header).
     #[error("method not allowed; use {0}")]
     MethodNotAllowed(String),
@@ -34,7 +37,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => 400,
             AppError::Unauthorized => 401,
-            AppError::NotFound => 404,
+            AppError::NotFound | AppError::Missing(_) => 404,
             AppError::MethodNotAllowed(_) => 405,
             AppError::Conflict(_) => 409,
             AppError::TooLarge { .. } => 413,
@@ -57,7 +60,7 @@ impl AppError {
         let kind = match self {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthorized => "unauthorized",
-            AppError::NotFound => "not_found",
+            AppError::NotFound | AppError::Missing(_) => "not_found",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge { .. } => "too_large",

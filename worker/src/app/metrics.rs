@@ -9,17 +9,40 @@ use super::queries;
 use super::storage::{Statement, Storage};
 use super::{Response, LATENCY_BUCKETS_MS};
 
-/// Request counts, latency buckets and sums not yet written to D1. Each isolate adds up its
-/// requests and writes them at most about once a second (and before `/metrics` reads), so
-/// a request costs one D1 write (its impression) instead of four. An evicted isolate loses
-/// at most that last second of counts.
+/// Request counts, latency buckets and sums not yet written to D1, in all and per minute.
+/// Each isolate adds up its requests and writes them at most about once a second (and
+/// before `/metrics` or the admin summary reads), so a request costs one D1 write (its
+/// impression) instead of several. An evicted isolate loses at most that last second.
 #[derive(Default)]
 pub struct MetricsBuffer {
     counts: BTreeMap<(&'static str, u16), i64>,
-    buckets: BTreeMap<(&'static str, String), i64>,
+    buckets: BTreeMap<(&'static str, &'static str), i64>,
     sums: BTreeMap<&'static str, (i64, i64)>,
+    windows: BTreeMap<(i64, &'static str), WindowCounts>,
+    latency_windows: BTreeMap<(i64, &'static str, &'static str), i64>,
     buffered: u32,
     last_flush_ms: Option<f64>,
+    /// The minute old windows were last deleted in.
+    pruned_minute: Option<i64>,
+}
+
+/// One minute's counts for one route.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct WindowCounts {
+    requests: i64,
+    errors: i64,
+    fallbacks: i64,
+}
+
+/// What one answered request adds to the metrics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Answered {
+    /// The route's metrics label.
+    pub route: &'static str,
+    pub status: u16,
+    /// Whether the answer carried `x-marquee-fallback`.
+    pub fallback: bool,
+    pub elapsed_ms: f64,
 }
 
 /// Flush when this much time has passed since the last flush...
@@ -27,21 +50,52 @@ const FLUSH_INTERVAL_MS: f64 = 1_000.0;
 /// ...or this many requests are buffered.
 const FLUSH_REQUESTS: u32 = 200;
 
+/// How long per-minute windows are kept: a day more than the admin summary's longest window.
+pub const WINDOW_RETENTION_MINUTES: i64 = 8 * 24 * 60;
+
+/// The latency buckets' `le` labels, [`LATENCY_BUCKETS_MS`] then `+Inf`, as stored.
+const LE_LABELS: [&str; LATENCY_BUCKETS_MS.len() + 1] =
+    ["0.5", "1", "2", "5", "10", "25", "50", "100", "250", "500", "1000", "+Inf"];
+
+/// The minute (since the Unix epoch) a time in milliseconds falls in.
+pub fn minute_of(time_ms: f64) -> i64 {
+    (time_ms / 60_000.0).floor() as i64
+}
+
+/// The `le` label of the bucket a latency falls in.
+fn bucket_label(elapsed_ms: f64) -> &'static str {
+    let index = LATENCY_BUCKETS_MS.iter().position(|&le| elapsed_ms <= le).unwrap_or(LATENCY_BUCKETS_MS.len());
+    LE_LABELS.get(index).copied().unwrap_or("+Inf")
+}
+
 impl MetricsBuffer {
-    /// Counts one request; returns the writes to make now, if it is time to flush.
-    pub fn record(&mut self, route: &'static str, status: u16, elapsed_ms: f64, now_ms: f64) -> Vec<Statement> {
-        let bucket =
-            LATENCY_BUCKETS_MS.iter().find(|&&le| elapsed_ms <= le).map_or("+Inf".to_owned(), |le| le.to_string());
+    /// Counts one request answered at `now_ms`; returns the writes to make now, if it is
+    /// time to flush.
+    pub fn record(&mut self, answered: Answered, now_ms: f64) -> Vec<Statement> {
+        let Answered { route, status, fallback, elapsed_ms } = answered;
+        let bucket = bucket_label(elapsed_ms);
+        let minute = minute_of(now_ms);
         *self.counts.entry((route, status)).or_default() += 1;
         *self.buckets.entry((route, bucket)).or_default() += 1;
         let sum = self.sums.entry(route).or_default();
         sum.0 += (elapsed_ms * 1000.0) as i64;
         sum.1 += 1;
+        let window = self.windows.entry((minute, route)).or_default();
+        window.requests += 1;
+        window.errors += i64::from(status >= 500);
+        window.fallbacks += i64::from(fallback);
+        *self.latency_windows.entry((minute, route, bucket)).or_default() += 1;
         self.buffered += 1;
         let due = self.last_flush_ms.is_none_or(|last| now_ms - last >= FLUSH_INTERVAL_MS || now_ms < last);
         if due || self.buffered >= FLUSH_REQUESTS {
             self.last_flush_ms = Some(now_ms);
-            self.drain()
+            let mut statements = self.drain();
+            // Old windows go once a minute per isolate, with a flush that writes anyway.
+            if self.pruned_minute != Some(minute) {
+                self.pruned_minute = Some(minute);
+                statements.extend(queries::prune_windows(minute - WINDOW_RETENTION_MINUTES));
+            }
+            statements
         } else {
             Vec::new()
         }
@@ -54,14 +108,54 @@ impl MetricsBuffer {
             statements.push(queries::add_request_count(route, status, count));
         }
         for ((route, le), count) in std::mem::take(&mut self.buckets) {
-            statements.push(queries::add_latency_bucket(route, &le, count));
+            statements.push(queries::add_latency_bucket(route, le, count));
         }
         for (route, (sum_us, count)) in std::mem::take(&mut self.sums) {
             statements.push(queries::add_latency_sum(route, sum_us, count));
         }
+        for ((minute, route), window) in std::mem::take(&mut self.windows) {
+            statements.push(queries::add_request_window(
+                minute,
+                route,
+                window.requests,
+                window.errors,
+                window.fallbacks,
+            ));
+        }
+        for ((minute, route, le), count) in std::mem::take(&mut self.latency_windows) {
+            statements.push(queries::add_latency_window(minute, route, le, count));
+        }
         self.buffered = 0;
         statements
     }
+}
+
+/// The `q`-quantile of a latency histogram, as Prometheus's `histogram_quantile` computes
+/// it: linear interpolation within the bucket the rank falls in (the first bucket starting
+/// at 0), and the highest finite bound when it falls in `+Inf`. `counts` are per bucket in
+/// [`LE_LABELS`] order, not cumulative; `None` when they add up to 0.
+pub fn histogram_quantile(q: f64, counts: &[i64; LE_LABELS.len()]) -> Option<f64> {
+    let total: i64 = counts.iter().sum();
+    if total <= 0 {
+        return None;
+    }
+    let rank = q.clamp(0.0, 1.0) * total as f64;
+    let mut below = 0i64;
+    let mut lower = 0.0;
+    for (&count, &upper) in counts.iter().zip(LATENCY_BUCKETS_MS.iter()) {
+        if (below + count) as f64 >= rank && count > 0 {
+            return Some(lower + (upper - lower) * (rank - below as f64) / count as f64);
+        }
+        below += count;
+        lower = upper;
+    }
+    // The rank is in the +Inf bucket.
+    LATENCY_BUCKETS_MS.last().copied()
+}
+
+/// A stored bucket label's index in [`LE_LABELS`].
+pub fn bucket_index(le: &str) -> Option<usize> {
+    LE_LABELS.iter().position(|&label| label == le)
 }
 
 /// The Prometheus text of every counter in storage.
@@ -116,4 +210,83 @@ pub async fn render<S: Storage>(storage: &S, model_version: Option<&str>) -> Res
     let mut response = Response::text(200, out);
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::storage::SqlValue;
+
+    #[test]
+    fn the_stored_labels_are_the_buckets_bounds() {
+        let formatted: Vec<String> = LATENCY_BUCKETS_MS.iter().map(|le| le.to_string()).collect();
+        assert_eq!(LE_LABELS[..LATENCY_BUCKETS_MS.len()], formatted);
+        assert_eq!(bucket_label(0.5), "0.5");
+        assert_eq!(bucket_label(0.51), "1");
+        assert_eq!(bucket_label(1000.0), "1000");
+        assert_eq!(bucket_label(1000.1), "+Inf");
+        assert_eq!(bucket_index("+Inf"), Some(11));
+        assert_eq!(bucket_index("7"), None);
+    }
+
+    #[test]
+    fn quantiles_interpolate_within_the_bucket_as_prometheus_does() {
+        let mut counts = [0i64; 12];
+        assert_eq!(histogram_quantile(0.5, &counts), None);
+        // Ten requests in (2, 5] and ten in (25, 50].
+        counts[3] = 10;
+        counts[6] = 10;
+        assert_eq!(histogram_quantile(0.5, &counts), Some(5.0));
+        assert!((histogram_quantile(0.99, &counts).unwrap() - 49.5).abs() < 1e-9);
+        assert!((histogram_quantile(0.25, &counts).unwrap() - 3.5).abs() < 1e-9);
+        // The first bucket starts at 0.
+        let mut first = [0i64; 12];
+        first[0] = 4;
+        assert_eq!(histogram_quantile(0.5, &first), Some(0.25));
+        // A rank in +Inf answers the highest finite bound.
+        let mut slow = [0i64; 12];
+        slow[11] = 3;
+        slow[0] = 1;
+        assert_eq!(histogram_quantile(0.99, &slow), Some(1000.0));
+    }
+
+    #[test]
+    fn windows_count_errors_and_fallbacks_per_minute_and_route() {
+        let mut buffer = MetricsBuffer::default();
+        let minute_ms = 60_000.0 * 28_333_334.0;
+        let answered = |status, fallback, elapsed_ms| Answered { route: "recommend", status, fallback, elapsed_ms };
+        // The first record flushes at once; the rest stay buffered until drained.
+        let first = buffer.record(answered(200, false, 3.0), minute_ms);
+        assert!(!first.is_empty());
+        assert!(buffer.record(answered(503, false, 30.0), minute_ms + 10.0).is_empty());
+        assert!(buffer.record(answered(200, true, 30.0), minute_ms + 20.0).is_empty());
+        assert!(buffer.record(answered(200, false, 3.0), minute_ms + 900.0).is_empty());
+        let statements = buffer.drain();
+        let windows: Vec<&Vec<SqlValue>> = statements
+            .iter()
+            .filter(|statement| statement.sql.starts_with("INSERT INTO request_windows"))
+            .map(|statement| &statement.params)
+            .collect();
+        let minute = 28_333_334;
+        assert_eq!(
+            windows,
+            [&vec![
+                SqlValue::Integer(minute),
+                SqlValue::from("recommend"),
+                SqlValue::Integer(3),
+                SqlValue::Integer(1),
+                SqlValue::Integer(1)
+            ]]
+        );
+        let latency: Vec<(SqlValue, SqlValue)> = statements
+            .iter()
+            .filter(|statement| statement.sql.starts_with("INSERT INTO latency_windows"))
+            .map(|statement| (statement.params[2].clone(), statement.params[3].clone()))
+            .collect();
+        assert_eq!(
+            latency,
+            [(SqlValue::from("5"), SqlValue::Integer(1)), (SqlValue::from("50"), SqlValue::Integer(2))]
+        );
+        assert_eq!(minute_of(minute_ms - 0.5), minute - 1);
+    }
 }

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod error;
 mod events;
 pub mod experiment;
+mod insights;
+mod lookup;
 mod metrics;
 pub mod models;
 pub mod queries;
@@ -134,7 +136,13 @@ impl App {
         }
         let elapsed_ms = (clock() - started_ms).max(0.0);
         response.headers.push(("server-timing", format!("app;dur={elapsed_ms:.3}")));
-        deferred.extend(self.metrics.borrow_mut().record(label, response.status, elapsed_ms, clock()));
+        let answered = metrics::Answered {
+            route: label,
+            status: response.status,
+            fallback: response.header("x-marquee-fallback").is_some(),
+            elapsed_ms,
+        };
+        deferred.extend(self.metrics.borrow_mut().record(answered, clock()));
         Outcome { response, deferred, internal_error }
     }
 
@@ -147,23 +155,36 @@ impl App {
             Handler::Recommend => self.recommend(call, recommend::ListFormat::Text).await,
             Handler::RecommendJson => self.recommend(call, recommend::ListFormat::Json).await,
             Handler::PostEvents => events::ingest(call).await,
-            Handler::Health => Ok(self.health(call.storage, call.now()).await),
+            Handler::Health => Ok(Response::json(200, &self.health(call.storage, call.now()).await)),
             Handler::Metrics => {
-                // This isolate's buffered counts first, so a scrape sees its own requests.
-                let pending = self.metrics.borrow_mut().drain();
-                call.storage.execute(&pending).await?;
+                self.flush_metrics(call.storage).await?;
                 metrics::render(call.storage, self.served_version().as_deref()).await
             }
             Handler::ListModels => self.list_versions(call).await,
+            Handler::GetRecommender => self.get_recommender(call).await,
             Handler::PutRecommender => self.put_recommender(call).await,
+            Handler::GetProfileShard => admin::get_profile_shard(call).await,
             Handler::PutProfileShard => self.put_profile_shard(call).await,
+            Handler::PutManifest => admin::put_manifest(call).await,
             Handler::Activate => self.activate(admin::version_param(call)?, call.storage).await,
             Handler::Rollback => self.rollback(call.storage).await,
             Handler::GetExperiment => self.get_experiment(call).await,
             Handler::PutExperiment => self.put_experiment(call).await,
             Handler::ReadLog => admin::read_log(call).await,
             Handler::Bench => self.bench(call).await,
+            Handler::Summary => self.summary(call).await,
+            Handler::Readout => self.readout(call).await,
+            Handler::AdminRecommend => self.admin_recommend(call).await,
+            Handler::InspectUser => self.inspect_user(call).await,
+            Handler::InspectMovie => self.inspect_movie(call).await,
         }
+    }
+
+    /// Writes this isolate's buffered counts, so that a reader sees its own requests.
+    async fn flush_metrics<S: Storage>(&self, storage: &S) -> Result<(), AppError> {
+        let pending = self.metrics.borrow_mut().drain();
+        storage.execute(&pending).await?;
+        Ok(())
     }
 
     /// Re-reads the active version and the experiment when the cached copy is stale. A
@@ -181,11 +202,7 @@ impl App {
         cache.settings = Settings {
             active: stored.active_version,
             previous: stored.previous_version,
-            experiment: stored
-                .experiment
-                .and_then(|text| serde_json::from_str(&text).ok())
-                .filter(|experiment: &experiment::Experiment| experiment.validate().is_ok())
-                .unwrap_or_default(),
+            experiment: experiment::Experiment::from_stored(stored.experiment.as_deref()),
         };
         Ok(())
     }
@@ -196,7 +213,8 @@ impl App {
         cache.settings.active.clone().or_else(|| cache.default_model().map(|served| served.version.clone()))
     }
 
-    async fn health<S: Storage>(&self, storage: &S, now_ms: f64) -> Response {
+    /// What `/healthz` answers (the admin summary carries it too).
+    async fn health<S: Storage>(&self, storage: &S, now_ms: f64) -> serde_json::Value {
         let storage_ok = queries::ping(storage).await.is_ok();
         let settings = self.refresh_settings(storage, now_ms).await;
         let (active, default_loaded) = {
@@ -208,18 +226,15 @@ impl App {
             None => None,
         };
         let model_loaded = loaded.is_some() || default_loaded;
-        Response::json(
-            200,
-            &json!({
-                "status": if model_loaded && storage_ok { "ok" } else { "degraded" },
-                "model_loaded": model_loaded,
-                "model_version": loaded.unwrap_or_else(|| models::DEFAULT_VERSION.to_owned()),
-                "active_version": active,
-                "default_model_loaded": default_loaded,
-                "storage_reachable": storage_ok && settings.is_ok(),
-                "fallback_movies": self.config.popular_movies.len(),
-            }),
-        )
+        json!({
+            "status": if model_loaded && storage_ok { "ok" } else { "degraded" },
+            "model_loaded": model_loaded,
+            "model_version": loaded.unwrap_or_else(|| models::DEFAULT_VERSION.to_owned()),
+            "active_version": active,
+            "default_model_loaded": default_loaded,
+            "storage_reachable": storage_ok && settings.is_ok(),
+            "fallback_movies": self.config.popular_movies.len(),
+        })
     }
 
     /// A version's recommender, from the cache or storage; `None` when it cannot be loaded

@@ -82,7 +82,7 @@ pub async fn ping<S: Storage>(storage: &S) -> Result<(), StorageError> {
 // ---------------------------------------------------------------------------------------
 // Model versions: one row per uploaded version (the blobs themselves are in R2).
 
-/// One uploaded model version, as `GET /v1/admin/models` lists it.
+/// One uploaded model version: what its recommender upload recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelVersionRow {
     pub version: String,
@@ -94,16 +94,61 @@ pub struct ModelVersionRow {
     pub shard_count: i64,
     /// How many movies its catalog holds.
     pub movies: i64,
+    /// The feature schema's hash from the blob header, as 16 lowercase hex digits (`None`
+    /// for versions uploaded before it was recorded).
+    pub schema_hash: Option<String>,
+    /// The catalog's fingerprint, which its profile shards carry, as 16 lowercase hex digits.
+    pub catalog_fingerprint: Option<String>,
+    /// The blob format version from the header.
+    pub format_version: Option<i64>,
 }
 
-/// Every uploaded version, oldest first.
-pub async fn model_versions<S: Storage>(storage: &S) -> Result<Vec<ModelVersionRow>, StorageError> {
+/// One version as `GET /v1/admin/models` lists it: its upload (the fields of
+/// [`ModelVersionRow`]), its manifest and its shards. Spelt out rather than flattened: a
+/// flattened struct would read D1's numbers through serde's untyped buffer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ListedVersion {
+    pub version: String,
+    pub uploaded_ms: i64,
+    pub recommender_size: i64,
+    pub shard_count: i64,
+    pub movies: i64,
+    pub schema_hash: Option<String>,
+    pub catalog_fingerprint: Option<String>,
+    pub format_version: Option<i64>,
+    /// The train manifest's JSON text as uploaded, if it has been.
+    pub manifest: Option<String>,
+    /// How many of its profile shards are stored.
+    pub profiles_uploaded: i64,
+    /// Their bytes in all.
+    pub profile_bytes: i64,
+}
+
+/// Every uploaded version with its manifest and shard totals, oldest first.
+pub async fn listed_versions<S: Storage>(storage: &S) -> Result<Vec<ListedVersion>, StorageError> {
     storage
         .query(&Statement::new(
-            "SELECT version, uploaded_ms, recommender_size, shard_count, movies FROM model_versions ORDER BY uploaded_ms",
+            "SELECT v.version, v.uploaded_ms, v.recommender_size, v.shard_count, v.movies, v.schema_hash, \
+             v.catalog_fingerprint, v.format_version, v.manifest, \
+             coalesce(s.shards, 0) AS profiles_uploaded, coalesce(s.bytes, 0) AS profile_bytes \
+             FROM model_versions v LEFT JOIN \
+             (SELECT version, count(*) AS shards, sum(bytes) AS bytes FROM model_shards GROUP BY version) s \
+             ON s.version = v.version ORDER BY v.uploaded_ms",
             Vec::new(),
         ))
         .await
+}
+
+/// One version's upload record, if it has been uploaded.
+pub async fn model_version<S: Storage>(storage: &S, version: &str) -> Result<Option<ModelVersionRow>, StorageError> {
+    let rows: Vec<ModelVersionRow> = storage
+        .query(&Statement::new(
+            "SELECT version, uploaded_ms, recommender_size, shard_count, movies, schema_hash, catalog_fingerprint, \
+             format_version FROM model_versions WHERE version = ?1",
+            vec![SqlValue::from(version)],
+        ))
+        .await?;
+    Ok(rows.into_iter().next())
 }
 
 /// Whether `version` has been uploaded.
@@ -121,18 +166,58 @@ pub async fn model_version_exists<S: Storage>(storage: &S, version: &str) -> Res
     Ok(rows.first().is_some_and(|row| row.found > 0))
 }
 
-/// Records an upload, replacing what an earlier upload of the same version recorded.
+/// Records an upload, replacing what an earlier upload of the same version recorded (its
+/// manifest and shard records stay: [`clear_manifest`] and [`forget_shards`] drop them when
+/// they no longer fit).
 pub fn upsert_model_version(row: &ModelVersionRow) -> Statement {
     Statement::new(
-        "INSERT INTO model_versions (version, uploaded_ms, recommender_size, shard_count, movies) \
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (version) DO UPDATE SET uploaded_ms = excluded.uploaded_ms, \
-         recommender_size = excluded.recommender_size, shard_count = excluded.shard_count, movies = excluded.movies",
+        "INSERT INTO model_versions (version, uploaded_ms, recommender_size, shard_count, movies, schema_hash, \
+         catalog_fingerprint, format_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (version) DO UPDATE SET uploaded_ms = excluded.uploaded_ms, \
+         recommender_size = excluded.recommender_size, shard_count = excluded.shard_count, movies = excluded.movies, \
+         schema_hash = excluded.schema_hash, catalog_fingerprint = excluded.catalog_fingerprint, \
+         format_version = excluded.format_version",
         vec![
             SqlValue::from(row.version.as_str()),
             SqlValue::Integer(row.uploaded_ms),
             SqlValue::Integer(row.recommender_size),
             SqlValue::Integer(row.shard_count),
             SqlValue::Integer(row.movies),
+            SqlValue::from(row.schema_hash.clone()),
+            SqlValue::from(row.catalog_fingerprint.clone()),
+            SqlValue::from(row.format_version),
+        ],
+    )
+}
+
+/// Drops a version's manifest, for a re-upload whose recommender it no longer describes.
+pub fn clear_manifest(version: &str) -> Statement {
+    Statement::new("UPDATE model_versions SET manifest = NULL WHERE version = ?1", vec![SqlValue::from(version)])
+}
+
+/// Drops a version's shard records, for a re-upload whose catalog or layout they no longer fit.
+pub fn forget_shards(version: &str) -> Statement {
+    Statement::new("DELETE FROM model_shards WHERE version = ?1", vec![SqlValue::from(version)])
+}
+
+/// Stores a version's train manifest (JSON text, as uploaded).
+pub fn set_manifest(version: &str, manifest: &str) -> Statement {
+    Statement::new(
+        "UPDATE model_versions SET manifest = ?2 WHERE version = ?1",
+        vec![SqlValue::from(version), SqlValue::from(manifest)],
+    )
+}
+
+/// Records a stored profile shard, replacing an earlier upload of the same shard.
+pub fn upsert_model_shard(version: &str, shard: u32, bytes: usize, profiles: usize) -> Statement {
+    Statement::new(
+        "INSERT INTO model_shards (version, shard, bytes, profiles) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (version, shard) DO UPDATE SET bytes = excluded.bytes, profiles = excluded.profiles",
+        vec![
+            SqlValue::from(version),
+            SqlValue::Integer(i64::from(shard)),
+            SqlValue::Integer(bytes as i64),
+            SqlValue::Integer(profiles as i64),
         ],
     )
 }
@@ -199,6 +284,115 @@ pub async fn clicks_by_variant<S: Storage>(storage: &S) -> Result<Vec<VariantCou
 pub struct VariantCount {
     pub variant: Option<String>,
     pub count: i64,
+}
+
+/// The newest `limit` log rows of one user, newest first.
+pub async fn recent_log_rows<S: Storage>(storage: &S, user_id: u64, limit: i64) -> Result<Vec<EdgeRow>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us \
+             FROM log WHERE user_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            vec![SqlValue::Integer(user_id as i64), SqlValue::Integer(limit)],
+        ))
+        .await
+}
+
+/// Impressions and the lists clicked among them, per variant and time step.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct VariantStep {
+    /// The variant ("" for impressions logged without one).
+    pub variant: String,
+    /// The step's index from the window's start.
+    pub step: i64,
+    pub impressions: i64,
+    /// Impressions that at least one click or watch refers to.
+    pub clicked_lists: i64,
+}
+
+/// Impressions per variant and step of `step_ms` from `start_ms` up to `end_ms`, and how
+/// many of them were clicked (a click or watch whose `ref` is the impression's id), counted
+/// at the impression's time.
+pub async fn variant_steps<S: Storage>(
+    storage: &S,
+    start_ms: i64,
+    step_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<VariantStep>, StorageError> {
+    // CAST: D1 may bind the numbers as REALs, which would make the division fractional.
+    storage
+        .query(&Statement::new(
+            "SELECT coalesce(i.variant, '') AS variant, CAST((i.time_ms - ?1) / ?2 AS INTEGER) AS step, \
+             count(*) AS impressions, \
+             sum(EXISTS (SELECT 1 FROM log c WHERE c.ref = i.id AND c.kind IN ('click', 'watch'))) AS clicked_lists \
+             FROM log i WHERE i.kind = 'impression' AND i.time_ms >= ?1 AND i.time_ms < ?3 GROUP BY 1, 2",
+            vec![SqlValue::Integer(start_ms), SqlValue::Integer(step_ms), SqlValue::Integer(end_ms)],
+        ))
+        .await
+}
+
+/// Per variant, the clicked lists and the sum (and sum of squares) of their reciprocal
+/// ranks: the rank of the first clicked or watched movie in the list, 1-based, and a
+/// reciprocal rank of 0 when that movie is not in the list.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct VariantRanks {
+    /// The variant ("" for impressions logged without one).
+    pub variant: String,
+    pub clicked_lists: i64,
+    pub reciprocal_rank_sum: f64,
+    pub reciprocal_rank_sum_sq: f64,
+}
+
+/// Every clicked list's reciprocal rank, added up per variant. Clicks are attributed by
+/// recommendation id (`ref`); the first event by time (then by log order) counts.
+pub async fn reciprocal_ranks<S: Storage>(storage: &S) -> Result<Vec<VariantRanks>, StorageError> {
+    // The rank is one more than the commas before the movie in ",a,b,c," (the list with a
+    // comma at each end, so that every id is matched whole).
+    storage
+        .query(&Statement::new(
+            "WITH first AS (\
+               SELECT ref AS id, movie_id AS movie, \
+               row_number() OVER (PARTITION BY ref ORDER BY time_ms, seq) AS n \
+               FROM log WHERE kind IN ('click', 'watch') AND ref IS NOT NULL), \
+             hit AS (\
+               SELECT coalesce(i.variant, '') AS variant, ',' || coalesce(i.value, '') || ',' AS list, \
+               coalesce(instr(',' || coalesce(i.value, '') || ',', ',' || f.movie || ','), 0) AS at \
+               FROM first f JOIN log i ON i.id = f.id AND i.kind = 'impression' WHERE f.n = 1), \
+             ranked AS (\
+               SELECT variant, CASE WHEN at = 0 THEN 0.0 ELSE 1.0 / \
+               (length(substr(list, 1, at)) - length(replace(substr(list, 1, at), ',', ''))) END AS rr FROM hit) \
+             SELECT variant, count(*) AS clicked_lists, total(rr) AS reciprocal_rank_sum, \
+             total(rr * rr) AS reciprocal_rank_sum_sq FROM ranked GROUP BY variant",
+            Vec::new(),
+        ))
+        .await
+}
+
+/// How much a movie was shown and clicked.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct MovieExposure {
+    /// Impressions whose list holds the movie.
+    pub lists_containing: i64,
+    /// Every impression.
+    pub impressions: i64,
+    /// Clicks and watches of the movie that refer to a list.
+    pub clicked: i64,
+}
+
+/// A movie's exposure in the log. The list count reads every impression: it is for the
+/// admin API, not for serving.
+pub async fn movie_exposure<S: Storage>(storage: &S, movie_id: &str) -> Result<MovieExposure, StorageError> {
+    let rows: Vec<MovieExposure> = storage
+        .query(&Statement::new(
+            "SELECT \
+             (SELECT count(*) FROM log WHERE kind = 'impression' \
+               AND instr(',' || coalesce(value, '') || ',', ',' || ?1 || ',') > 0) AS lists_containing, \
+             (SELECT count(*) FROM log WHERE kind = 'impression') AS impressions, \
+             (SELECT count(*) FROM log WHERE movie_id = ?1 AND kind IN ('click', 'watch') AND ref IS NOT NULL) \
+               AS clicked",
+            vec![SqlValue::from(movie_id)],
+        ))
+        .await?;
+    Ok(rows.into_iter().next().unwrap_or(MovieExposure { lists_containing: 0, impressions: 0, clicked: 0 }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,4 +465,106 @@ pub async fn latency_buckets<S: Storage>(storage: &S) -> Result<Vec<LatencyBucke
 /// Every route's latency sum.
 pub async fn latency_sums<S: Storage>(storage: &S) -> Result<Vec<LatencySum>, StorageError> {
     storage.query(&Statement::new("SELECT route, sum_us, count FROM latency_sums ORDER BY route", Vec::new())).await
+}
+
+/// Adds to one minute's request counts for a route.
+pub fn add_request_window(minute: i64, route: &str, requests: i64, errors: i64, fallbacks: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO request_windows (minute, route, requests, errors, fallbacks) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (minute, route) DO UPDATE SET requests = requests + excluded.requests, \
+         errors = errors + excluded.errors, fallbacks = fallbacks + excluded.fallbacks",
+        vec![
+            SqlValue::Integer(minute),
+            SqlValue::from(route),
+            SqlValue::Integer(requests),
+            SqlValue::Integer(errors),
+            SqlValue::Integer(fallbacks),
+        ],
+    )
+}
+
+/// Adds `count` requests to one minute's latency bucket for a route.
+pub fn add_latency_window(minute: i64, route: &str, le: &str, count: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO latency_windows (minute, route, le, count) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (minute, route, le) DO UPDATE SET count = count + excluded.count",
+        vec![SqlValue::Integer(minute), SqlValue::from(route), SqlValue::from(le), SqlValue::Integer(count)],
+    )
+}
+
+/// Deletes the windows of minutes before `minute`.
+pub fn prune_windows(minute: i64) -> [Statement; 2] {
+    [
+        Statement::new("DELETE FROM request_windows WHERE minute < ?1", vec![SqlValue::Integer(minute)]),
+        Statement::new("DELETE FROM latency_windows WHERE minute < ?1", vec![SqlValue::Integer(minute)]),
+    ]
+}
+
+/// One step's request counts, added over routes and minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StepCounts {
+    /// The step's index from the window's start.
+    pub step: i64,
+    pub requests: i64,
+    pub errors: i64,
+    pub fallbacks: i64,
+}
+
+/// One step's count in one latency bucket, added over routes and minutes.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StepBucket {
+    /// The step's index from the window's start.
+    pub step: i64,
+    /// The bucket's upper bound in milliseconds, or `+Inf`.
+    pub le: String,
+    pub count: i64,
+}
+
+/// The minutes `first_minute..end_minute` of these two routes' request windows, added up in
+/// steps of `step_minutes`.
+pub async fn request_steps<S: Storage>(
+    storage: &S,
+    routes: [&str; 2],
+    first_minute: i64,
+    step_minutes: i64,
+    end_minute: i64,
+) -> Result<Vec<StepCounts>, StorageError> {
+    // CAST: D1 may bind the numbers as REALs, which would make the division fractional.
+    storage
+        .query(&Statement::new(
+            "SELECT CAST((minute - ?1) / ?2 AS INTEGER) AS step, sum(requests) AS requests, sum(errors) AS errors, \
+             sum(fallbacks) AS fallbacks FROM request_windows \
+             WHERE minute >= ?1 AND minute < ?3 AND route IN (?4, ?5) GROUP BY 1",
+            vec![
+                SqlValue::Integer(first_minute),
+                SqlValue::Integer(step_minutes),
+                SqlValue::Integer(end_minute),
+                SqlValue::from(routes[0]),
+                SqlValue::from(routes[1]),
+            ],
+        ))
+        .await
+}
+
+/// The same minutes' latency buckets, added up per step.
+pub async fn latency_steps<S: Storage>(
+    storage: &S,
+    routes: [&str; 2],
+    first_minute: i64,
+    step_minutes: i64,
+    end_minute: i64,
+) -> Result<Vec<StepBucket>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "SELECT CAST((minute - ?1) / ?2 AS INTEGER) AS step, le, sum(count) AS count FROM latency_windows \
+             WHERE minute >= ?1 AND minute < ?3 AND route IN (?4, ?5) GROUP BY 1, 2",
+            vec![
+                SqlValue::Integer(first_minute),
+                SqlValue::Integer(step_minutes),
+                SqlValue::Integer(end_minute),
+                SqlValue::from(routes[0]),
+                SqlValue::from(routes[1]),
+            ],
+        ))
+        .await
 }

@@ -1,16 +1,18 @@
-//! `GET /recommend/<user>` (the original contract: text/plain, up to 20 comma-separated ids)
-//! and `GET /v1/recommend/<user>?n=20&explain=1` (JSON with scores and explanations).
+//! `GET /recommend/<user>` (the original contract: text/plain, up to 20 comma-separated ids),
+//! `GET /v1/recommend/<user>?n=20&explain=1` (JSON with scores and explanations), and the
+//! admin playground's `GET /v1/admin/recommend/<user>?version=&seed=`, which answers the same
+//! JSON from the same serving path without logging an impression.
 //!
-//! Both always answer a list: storage or model trouble degrades to the last good model,
-//! then the embedded default, then the configured popularity list, and the
+//! The public routes always answer a list: storage or model trouble degrades to the last
+//! good model, then the embedded default, then the configured popularity list, and the
 //! `x-marquee-fallback` header says which.
 
 use marquee_data::{parse_user_id, EdgeKind, EdgeRow};
-use marquee_model::recommend::{shard_of, ProfileShard, Recommendation, UserProfile};
+use marquee_model::recommend::{shard_of, CandidateSource, ProfileShard, Recommendation, UserProfile};
 use serde_json::json;
 
 use super::error::AppError;
-use super::models::{self, Served};
+use super::models::{self, valid_version, Served};
 use super::queries;
 use super::storage::Storage;
 use super::{App, Call, Request, Response, MAX_RECOMMENDATIONS};
@@ -27,14 +29,53 @@ pub(super) enum ListFormat {
     Json,
 }
 
+/// What to serve: for whom, how many, from which version and with which seed.
+#[derive(Clone, Copy)]
+pub(super) struct ListRequest<'a> {
+    pub user_id: u64,
+    pub count: usize,
+    /// A version to serve exactly, with no fallback (`default` names the embedded model);
+    /// `None` serves what the user is assigned, with every fallback.
+    pub version: Option<&'a str>,
+    /// Picks the reranker's exploration slot.
+    pub seed: u64,
+}
+
+/// The model a user is served and how it was chosen.
+pub(super) struct Resolved {
+    /// The user's A/B variant.
+    pub variant: String,
+    /// `None` when not even the embedded model loaded.
+    pub served: Option<Served>,
+    /// Why the model is not the one wanted, if it is not.
+    pub fallback: Option<&'static str>,
+}
+
+/// One movie of a served list.
+struct ServedItem {
+    movie_id: String,
+    score: f32,
+    /// The catalog index (0 for the popularity list, which has no model to explain with).
+    item: u32,
+    source: CandidateSource,
+}
+
 /// What one request was served.
-struct ServedList {
-    items: Vec<(String, f32, u32)>,
+pub(super) struct ServedList {
+    items: Vec<ServedItem>,
     version: String,
     variant: String,
     fallback: Option<&'static str>,
     profile: Option<UserProfile>,
+    /// Whether the user's published profile was found (otherwise the list is cold-start).
+    profile_found: bool,
     served: Option<Served>,
+    seed: u64,
+}
+
+/// The seed the public routes serve with: the user and the request's time, mixed.
+fn default_seed(user_id: u64, now_ms: f64) -> u64 {
+    user_id ^ now_ms.to_bits()
 }
 
 impl App {
@@ -44,30 +85,20 @@ impl App {
         call: &Call<'_, S>,
         format: ListFormat,
     ) -> Result<Response, AppError> {
-        let user_id =
-            parse_user_id(call.params.get("user")).map_err(|error| AppError::BadRequest(error.to_string()))?;
+        let user_id = user_param(call)?;
         let (count, explain) = match format {
             ListFormat::Text => (MAX_RECOMMENDATIONS, false),
             ListFormat::Json => (requested_count(call.request)?, call.request.query_param("explain") == Some("1")),
         };
         let now_ms = call.now();
-        let served = self.serve(user_id, count, call.storage, now_ms).await;
+        let request = ListRequest { user_id, count, version: None, seed: default_seed(user_id, now_ms) };
+        let served = self.serve(&request, call.storage, now_ms).await?;
         let recommendation_id = self.recommendation_id(user_id, now_ms);
         let latency_us = ((call.now() - call.started_ms).max(0.0) * 1000.0) as i64;
 
-        let ids: Vec<&str> = served.items.iter().map(|(id, _, _)| id.as_str()).collect();
+        let ids: Vec<&str> = served.items.iter().map(|item| item.movie_id.as_str()).collect();
         let mut response = match format {
-            ListFormat::Json => Response::json(
-                200,
-                &json!({
-                    "user_id": user_id,
-                    "items": json_items(&served, explain),
-                    "model_version": served.version,
-                    "variant": served.variant,
-                    "recommendation_id": recommendation_id,
-                    "fallback": served.fallback,
-                }),
-            ),
+            ListFormat::Json => Response::json(200, &list_json(user_id, &served, &recommendation_id, explain)),
             ListFormat::Text => Response::text(200, ids.join(",")),
         };
         response.headers.push(("x-marquee-model-version", served.version.clone()));
@@ -92,6 +123,27 @@ impl App {
         Ok(response)
     }
 
+    /// `GET /v1/admin/recommend/<user>?version=&seed=&n=`: what `/v1/recommend/<user>?explain=1`
+    /// answers, from an explicit version and seed if given, plus whether the user's profile
+    /// was found. It logs nothing: it is the admin playground's parity check.
+    pub(super) async fn admin_recommend<S: Storage>(&self, call: &Call<'_, S>) -> Result<Response, AppError> {
+        let request = call.request;
+        let user_id = user_param(call)?;
+        let count = requested_count(request)?;
+        let version = request.query_param("version").map(version_query).transpose()?;
+        let now_ms = call.now();
+        let seed = match request.query_param("seed") {
+            None => default_seed(user_id, now_ms),
+            Some(text) => {
+                text.parse().map_err(|_| AppError::BadRequest("seed must be a whole number below 2^64".into()))?
+            }
+        };
+        let served = self.serve(&ListRequest { user_id, count, version, seed }, call.storage, now_ms).await?;
+        let mut body = list_json(user_id, &served, &self.recommendation_id(user_id, now_ms), true);
+        body["profile_found"] = served.profile_found.into();
+        Ok(Response::json(200, &body))
+    }
+
     /// `GET /v1/admin/bench?users=1,2,3&repeat=20`: the CPU time of serving each user, measured
     /// inside the Worker. Each user is served once to load its shard (I/O, not timed), then
     /// `repeat` more times back to back, and the mean is reported: the clock ticks in whole
@@ -112,13 +164,16 @@ impl App {
         }
         let mut micros = Vec::with_capacity(users.len());
         let mut fallbacks = 0;
-        for &user in &users {
-            let warm = self.serve(user, MAX_RECOMMENDATIONS, call.storage, call.now()).await;
+        for &user_id in &users {
+            let now_ms = call.now();
+            let list =
+                ListRequest { user_id, count: MAX_RECOMMENDATIONS, version: None, seed: default_seed(user_id, now_ms) };
+            let warm = self.serve(&list, call.storage, now_ms).await?;
             fallbacks += usize::from(warm.fallback.is_some());
             let started = call.now();
             for _ in 0..repeat {
-                let list = self.serve(user, MAX_RECOMMENDATIONS, call.storage, started).await;
-                std::hint::black_box(list.items.len());
+                let served = self.serve(&list, call.storage, started).await?;
+                std::hint::black_box(served.items.len());
             }
             micros.push((call.now() - started) * 1000.0 / f64::from(repeat));
         }
@@ -129,8 +184,16 @@ impl App {
         ))
     }
 
-    /// The list for one user, with every fallback applied.
-    async fn serve<S: Storage>(&self, user_id: u64, count: usize, storage: &S, now_ms: f64) -> ServedList {
+    /// The model for `user_id`: `version` exactly if given (an error if it cannot be loaded),
+    /// otherwise the user's variant's version, else the active one, else the embedded default,
+    /// with every fallback.
+    pub(super) async fn resolve<S: Storage>(
+        &self,
+        user_id: u64,
+        version: Option<&str>,
+        storage: &S,
+        now_ms: f64,
+    ) -> Result<Resolved, AppError> {
         let settings_failed = self.refresh_settings(storage, now_ms).await.is_err();
         let (variant, wanted) = {
             let cache = self.cache.borrow();
@@ -138,6 +201,17 @@ impl App {
             let wanted = variant.version.clone().or_else(|| cache.settings.active.clone());
             (variant.name, wanted)
         };
+        if let Some(version) = version {
+            let served = if version == models::DEFAULT_VERSION {
+                self.cache.borrow().default_model().cloned()
+            } else {
+                self.load_version(storage, version, now_ms).await
+            };
+            return match served {
+                Some(served) => Ok(Resolved { variant, served: Some(served), fallback: None }),
+                None => Err(AppError::Missing(format!("version {version} cannot be loaded"))),
+            };
+        }
         let mut fallback = settings_failed.then_some("storage");
         let served = match &wanted {
             None => self.cache.borrow().default_model().cloned(),
@@ -149,44 +223,75 @@ impl App {
                 }
             },
         };
+        Ok(Resolved { variant, served, fallback })
+    }
+
+    /// The list for one request. Only an explicit version that cannot be loaded is an error;
+    /// anything else degrades to a fallback.
+    async fn serve<S: Storage>(
+        &self,
+        request: &ListRequest<'_>,
+        storage: &S,
+        now_ms: f64,
+    ) -> Result<ServedList, AppError> {
+        let ListRequest { user_id, count, version, seed } = *request;
+        let Resolved { variant, served, mut fallback } = self.resolve(user_id, version, storage, now_ms).await?;
         let Some(served) = served else {
             // Not even the embedded model: the configured popularity list.
-            let items = self.config.popular_movies.iter().take(count).map(|id| (id.clone(), 0.0, 0)).collect();
-            return ServedList {
+            let items = self
+                .config
+                .popular_movies
+                .iter()
+                .take(count)
+                .map(|id| ServedItem { movie_id: id.clone(), score: 0.0, item: 0, source: CandidateSource::Popular })
+                .collect();
+            return Ok(ServedList {
                 items,
                 version: "none".into(),
                 variant,
                 fallback: Some("popularity"),
                 profile: None,
+                profile_found: false,
                 served: None,
-            };
+                seed,
+            });
         };
-        let (profile, profile_failed) = self.profile(user_id, &served, storage).await;
+        let (found, profile_failed) = self.profile(user_id, &served, storage).await;
         if profile_failed && fallback.is_none() {
             fallback = Some("profile");
         }
-        let recommendations: Vec<Recommendation> =
-            served.recommender.recommend(&profile, count, user_id ^ now_ms.to_bits());
+        let profile_found = found.is_some();
+        let profile = found.unwrap_or_else(|| UserProfile::cold(user_id, Default::default()));
+        let recommendations: Vec<Recommendation> = served.recommender.recommend(&profile, count, seed);
         let items = recommendations
             .iter()
-            .filter_map(|r| served.recommender.movie_id(r.item).map(|id| (id.to_owned(), r.score, r.item)))
+            .filter_map(|r| {
+                let movie_id = served.recommender.movie_id(r.item)?.to_owned();
+                Some(ServedItem { movie_id, score: r.score, item: r.item, source: r.source })
+            })
             .collect();
-        ServedList {
+        Ok(ServedList {
             items,
             version: served.version.clone(),
             variant,
             fallback,
             profile: Some(profile),
+            profile_found,
             served: Some(served),
-        }
+            seed,
+        })
     }
 
-    /// The user's published profile, or a cold one. The flag is set when storage failed
-    /// (as opposed to the user simply having no profile).
-    async fn profile<S: Storage>(&self, user_id: u64, served: &Served, storage: &S) -> (UserProfile, bool) {
-        let cold = UserProfile::cold(user_id, Default::default());
+    /// The user's published profile, if the version's shard holds it. The flag is set when
+    /// storage or the shard failed (as opposed to the user simply having no profile).
+    pub(super) async fn profile<S: Storage>(
+        &self,
+        user_id: u64,
+        served: &Served,
+        storage: &S,
+    ) -> (Option<UserProfile>, bool) {
         if served.version == models::DEFAULT_VERSION {
-            return (cold, false);
+            return (None, false);
         }
         let shard = shard_of(user_id, served.recommender.shard_count());
         let cached = self.cache.borrow_mut().shard(&served.version, shard);
@@ -199,17 +304,30 @@ impl App {
                         self.cache.borrow_mut().insert_shard(&served.version, shard, decoded.clone());
                         decoded
                     }
-                    Err(_) => return (cold, true),
+                    Err(_) => return (None, true),
                 },
-                Ok(None) => return (cold, false),
-                Err(_) => return (cold, true),
+                Ok(None) => return (None, false),
+                Err(_) => return (None, true),
             },
         };
         match served.recommender.lookup_profile(&decoded, user_id) {
-            Ok(Some(profile)) => (profile, false),
-            Ok(None) => (cold, false),
-            Err(_) => (cold, true),
+            Ok(found) => (found, false),
+            Err(_) => (None, true),
         }
+    }
+}
+
+/// The `{user}` of a path, checked.
+pub(super) fn user_param<S>(call: &Call<'_, S>) -> Result<u64, AppError> {
+    parse_user_id(call.params.get("user")).map_err(|error| AppError::BadRequest(error.to_string()))
+}
+
+/// A `?version=`: an uploadable version name or `default`.
+fn version_query(version: &str) -> Result<&str, AppError> {
+    if version == models::DEFAULT_VERSION || valid_version(version) {
+        Ok(version)
+    } else {
+        Err(AppError::BadRequest("version must be \"default\" or 1 to 64 letters, digits, '-', '_' or '.'".into()))
     }
 }
 
@@ -224,16 +342,18 @@ fn requested_count(request: &Request) -> Result<usize, AppError> {
     }
 }
 
-/// The JSON route's items: ids and scores, and each item's top three feature contributions
-/// when asked to explain.
-fn json_items(served: &ServedList, explain: bool) -> Vec<serde_json::Value> {
-    served
+/// The JSON answer both `/v1/recommend` and the admin playground give: the items with their
+/// scores and sources (and each item's top three feature contributions when asked to
+/// explain), the version, variant, recommendation id and seed (a string: it is a u64, which
+/// a JavaScript number would round).
+fn list_json(user_id: u64, served: &ServedList, recommendation_id: &str, explain: bool) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = served
         .items
         .iter()
-        .map(|(id, score, item)| {
-            let mut entry = json!({ "movie_id": id, "score": score });
+        .map(|item| {
+            let mut entry = json!({ "movie_id": item.movie_id, "score": item.score, "source": item.source.name() });
             if let (true, Some(served_model), Some(profile)) = (explain, &served.served, &served.profile) {
-                let reasons = served_model.recommender.explain(profile, *item, 3).unwrap_or_default();
+                let reasons = served_model.recommender.explain(profile, item.item, 3).unwrap_or_default();
                 entry["explanation"] = reasons
                     .into_iter()
                     .map(|(feature, contribution)| json!({ "feature": feature, "contribution": contribution }))
@@ -241,5 +361,14 @@ fn json_items(served: &ServedList, explain: bool) -> Vec<serde_json::Value> {
             }
             entry
         })
-        .collect()
+        .collect();
+    json!({
+        "user_id": user_id,
+        "items": items,
+        "model_version": served.version,
+        "variant": served.variant,
+        "recommendation_id": recommendation_id,
+        "fallback": served.fallback,
+        "seed": served.seed.to_string(),
+    })
 }

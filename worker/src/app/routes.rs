@@ -31,14 +31,22 @@ pub enum Handler {
     Health,
     Metrics,
     ListModels,
+    GetRecommender,
     PutRecommender,
+    GetProfileShard,
     PutProfileShard,
+    PutManifest,
     Activate,
     Rollback,
     GetExperiment,
     PutExperiment,
     ReadLog,
     Bench,
+    Summary,
+    Readout,
+    AdminRecommend,
+    InspectUser,
+    InspectMovie,
 }
 
 /// How a route answers errors.
@@ -77,27 +85,47 @@ const fn admin(path: &'static str, methods: &'static [(Method, Handler)]) -> Rou
     Route { path, label: "admin", access: Access::Admin, errors: ErrorFormat::Json, methods }
 }
 
+/// The metrics label of `/recommend/<user>`.
+const RECOMMEND: &str = "recommend";
+/// The metrics label of `/v1/recommend/<user>`.
+const V1_RECOMMEND: &str = "v1_recommend";
+
+/// The labels of the routes that serve recommendations, which the admin summary reports on.
+pub const RECOMMENDATION_LABELS: [&str; 2] = [RECOMMEND, V1_RECOMMEND];
+
 /// Every route of the edge.
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/recommend/{user}",
-        label: "recommend",
+        label: RECOMMEND,
         access: Access::Public,
         errors: ErrorFormat::Text,
         methods: &[(Method::Get, Handler::Recommend)],
     },
-    public("/v1/recommend/{user}", "v1_recommend", &[(Method::Get, Handler::RecommendJson)]),
+    public("/v1/recommend/{user}", V1_RECOMMEND, &[(Method::Get, Handler::RecommendJson)]),
     public("/v1/events", "v1_events", &[(Method::Post, Handler::PostEvents)]),
     public("/healthz", "healthz", &[(Method::Get, Handler::Health)]),
     public("/metrics", "metrics", &[(Method::Get, Handler::Metrics)]),
     admin("/v1/admin/models", &[(Method::Get, Handler::ListModels)]),
-    admin("/v1/admin/models/{version}/recommender", &[(Method::Put, Handler::PutRecommender)]),
-    admin("/v1/admin/models/{version}/profiles/{shard}", &[(Method::Put, Handler::PutProfileShard)]),
+    admin(
+        "/v1/admin/models/{version}/recommender",
+        &[(Method::Get, Handler::GetRecommender), (Method::Put, Handler::PutRecommender)],
+    ),
+    admin(
+        "/v1/admin/models/{version}/profiles/{shard}",
+        &[(Method::Get, Handler::GetProfileShard), (Method::Put, Handler::PutProfileShard)],
+    ),
+    admin("/v1/admin/models/{version}/manifest", &[(Method::Put, Handler::PutManifest)]),
     admin("/v1/admin/models/{version}/activate", &[(Method::Post, Handler::Activate)]),
     admin("/v1/admin/rollback", &[(Method::Post, Handler::Rollback)]),
     admin("/v1/admin/experiment", &[(Method::Get, Handler::GetExperiment), (Method::Put, Handler::PutExperiment)]),
     admin("/v1/admin/log", &[(Method::Get, Handler::ReadLog)]),
     admin("/v1/admin/bench", &[(Method::Get, Handler::Bench)]),
+    admin("/v1/admin/summary", &[(Method::Get, Handler::Summary)]),
+    admin("/v1/admin/readout", &[(Method::Get, Handler::Readout)]),
+    admin("/v1/admin/recommend/{user}", &[(Method::Get, Handler::AdminRecommend)]),
+    admin("/v1/admin/users/{user}", &[(Method::Get, Handler::InspectUser)]),
+    admin("/v1/admin/movies/{movie}", &[(Method::Get, Handler::InspectMovie)]),
 ];
 
 /// The route table, compiled for matching.
@@ -181,7 +209,10 @@ mod tests {
             panic!("a known path")
         };
         assert_eq!((params.get("version"), params.get("shard"), params.get("other")), ("v1", "3", ""));
-        assert_eq!(route.allow(), "PUT");
+        assert_eq!(route.allow(), "GET, PUT, HEAD");
+        assert_eq!(handler("GET", "/v1/admin/models/v1/recommender"), Some(Handler::GetRecommender));
+        assert_eq!(handler("PUT", "/v1/admin/models/v1/manifest"), Some(Handler::PutManifest));
+        assert_eq!(handler("GET", "/v1/admin/movies/heat+1995"), Some(Handler::InspectMovie));
         let Matched::Found { route, .. } = table.find("DELETE", "/v1/admin/experiment") else { panic!("known") };
         assert_eq!(route.allow(), "GET, PUT, HEAD");
     }

@@ -1,6 +1,7 @@
 //! `marquee publish MODELS_DIR --to URL [--activate] [--token T]`: uploads what
 //! `marquee train` wrote to an edge (a local `wrangler dev` or a deployed Worker) through
-//! its admin API. The edge validates every blob before storing it.
+//! its admin API: the recommender, the profile shards, then the manifest. The edge validates
+//! every blob, and the manifest against them, before storing it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,6 +46,9 @@ pub fn run(args: PublishArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    // Last of the uploads: the edge checks it against the recommender it already has, and the
+    // admin UI reads the training run's figures from it.
+    put(format!("/v1/admin/models/{version}/manifest"), MANIFEST_FILE)?;
     if args.activate {
         send(
             agent
@@ -55,7 +59,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
         .context("activating")?;
     }
     println!(
-        "published {version} to {base}: the recommender and {} profile shards{}",
+        "published {version} to {base}: the recommender, {} profile shards and the manifest{}",
         manifest.profile_shards.len(),
         if args.activate { ", now active" } else { "" }
     );
