@@ -23,6 +23,19 @@ pub fn millis(value: Option<f64>) -> String {
     }
 }
 
+/// A rate with three significant digits, so a quiet edge does not read as zero.
+pub fn rate(value: f64) -> String {
+    match value {
+        value if !value.is_finite() || value == 0.0 => "0".into(),
+        value if value >= 100.0 => format!("{value:.0}"),
+        value if value >= 1.0 => format!("{value:.2}"),
+        value => {
+            let decimals = (2 - value.log10().floor() as i32).clamp(2, 6) as usize;
+            format!("{value:.decimals$}")
+        }
+    }
+}
+
 /// A 95% interval as "lo–hi" in percent.
 pub fn percent_interval(interval: Option<(f64, f64)>) -> String {
     interval.map_or("–".into(), |(lo, hi)| format!("{:.1}–{:.1}%", lo * 100.0, hi * 100.0))
@@ -73,6 +86,9 @@ mod tests {
         assert_eq!(bytes(876_112), "876.1 KB");
         assert_eq!(percent(Some(0.6123)), "61.2%");
         assert_eq!(percent(None), "–");
+        assert_eq!(rate(0.003_333), "0.00333");
+        assert_eq!(rate(2.5), "2.50");
+        assert_eq!(rate(0.0), "0");
         assert_eq!(millis(Some(4.256)), "4.26 ms");
         assert_eq!(percent_interval(Some((0.5, 0.75))), "50.0–75.0%");
         assert_eq!(date_time(0.0), "1970-01-01 00:00");

@@ -329,7 +329,7 @@ fn user_and_movie_lookups_render_what_the_edge_knows() {
         user_id: 42,
         variant: "control".into(),
         version: "m1".into(),
-        shard: 1,
+        shard: Some(1),
         profile: Some(ProfileView {
             demographics: DemographicsView {
                 age: Some(31),
@@ -339,7 +339,7 @@ fn user_and_movie_lookups_render_what_the_edge_knows() {
             segment: "F/25-34".into(),
             interactions: 12,
             ratings: 3,
-            mean_rating: 4.0,
+            mean_rating: Some(4.0),
             seen: vec!["alien+1979".into()],
         }),
         recent: Vec::new(),

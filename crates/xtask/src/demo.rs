@@ -35,7 +35,7 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
         .unwrap_or_default();
 
     build_worker(root)?;
-    process::run("build the admin UI (trunk)", command(root, "trunk").args(["build", "--release", "--offline"]))?;
+    crate::test::build_admin_ui(root)?;
     process::run(
         "apply the D1 migrations (local)",
         command(root, "wrangler").args(["d1", "migrations", "apply", "DB", "--local"]).envs(offline_wrangler_env()),

@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask demo`: the main job; builds the built-in world and its event store, then
 //!   serves the edge and the admin UI locally.
-//! - `cargo xtask test`: every test; native, wasm in headless Chromium, and the Worker in workerd.
+//! - `cargo xtask test`: every test; native, wasm in headless Chromium, the Worker in workerd,
+//!   and the admin UI end to end.
 //!
 //! Both first install whatever is missing (see [`setup`]), checking versions so that a warm
 //! machine skips the installs.
@@ -21,10 +22,11 @@ usage: cargo xtask <command>
 
 commands:
   demo [--port N]   build the built-in world and store, then serve the edge and admin UI on 127.0.0.1
-  test              run every test: lint, native, wasm in headless Chromium, the Worker in workerd
+  test              run every test: lint, native, wasm in headless Chromium, the Worker in workerd, the UI end to end
   setup             install what the other commands need, and nothing that is already there
   fuzz [SECONDS]    fuzz model-blob loading (default 600 s)
   default-model     retrain the model embedded in the Worker (worker/default-model/) from the built-in world
+  bench-ui          print the admin UI's budgets: bundle size, first load, in-browser recommendation, slider redraw
   bench-rows        time the Worker's D1 row conversion in Node (serde-wasm-bindgen against a JSON round trip)
   peers             create .venv with the benchmark peers (XGBoost, LightGBM, Surprise) pinned in bench/requirements.txt
 ";
@@ -53,6 +55,10 @@ fn main() -> Result<()> {
         "bench-rows" => {
             setup::ensure_all(&root)?;
             test::bench_row_conversion(&root)
+        }
+        "bench-ui" => {
+            setup::ensure_all(&root)?;
+            test::bench_admin_ui(&root)
         }
         "default-model" => demo::default_model(&root),
         "fuzz" => {

@@ -42,6 +42,14 @@ pub fn run(root: &Path) -> Result<()> {
             .args(["--test", "--test-reporter=spec", "worker/tests/"])
             .env("MARQUEE_BIN", target_dir(root).join("debug/marquee")),
     )?;
+    build_admin_ui(root)?;
+    process::run(
+        "the admin UI end to end (playwright-core, headless Chromium, the edge in workerd)",
+        command(root, "node")
+            .args(["--test", "--test-reporter=spec", "web/e2e/"])
+            .env("MARQUEE_BIN", target_dir(root).join("debug/marquee"))
+            .env("MARQUEE_SCREENSHOTS", target_dir(root).join("ui-screenshots")),
+    )?;
     fuzz_blob_loading(root, FUZZ_SECONDS)?;
     println!("all tests passed in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
@@ -87,6 +95,25 @@ fn build_worker_into(root: &Path, features: &[&str], out_dir: &Path) -> Result<(
             .arg("--out-dir")
             .arg(out_dir)
             .arg(&wasm),
+    )
+}
+
+/// Builds the admin UI into `dist/` (release, offline), which the edge serves as assets.
+pub fn build_admin_ui(root: &Path) -> Result<()> {
+    run_step(root, "build the admin UI (trunk)", "trunk", &["build", "--release", "--offline"])
+}
+
+/// `cargo xtask bench-ui`: the admin UI's budgets, printed by `bench/admin_ui_budgets.mjs`
+/// against the local edge with a 27,000-movie model trained by a release `marquee`.
+pub fn bench_admin_ui(root: &Path) -> Result<()> {
+    run_step(root, "build the marquee CLI (release)", "cargo", &["build", "--release", "--package", "marquee-cli"])?;
+    build_worker(root)?;
+    build_admin_ui(root)?;
+    process::run(
+        "measure the admin UI's budgets",
+        command(root, "node")
+            .arg("bench/admin_ui_budgets.mjs")
+            .env("MARQUEE_BIN", target_dir(root).join("release/marquee")),
     )
 }
 

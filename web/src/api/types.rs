@@ -181,7 +181,7 @@ pub struct ProfileView {
     pub segment: String,
     pub interactions: u32,
     pub ratings: u32,
-    pub mean_rating: f32,
+    pub mean_rating: Option<f32>,
     pub seen: Vec<String>,
 }
 
@@ -191,7 +191,8 @@ pub struct UserLookup {
     pub user_id: u64,
     pub variant: String,
     pub version: String,
-    pub shard: u32,
+    /// The user's profile shard (`None` for the embedded model, which has no profiles).
+    pub shard: Option<u32>,
     pub profile: Option<ProfileView>,
     pub recent: Vec<EdgeRow>,
 }

@@ -21,23 +21,37 @@ const TOP: f64 = 8.0;
 
 /// The SVG path of one series: `M` starts each run of defined values, `L` continues it.
 pub fn series_path(values: &[Option<f64>], y_max: f64) -> String {
+    let points = series_points(values, y_max);
+    let mut path = String::new();
+    let mut previous_index = None;
+    let mut points = points.into_iter();
+    for (index, value) in values.iter().enumerate() {
+        if !value.is_some_and(f64::is_finite) {
+            continue;
+        }
+        let Some((x, y)) = points.next() else { break };
+        let pen_down = previous_index.is_some_and(|previous| previous + 1 == index);
+        path.push_str(&format!("{}{x:.1},{y:.1} ", if pen_down { 'L' } else { 'M' }));
+        previous_index = Some(index);
+    }
+    path.trim_end().to_owned()
+}
+
+/// The points of one series that have a value, as SVG coordinates: drawn as dots, so a
+/// value with no neighbour (one request in an hour) still shows.
+pub fn series_points(values: &[Option<f64>], y_max: f64) -> Vec<(f64, f64)> {
     let steps = values.len().saturating_sub(1).max(1) as f64;
     let plot_width = WIDTH - LEFT - 8.0;
     let plot_height = HEIGHT - TOP - BOTTOM;
-    let mut path = String::new();
-    let mut pen_down = false;
-    for (index, value) in values.iter().enumerate() {
-        match value.filter(|value| value.is_finite()) {
-            Some(value) => {
-                let x = LEFT + plot_width * index as f64 / steps;
-                let y = TOP + plot_height * (1.0 - (value / y_max).clamp(0.0, 1.0));
-                path.push_str(&format!("{}{x:.1},{y:.1} ", if pen_down { 'L' } else { 'M' }));
-                pen_down = true;
-            }
-            None => pen_down = false,
-        }
-    }
-    path.trim_end().to_owned()
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| {
+            let value = value.filter(|value| value.is_finite())?;
+            let x = LEFT + plot_width * index as f64 / steps;
+            Some((x, TOP + plot_height * (1.0 - (value / y_max).clamp(0.0, 1.0))))
+        })
+        .collect()
 }
 
 /// A line chart over evenly spaced time steps starting at `start_ms`, `step_ms` apart.
@@ -70,7 +84,11 @@ pub fn LineChart(
         .iter()
         .enumerate()
         .map(|(index, line)| {
-            view! { <path class=format!("line series-{}", index % 6) d=series_path(&line.values, y_max) /> }
+            let dots = series_points(&line.values, y_max)
+                .into_iter()
+                .map(|(x, y)| view! { <circle class=format!("dot series-{}", index % 6) cx=format!("{x:.1}") cy=format!("{y:.1}") r="2.5" /> })
+                .collect_view();
+            view! { <path class=format!("line series-{}", index % 6) d=series_path(&line.values, y_max) /> {dots} }
         })
         .collect_view();
     let legend = series

@@ -106,7 +106,7 @@ pub fn ExperimentEditor(experiment: Experiment, versions: Vec<String>, on_save: 
     view! {
         <form class="experiment-editor" on:submit=save>
             <table>
-                <thead><tr><th>"Variant"</th><th>"Serves"</th><th>"Weight"</th><th></th></tr></thead>
+                <thead><tr><th>"Variant"</th><th>"Serves"</th><th class="number">"Weight"</th><th></th></tr></thead>
                 <tbody>
                     {move || rows.get().into_iter().enumerate().map(|(index, variant)| row_view(index, variant)).collect_view()}
                 </tbody>
@@ -149,7 +149,7 @@ pub fn ReadoutView(readout: Readout) -> impl IntoView {
     view! {
         <table class="readout">
             <caption>"Readout (95% intervals)"</caption>
-            <thead><tr><th>"Variant"</th><th>"Version"</th><th>"Weight"</th><th>"Impressions"</th><th>"Clicked lists"</th><th>"Click rate"</th><th>"MRR"</th></tr></thead>
+            <thead><tr><th>"Variant"</th><th>"Version"</th><th class="number">"Weight"</th><th class="number">"Impressions"</th><th class="number">"Clicked lists"</th><th class="number">"Click rate"</th><th class="number">"MRR"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
         <p class="note">{readout.method}</p>

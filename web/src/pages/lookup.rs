@@ -72,7 +72,7 @@ pub fn UserView(lookup: UserLookup) -> impl IntoView {
                 <dt>"Gender"</dt><dd>{demographics.gender.unwrap_or_else(|| "unknown".into())}</dd>
                 <dt>"Occupation"</dt><dd>{demographics.occupation.unwrap_or_else(|| "unknown".into())}</dd>
                 <dt>"Segment"</dt><dd>{profile.segment}</dd>
-                <dt>"History"</dt><dd>{profile.interactions} " interactions, " {profile.ratings} " ratings, mean " {format!("{:.2}", profile.mean_rating)}</dd>
+                <dt>"History"</dt><dd>{profile.interactions} " interactions, " {profile.ratings} " ratings, mean " {profile.mean_rating.map_or("–".into(), |mean| format!("{mean:.2}"))}</dd>
             </dl>
             <details><summary>{format!("{} movies seen", profile.seen.len())}</summary>
                 <ul class="seen">{profile.seen.into_iter().map(|id| view! { <li class="mono">{id}</li> }).collect_view()}</ul>
@@ -98,7 +98,7 @@ pub fn UserView(lookup: UserLookup) -> impl IntoView {
     view! {
         <article class="user" data-user=lookup.user_id.to_string()>
             <h3>"User " {lookup.user_id}</h3>
-            <p>"Variant " <strong>{lookup.variant.clone()}</strong> ", served version " <code>{lookup.version.clone()}</code> ", profile shard " {lookup.shard} "."</p>
+            <p>"Variant " <strong>{lookup.variant.clone()}</strong> ", served version " <code>{lookup.version.clone()}</code> ", profile shard " {lookup.shard.map_or("none (embedded model)".into(), |shard| shard.to_string())} "."</p>
             {profile.unwrap_or_else(|| view! { <p class="note">"No published profile: the user is served as a cold start."</p> }.into_any())}
             <table class="recent">
                 <caption>"Latest log rows"</caption>

@@ -127,7 +127,7 @@ pub fn OverviewView(summary: Summary) -> impl IntoView {
         <div class="figures">
             <Figure label="Health" value=format!("{}{}", health.status, if health.storage_reachable { "" } else { " (storage unreachable)" }) />
             <Figure label="Active version" value=summary.active_version.clone().unwrap_or_else(|| format!("{} (embedded)", health.model_version)) />
-            <Figure label="Requests/s" value=format!("{:.2}", totals.requests_per_second) />
+            <Figure label="Requests/s" value=format::rate(totals.requests_per_second) />
             <Figure label="p50 latency" value=format::millis(totals.p50_ms) />
             <Figure label="p99 latency" value=format::millis(totals.p99_ms) />
             <Figure label="Fallback rate" value=format::percent(totals.fallback_rate) />
@@ -144,7 +144,7 @@ pub fn OverviewView(summary: Summary) -> impl IntoView {
         </div>
         <table class="variants">
             <caption>"Per variant, over the window"</caption>
-            <thead><tr><th>"Variant"</th><th>"Impressions"</th><th>"Clicked lists"</th><th>"Click rate"</th></tr></thead>
+            <thead><tr><th>"Variant"</th><th class="number">"Impressions"</th><th class="number">"Clicked lists"</th><th class="number">"Click rate"</th></tr></thead>
             <tbody>{variant_rows}</tbody>
         </table>
     }
