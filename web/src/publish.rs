@@ -20,8 +20,8 @@ pub struct FileReport {
     pub bytes: usize,
     /// The blob kind from its header ("manifest" for the manifest).
     pub kind: String,
-    /// The header's schema hash (for a profile shard: the catalog fingerprint it was built
-    /// for), as 16 hex digits.
+    /// The header's hash, as 16 hex digits: the feature schema's for a recommender, the
+    /// catalog fingerprint it was built for for a profile shard.
     pub hash: Option<String>,
     /// What it holds: movies and trees, or shard position and profiles.
     pub detail: String,

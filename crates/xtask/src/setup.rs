@@ -15,6 +15,7 @@ pub fn ensure_all(root: &Path) -> Result<()> {
     ensure_wasm_target(root)?;
     ensure_wasm_bindgen(root)?;
     ensure_trunk(root)?;
+    ensure_wasm_pack(root)?;
     ensure_chromium(root)?;
     ensure_cargo_fuzz(root)?;
     ensure_npm_packages(root)?;
@@ -66,6 +67,21 @@ fn ensure_trunk(root: &Path) -> Result<()> {
     run(
         &format!("cargo install trunk {TRUNK_VERSION}"),
         command(root, "cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked", "--force"]),
+    )
+}
+
+/// wasm-pack runs the browser tests (`wasm-pack test --headless --chrome`). It is built from
+/// crates.io and always run with `--mode no-install`, so it uses the wasm-bindgen-cli above
+/// and the system's chromedriver and never downloads either.
+const WASM_PACK_VERSION: &str = "0.15.1";
+
+fn ensure_wasm_pack(root: &Path) -> Result<()> {
+    if output(root, "wasm-pack", &["--version"]).as_deref() == Some(format!("wasm-pack {WASM_PACK_VERSION}").as_str()) {
+        return Ok(());
+    }
+    run(
+        &format!("cargo install wasm-pack {WASM_PACK_VERSION}"),
+        command(root, "cargo").args(["install", "wasm-pack", "--version", WASM_PACK_VERSION, "--locked", "--force"]),
     )
 }
 

@@ -11,8 +11,8 @@ use crate::setup::locked_wasm_bindgen_version;
 /// How long CI fuzzes blob loading; longer runs are `cargo xtask fuzz SECONDS`.
 const FUZZ_SECONDS: u32 = 60;
 
-/// Crates whose tests also run as wasm in headless Chromium.
-const BROWSER_TESTED: &[&str] = &["marquee-web", "marquee-model"];
+/// Crates (by folder) whose tests also run as wasm in headless Chromium.
+const BROWSER_TESTED: &[&str] = &["web", "crates/model"];
 
 /// Runs lint, native tests, browser tests and the workerd tests.
 pub fn run(root: &Path) -> Result<()> {
@@ -21,17 +21,16 @@ pub fn run(root: &Path) -> Result<()> {
     run_step(root, "cargo clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     run_step(root, "native tests", "cargo", &["test", "--workspace"])?;
 
-    let mut browser_args = vec!["test", "--target", "wasm32-unknown-unknown"];
-    for package in BROWSER_TESTED {
-        browser_args.extend(["--package", package]);
+    for crate_dir in BROWSER_TESTED {
+        // `--mode no-install`: wasm-pack must use the pinned wasm-bindgen-cli and the system
+        // chromedriver that setup installed, never download its own.
+        process::run(
+            &format!("wasm-pack test --headless --chrome {crate_dir} (headless Chromium)"),
+            command(root, "wasm-pack")
+                .args(["test", "--headless", "--chrome", "--mode", "no-install", crate_dir])
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        )?;
     }
-    process::run(
-        "wasm tests in headless Chromium",
-        command(root, "cargo")
-            .args(&browser_args)
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
-    )?;
 
     build_worker(root)?;
     // The workerd tests train a small model and publish it with the CLI.

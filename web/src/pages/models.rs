@@ -243,7 +243,7 @@ pub fn FolderCheckView(check: FolderCheck, on_published: Callback<()>) -> impl I
         .collect_view();
     view! {
         <table class="folder-check">
-            <thead><tr><th>"File"</th><th>"Kind"</th><th>"Size"</th><th>"Schema hash"</th><th>"Holds"</th><th>"Check"</th></tr></thead>
+            <thead><tr><th>"File"</th><th>"Kind"</th><th>"Size"</th><th>"Header hash"</th><th>"Holds"</th><th>"Check"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
         {match check.plan {
