@@ -71,6 +71,14 @@ test("a wrong token is refused with a clear message, the right one opens the ove
   assert.ok(!page.url().includes(TOKEN), "the token is never put in a URL");
 });
 
+test("before anything is published, the playground runs the embedded default model and matches the edge", async () => {
+  await open("/playground");
+  await runPlayground(1);
+  assert.match(await page.textContent(".playground-result p"), /Version default/);
+  assert.equal(await page.locator("ol.explained li.item").count(), 20);
+  assert.match(await page.getAttribute(".badge", "class"), /parity-equal/, await page.textContent(".badge"));
+});
+
 test("publishing a trained folder checks it in the page, uploads it and lists it; activating asks first", async () => {
   await open("/models");
   await page.waitForSelector("table.versions");
