@@ -1,5 +1,7 @@
 //! How numbers read on the pages.
 
+use marquee_data::Timestamp;
+
 /// Bytes as B, KB or MB (decimal, as file browsers show them).
 pub fn bytes(count: u64) -> String {
     match count {
@@ -48,31 +50,18 @@ pub fn interval(interval: Option<(f64, f64)>) -> String {
 
 /// Milliseconds since the epoch as UTC `YYYY-MM-DD HH:MM`.
 pub fn date_time(ms: f64) -> String {
-    let (date, minutes) = utc(ms);
-    format!("{date} {:02}:{:02}", minutes / 60, minutes % 60)
+    let iso = utc(ms);
+    format!("{} {}", iso.get(..10).unwrap_or_default(), iso.get(11..16).unwrap_or_default())
 }
 
 /// Milliseconds since the epoch as UTC `HH:MM` (chart axes).
 pub fn clock(ms: f64) -> String {
-    let (_, minutes) = utc(ms);
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    utc(ms).get(11..16).unwrap_or_default().to_owned()
 }
 
-/// The UTC date and minute of the day (days-from-civil inverse, Howard Hinnant's).
-fn utc(ms: f64) -> (String, i64) {
-    let total_minutes = (ms / 60_000.0).floor() as i64;
-    let days = total_minutes.div_euclid(1440);
-    let minutes = total_minutes.rem_euclid(1440);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (format!("{year:04}-{month:02}-{day:02}"), minutes)
+/// The instant as the data crate writes it (`YYYY-MM-DDTHH:MM:SS`), to the second.
+fn utc(ms: f64) -> String {
+    Timestamp::from_unix_seconds((ms / 1000.0).floor() as i64).to_string()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
-use crate::api::{self, Summary};
+use crate::api::{self, Summary, VariantPoint};
 use crate::components::{ChartSeries, Figure, LineChart};
 use crate::format;
 use crate::session::use_session;
@@ -77,36 +77,22 @@ pub fn OverviewView(summary: Summary) -> impl IntoView {
             .collect(),
     }];
     let name = |variant: &Option<String>| variant.clone().unwrap_or_else(|| "(none)".into());
-    let impressions: Vec<ChartSeries> = summary
-        .variants
-        .iter()
-        .map(|variant| ChartSeries {
-            label: name(&variant.variant),
-            values: variant.points.iter().map(|point| Some(point.impressions as f64)).collect(),
-        })
-        .collect();
-    let clicks: Vec<ChartSeries> = summary
-        .variants
-        .iter()
-        .map(|variant| ChartSeries {
-            label: name(&variant.variant),
-            values: variant.points.iter().map(|point| Some(point.clicked_lists as f64)).collect(),
-        })
-        .collect();
-    let click_rate: Vec<ChartSeries> = summary
-        .variants
-        .iter()
-        .map(|variant| ChartSeries {
-            label: name(&variant.variant),
-            values: variant
-                .points
-                .iter()
-                .map(|point| {
-                    (point.impressions > 0).then(|| point.clicked_lists as f64 / point.impressions as f64 * 100.0)
-                })
-                .collect(),
-        })
-        .collect();
+    // One line per variant of one per-step figure.
+    let per_variant = |figure: fn(&VariantPoint) -> Option<f64>| -> Vec<ChartSeries> {
+        summary
+            .variants
+            .iter()
+            .map(|variant| ChartSeries {
+                label: name(&variant.variant),
+                values: variant.points.iter().map(figure).collect(),
+            })
+            .collect()
+    };
+    let impressions = per_variant(|point| Some(point.impressions as f64));
+    let clicks = per_variant(|point| Some(point.clicked_lists as f64));
+    let click_rate = per_variant(|point| {
+        (point.impressions > 0).then(|| point.clicked_lists as f64 / point.impressions as f64 * 100.0)
+    });
     let health = summary.health.clone();
     let totals = summary.totals.clone();
     let variant_rows = summary

@@ -128,10 +128,9 @@ impl App {
         let (first_minute, step_minutes, end_minute) =
             (steps.start_ms / 60_000, steps.step_ms / 60_000, steps.end_ms() / 60_000);
         let storage = call.storage;
-        let counts =
-            queries::request_steps(storage, RECOMMENDATION_LABELS, first_minute, step_minutes, end_minute).await?;
-        let buckets =
-            queries::latency_steps(storage, RECOMMENDATION_LABELS, first_minute, step_minutes, end_minute).await?;
+        let window = queries::MinuteSteps { routes: RECOMMENDATION_LABELS, first_minute, step_minutes, end_minute };
+        let counts = queries::request_steps(storage, window).await?;
+        let buckets = queries::latency_steps(storage, window).await?;
         let variant_steps = queries::variant_steps(storage, steps.start_ms, steps.step_ms, steps.end_ms()).await?;
         let settings = queries::read_settings(storage).await?;
         let experiment = Experiment::from_stored(settings.experiment.as_deref());

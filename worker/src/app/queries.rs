@@ -520,51 +520,49 @@ pub struct StepBucket {
     pub count: i64,
 }
 
-/// The minutes `first_minute..end_minute` of these two routes' request windows, added up in
+/// Per-minute rows to add up in steps: two routes' minutes `first_minute..end_minute`, in
 /// steps of `step_minutes`.
-pub async fn request_steps<S: Storage>(
-    storage: &S,
-    routes: [&str; 2],
-    first_minute: i64,
-    step_minutes: i64,
-    end_minute: i64,
-) -> Result<Vec<StepCounts>, StorageError> {
+#[derive(Clone, Copy, Debug)]
+pub struct MinuteSteps<'a> {
+    pub routes: [&'a str; 2],
+    pub first_minute: i64,
+    pub step_minutes: i64,
+    pub end_minute: i64,
+}
+
+impl MinuteSteps<'_> {
+    /// ?1 first minute, ?2 step, ?3 end, ?4 and ?5 the routes.
+    fn bindings(&self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Integer(self.first_minute),
+            SqlValue::Integer(self.step_minutes),
+            SqlValue::Integer(self.end_minute),
+            SqlValue::from(self.routes[0]),
+            SqlValue::from(self.routes[1]),
+        ]
+    }
+}
+
+/// The request windows, added up per step.
+pub async fn request_steps<S: Storage>(storage: &S, window: MinuteSteps<'_>) -> Result<Vec<StepCounts>, StorageError> {
     // CAST: D1 may bind the numbers as REALs, which would make the division fractional.
     storage
         .query(&Statement::new(
             "SELECT CAST((minute - ?1) / ?2 AS INTEGER) AS step, sum(requests) AS requests, sum(errors) AS errors, \
              sum(fallbacks) AS fallbacks FROM request_windows \
              WHERE minute >= ?1 AND minute < ?3 AND route IN (?4, ?5) GROUP BY 1",
-            vec![
-                SqlValue::Integer(first_minute),
-                SqlValue::Integer(step_minutes),
-                SqlValue::Integer(end_minute),
-                SqlValue::from(routes[0]),
-                SqlValue::from(routes[1]),
-            ],
+            window.bindings(),
         ))
         .await
 }
 
-/// The same minutes' latency buckets, added up per step.
-pub async fn latency_steps<S: Storage>(
-    storage: &S,
-    routes: [&str; 2],
-    first_minute: i64,
-    step_minutes: i64,
-    end_minute: i64,
-) -> Result<Vec<StepBucket>, StorageError> {
+/// The latency buckets of the same minutes, added up per step.
+pub async fn latency_steps<S: Storage>(storage: &S, window: MinuteSteps<'_>) -> Result<Vec<StepBucket>, StorageError> {
     storage
         .query(&Statement::new(
             "SELECT CAST((minute - ?1) / ?2 AS INTEGER) AS step, le, sum(count) AS count FROM latency_windows \
              WHERE minute >= ?1 AND minute < ?3 AND route IN (?4, ?5) GROUP BY 1, 2",
-            vec![
-                SqlValue::Integer(first_minute),
-                SqlValue::Integer(step_minutes),
-                SqlValue::Integer(end_minute),
-                SqlValue::from(routes[0]),
-                SqlValue::from(routes[1]),
-            ],
+            window.bindings(),
         ))
         .await
 }
