@@ -123,7 +123,9 @@ fn train_writes_blobs_that_the_model_crate_serves() {
     }
     assert_eq!(published, manifest["users"].as_u64().unwrap(), "every user has a profile");
 
-    // Training again on the same data gives the same version: it is a content hash.
+    // Training again on the same data gives the same version: it is a content hash. With
+    // --evaluate the blobs are the same, and the manifest also holds held-out figures.
+    assert!(manifest.get("evaluation").is_none(), "no evaluation unless asked");
     let again = json(&marquee(&[
         "train",
         "--data",
@@ -132,9 +134,18 @@ fn train_writes_blobs_that_the_model_crate_serves() {
         models.to_str().unwrap(),
         "--shards",
         "4",
+        "--evaluate",
         "--json",
     ]));
     assert_eq!(again["version"], manifest["version"]);
+    let evaluation = &again["evaluation"];
+    assert_eq!(evaluation["k"], 20);
+    assert!(evaluation["users"].as_u64().unwrap() > 0, "{evaluation}");
+    for metric in ["ndcg", "hit_rate", "mrr", "coverage"] {
+        let value = evaluation[metric].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&value) && value > 0.0, "{metric} = {value}");
+    }
+    assert!(evaluation["rmse"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

@@ -43,7 +43,7 @@ before(async () => {
   // the debug binary trains it in seconds).
   marquee("world", "--out", join(scratch, "world"), "--users", "1200", "--movies", "600", "--days", "10");
   models = join(scratch, "models");
-  manifest = JSON.parse(marquee("train", "--data", join(scratch, "world"), "--out", models, "--factors", "8", "--json"));
+  manifest = JSON.parse(marquee("train", "--data", join(scratch, "world"), "--out", models, "--factors", "8", "--evaluate", "--json"));
   edge = await startEdge({ stateDir: join(scratch, "state"), token: TOKEN });
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -94,6 +94,7 @@ test("publishing a trained folder checks it in the page, uploads it and lists it
   await row.waitFor();
   assert.match(await row.textContent(), new RegExp(`${manifest.shard_count}/${manifest.shard_count} profile shards`));
   assert.match(await row.textContent(), /fitted in/);
+  assert.match(await row.textContent(), /held out: NDCG@20 0\.\d{3}/, "the manifest's evaluation is shown");
   await row.locator("button").click();
   await row.locator("button.danger").click();
   await page.waitForSelector(`text=Version ${manifest.version} is active.`);

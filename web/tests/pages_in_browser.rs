@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use marquee_data::experiment::{Experiment, Variant};
-use marquee_model::manifest::Manifest;
+use marquee_model::manifest::{Evaluation, Manifest};
 use marquee_model::recommend::{shard_of, ProfileShard, Recommender};
 use marquee_web::api::*;
 use marquee_web::browser_model::{profile_from_shard, recommend_explained};
@@ -117,7 +117,20 @@ async fn overview_draws_figures_and_one_chart_per_panel() {
 #[wasm_bindgen_test]
 async fn the_registry_lists_versions_with_their_roles_and_asks_before_activating() {
     let container = fresh_container();
-    let manifest: Manifest = serde_json::from_slice(MANIFEST).expect("the fixture manifest");
+    let mut manifest: Manifest = serde_json::from_slice(MANIFEST).expect("the fixture manifest");
+    manifest.evaluation = Some(Evaluation {
+        split: "time split".into(),
+        k: 20,
+        users: 250,
+        hit_rate: 0.4,
+        ndcg: 0.1875,
+        mrr: 0.2,
+        coverage: 0.5,
+        rated: 90,
+        rmse: Some(0.95),
+        mae: Some(0.75),
+        seconds: 0.3,
+    });
     let row = |version: &str, uploaded_ms: f64, manifest: Option<Manifest>| VersionRow {
         version: version.into(),
         uploaded_ms,
@@ -154,6 +167,7 @@ async fn the_registry_lists_versions_with_their_roles_and_asks_before_activating
     assert_eq!(rows.len(), 2);
     assert!(rows[0].contains("m-new") && rows[0].contains("active") && rows[0].contains("variant control"), "{rows:?}");
     assert!(rows[0].contains("300 users") && rows[0].contains("2/2 profile shards"), "{rows:?}");
+    assert!(rows[0].contains("NDCG@20 0.188") && rows[0].contains("RMSE 0.950"), "{rows:?}");
     assert!(rows[1].contains("previous") && rows[1].contains("variant treatment"), "{rows:?}");
     click(&container, "tr[data-version='m-old'] button");
     settle().await;

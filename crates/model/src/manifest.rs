@@ -39,6 +39,38 @@ pub struct Manifest {
     /// before it did have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<ManifestFile>,
+    /// How the same parameters did on held-out data (`marquee train --evaluate`); absent
+    /// when the run was not evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+}
+
+/// A held-out evaluation of a training run: the same parameters fitted on the older part of
+/// the data and scored on the newer part, as `marquee evaluate` does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// How the data was split, in words.
+    pub split: String,
+    /// The list length of the @k metrics.
+    pub k: usize,
+    /// The users whose lists were ranked.
+    pub users: usize,
+    /// The share of users with at least one relevant movie in their list.
+    pub hit_rate: f64,
+    /// Normalised discounted cumulative gain at k.
+    pub ndcg: f64,
+    /// Mean reciprocal rank of the first relevant movie.
+    pub mrr: f64,
+    /// The share of the catalog that appeared in some list.
+    pub coverage: f64,
+    /// The held-out ratings scored for rating accuracy.
+    pub rated: usize,
+    /// Root mean squared rating error (none when nothing was rated).
+    pub rmse: Option<f64>,
+    /// Mean absolute rating error.
+    pub mae: Option<f64>,
+    /// The seconds the evaluation's own fit and scoring took.
+    pub seconds: f64,
 }
 
 /// One file of a models folder.

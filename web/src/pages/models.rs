@@ -145,6 +145,23 @@ fn VersionRowView(row: VersionRow, roles: Vec<String>, active: bool, on_activate
             )
         },
     );
+    let evaluation = row.manifest.as_ref().and_then(|manifest| manifest.evaluation.clone()).map(|evaluation| {
+        let k = evaluation.k;
+        let rmse =
+            evaluation.rmse.map_or(String::new(), |rmse| format!(", RMSE {rmse:.3} on {} ratings", evaluation.rated));
+        view! {
+            <div class="evaluation" title=evaluation.split.clone()>
+                {format!(
+                    "held out: NDCG@{k} {:.3}, HR@{k} {:.3}, MRR {:.3}, coverage {:.1}% ({} users){rmse}",
+                    evaluation.ndcg,
+                    evaluation.hit_rate,
+                    evaluation.mrr,
+                    evaluation.coverage * 100.0,
+                    evaluation.users
+                )}
+            </div>
+        }
+    });
     let version = row.version.clone();
     view! {
         <tr data-version=row.version.clone() class:active=active>
@@ -155,7 +172,7 @@ fn VersionRowView(row: VersionRow, roles: Vec<String>, active: bool, on_activate
                 {row.profiles_uploaded} "/" {row.shard_count} " profile shards, " {format::bytes(row.profile_bytes)}
             </td>
             <td class="mono">{row.schema_hash.clone().unwrap_or_default()} " / " {row.catalog_fingerprint.clone().unwrap_or_default()}</td>
-            <td>{training}</td>
+            <td>{training} {evaluation}</td>
             <td>{if roles.is_empty() { "–".to_owned() } else { roles.join(", ") }}</td>
             <td>
                 {(!active).then(|| view! {
