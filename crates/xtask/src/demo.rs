@@ -45,9 +45,10 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
     println!();
     println!("Marquee edge and admin UI: http://127.0.0.1:{port}/ (serving the embedded default model)");
     println!("  try: curl http://127.0.0.1:{port}/recommend/1");
-    println!("  admin token (in .dev.vars): {token}");
+    println!("  admin UI: open the address above and sign in with the admin token (in .dev.vars): {token}");
     println!("  serve the world's model with its profiles, from another shell:");
-    println!("    {} train --data {} --out demo-data/models", marquee.display(), db.display());
+    println!("    {} train --data {} --out demo-data/models --evaluate", marquee.display(), db.display());
+    println!("  then publish demo-data/models from the UI's Models page (checked in the browser first), or:");
     println!(
         "    MARQUEE_ADMIN_TOKEN={token} {} publish demo-data/models --to http://127.0.0.1:{port} --activate",
         marquee.display()
