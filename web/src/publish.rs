@@ -119,7 +119,7 @@ pub fn check_folder(files: &[PickedFile]) -> FolderCheck {
         report(&recommender_path, recommender_file.map_or(0, |file| file.bytes.len()), "recommender");
     let recommender = match recommender_file {
         None => Err("missing from the picked files".to_owned()),
-        Some(file) => check_recommender(file, manifest.recommender.bytes, &mut recommender_report),
+        Some(file) => check_recommender(file, &manifest, &mut recommender_report),
     };
     if let Err(why) = &recommender {
         recommender_report.verdict = Err(why.clone());
@@ -175,7 +175,8 @@ pub fn check_folder(files: &[PickedFile]) -> FolderCheck {
     }
 }
 
-fn check_recommender(file: &PickedFile, listed_bytes: usize, report: &mut FileReport) -> Result<Recommender, String> {
+fn check_recommender(file: &PickedFile, manifest: &Manifest, report: &mut FileReport) -> Result<Recommender, String> {
+    let listed_bytes = manifest.recommender.bytes;
     let header = read_header(&file.bytes).map_err(|error| error.to_string())?;
     report.hash = Some(hex(header.schema_hash));
     if header.kind != BlobKind::Recommender.code() {
@@ -196,6 +197,14 @@ fn check_recommender(file: &PickedFile, listed_bytes: usize, report: &mut FileRe
     );
     if file.bytes.len() != listed_bytes {
         return Err(format!("{} bytes, but the manifest says {listed_bytes}", file.bytes.len()));
+    }
+    // Users of a shard the manifest does not list would silently be served cold lists.
+    if recommender.shard_count() != manifest.shard_count {
+        return Err(format!(
+            "the recommender splits users into {} shards, the manifest lists {}",
+            recommender.shard_count(),
+            manifest.shard_count
+        ));
     }
     Ok(recommender)
 }
@@ -290,6 +299,19 @@ mod tests {
         let check = check_folder(&files);
         assert!(check.plan.is_err());
         assert!(check.reports.iter().any(|report| matches!(&report.verdict, Err(why) if why.contains("shard 1 of 2"))));
+    }
+
+    #[test]
+    fn a_manifest_that_drops_a_shard_is_refused() {
+        let mut files = fixture();
+        let mut manifest: Manifest = serde_json::from_slice(&files[0].bytes).unwrap();
+        manifest.shard_count = 1;
+        manifest.profile_shards.truncate(1);
+        files[0].bytes = serde_json::to_vec(&manifest).unwrap();
+        let check = check_folder(&files);
+        assert!(check.plan.is_err());
+        let recommender = check.reports.iter().find(|report| report.kind == "recommender").unwrap();
+        assert!(recommender.verdict.as_ref().unwrap_err().contains("2 shards"), "{:?}", recommender.verdict);
     }
 
     #[test]
