@@ -150,7 +150,11 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             }),
         };
         let listed = outcome.is_some();
-        let outcome = outcome.unwrap_or_default();
+        let mut outcome = outcome.unwrap_or_default();
+        if args.policy == Policy::Oracle {
+            // The ceiling is only counted: its events would be fake feedback on lists nobody served.
+            outcome.lines.clear();
+        }
         report.failed_requests += u64::from(!listed);
         report.summary.record(listed, &outcome);
         if args.policy == Policy::Served {

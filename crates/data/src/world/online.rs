@@ -188,6 +188,8 @@ pub struct OnlineSummary {
     pub reported_without_id: u64,
     /// Event lines produced.
     pub event_lines: u64,
+    /// The sum behind `mrr`.
+    #[serde(skip)]
     reciprocal_ranks: f64,
 }
 
