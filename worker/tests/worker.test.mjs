@@ -346,3 +346,59 @@ test("marquee publish, then pull-events, end to end over HTTP", async () => {
   assert.ok(stats.ratings >= 1, "pulled rate events become ratings for training");
   assert.throws(() => run("publish", models, "--to", url, "--token", "wrong"), /401|unauthorized|token/);
 });
+
+test("marquee simulate: the world's users read served lists and their events reach the log", async () => {
+  const url = mf.url.origin;
+  const env = { ...process.env, MARQUEE_ADMIN_TOKEN: TOKEN };
+  const bin = process.env.MARQUEE_BIN;
+  const run = (...args) => execFileSync(bin, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  run("publish", models, "--to", url, "--activate");
+  const logRows = async (since) =>
+    (await (await admin(`/v1/admin/log?since=${since}&limit=10000`)).text())
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const before = await logRows(0);
+  const cursor = before.length ? Math.max(...before.map((row) => row.seq)) : 0;
+
+  const world = join(scratch, "world");
+  const args = ["simulate", "--edge", url, "--world", world, "--requests", "50", "--users", "40", "--seed", "1", "--json"];
+  const served = JSON.parse(run(...args));
+  assert.equal(served.visits, 50);
+  assert.equal(served.lists, 50, JSON.stringify(served));
+  assert.equal(served.failed_requests, 0);
+  assert.ok(served.clicked_lists > 0, JSON.stringify(served));
+  assert.ok(served.events_accepted > 0 && served.events_accepted === served.events_sent, JSON.stringify(served));
+  assert.equal(served.events_rejected, 0);
+  assert.ok(served.reported_with_id > 0 && served.reported_without_id > 0, JSON.stringify(served));
+
+  let rows = [];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    rows = await logRows(cursor);
+    if (rows.filter((row) => row.kind === "impression").length >= 50) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const impressions = rows.filter((row) => row.kind === "impression");
+  assert.equal(impressions.length, 50);
+  const clicks = rows.filter((row) => row.kind === "click");
+  assert.equal(clicks.length, served.reported_with_id);
+  const ids = new Set(impressions.map((row) => row.id));
+  assert.ok(clicks.every((row) => ids.has(row.ref)), "every click names a served list");
+  const watches = rows.filter((row) => row.kind === "watch");
+  assert.equal(watches.length, served.watch_minutes);
+  assert.equal(rows.filter((row) => row.kind === "rate").length, served.ratings);
+  assert.equal(rows.length - impressions.length, served.events_accepted);
+
+  // The oracle ranks by true utility: on the same users and visits it is the ceiling, and it
+  // sends nothing.
+  const oracle = JSON.parse(run(...args, "--policy", "oracle"));
+  assert.equal(oracle.lists, 50);
+  assert.equal(oracle.events_sent, 0);
+  assert.ok(oracle.click_rate >= served.click_rate, `oracle ${oracle.click_rate} < served ${served.click_rate}`);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal((await logRows(cursor)).length, rows.length, "the oracle sent nothing to the edge");
+
+  // It is fake traffic: a remote edge is refused.
+  assert.throws(() => run("simulate", "--edge", "http://example.com", "--world", world), /loopback/);
+});

@@ -5,6 +5,8 @@
 //! with TMDB-like metadata, and hidden tastes (genre affinities and latent factors, shifted
 //! by age and gender). [`World::simulate`] then plays `days` days of sessions through the
 //! service's stream format, and [`World::write_to`] writes everything a user would bring.
+//! [`World::load_truth`] reads a written world back, and [`online`] lets its users visit a
+//! recommender after the window (`marquee simulate`).
 //!
 //! ```no_run
 //! use marquee_data::world::{World, WorldConfig};
@@ -18,9 +20,11 @@ mod catalog;
 mod config;
 mod malformed;
 mod names;
+pub mod online;
 mod population;
 mod simulate;
 mod tastes;
+mod truth;
 mod write;
 
 use std::collections::HashMap;
@@ -31,6 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, WeightedAliasIndex};
 
 pub use config::{WorldConfig, MAX_DAYS, MAX_MOVIES, MAX_USERS};
+pub use online::{ClickModel, OnlineConfig, OnlineSimulator, OnlineSummary, LIST_LENGTH};
 pub use simulate::WorldStats;
 pub use tastes::{MovieTaste, UserTaste, FACTORS, GENRES, POPULARITY_WEIGHT};
 

@@ -14,7 +14,7 @@ use rand_distr::{Distribution, WeightedAliasIndex};
 use serde::Serialize;
 
 use super::malformed;
-use super::tastes::{utility, GENRES};
+use super::tastes::{utility, UserTaste, GENRES};
 use super::World;
 use crate::events::Timestamp;
 use crate::records::Rating;
@@ -309,18 +309,11 @@ impl Simulation<'_> {
             }
         }
         if let Some((_, movie, u)) = best {
-            let runtime = world.movies[movie as usize].runtime.unwrap_or(100).max(1);
-            // Liked movies are mostly watched to the end, disliked ones abandoned early.
-            let full = 1.0 / (1.0 + (-(2.0 * u - 1.0)).exp());
-            let minutes = if rng.gen_bool(f64::from(full)) {
-                runtime.saturating_sub(rng.gen_range(0..6)).max(1)
-            } else {
-                ((runtime as f32 * rng.gen_range(0.02..0.6)) as u32).max(1)
-            };
+            let runtime = world.movies[movie as usize].runtime.unwrap_or(100);
+            let minutes = watch_minutes(rng, runtime, u);
             session.movie = movie;
             session.minutes = u16::try_from(minutes).unwrap_or(u16::MAX);
-            let rate_chance = taste.rating_propensity * (0.6 + 0.4 * u.abs().min(1.0));
-            if rng.gen_bool(f64::from(rate_chance.clamp(0.0, 1.0))) {
+            if rng.gen_bool(rate_chance(taste, u)) {
                 session.rating = rating(rng, u, world.config.rating_scale.max());
             }
             session.watch_start = time + if session.request.is_some() { rng.gen_range(2..60) * SECOND } else { 0 };
@@ -444,8 +437,26 @@ impl Session {
     }
 }
 
+/// How many minutes of a movie of `runtime` minutes a user with utility `utility` for it
+/// watches: liked movies are mostly watched to the end, disliked ones abandoned early.
+pub(super) fn watch_minutes(rng: &mut ChaCha8Rng, runtime: u32, utility: f32) -> u32 {
+    let runtime = runtime.max(1);
+    let full = 1.0 / (1.0 + (-(2.0 * utility - 1.0)).exp());
+    if rng.gen_bool(f64::from(full)) {
+        runtime.saturating_sub(rng.gen_range(0..6)).max(1)
+    } else {
+        ((runtime as f32 * rng.gen_range(0.02..0.6)) as u32).max(1)
+    }
+}
+
+/// The chance that a user rates a movie they watched: their propensity, raised by strong
+/// feelings either way.
+pub(super) fn rate_chance(taste: &UserTaste, utility: f32) -> f64 {
+    f64::from((taste.rating_propensity * (0.6 + 0.4 * utility.abs().min(1.0))).clamp(0.0, 1.0))
+}
+
 /// A rating from 1 to `max` that reflects utility plus noise.
-fn rating(rng: &mut ChaCha8Rng, utility: f32, max: u8) -> u8 {
+pub(super) fn rating(rng: &mut ChaCha8Rng, utility: f32, max: u8) -> u8 {
     // Users pick movies they expect to like, so chosen utilities run high: centre them so
     // ratings average about 3.6 stars, as on real services.
     let five = 1.9 + 1.0 * utility + 0.7 * super::tastes::normal(rng);

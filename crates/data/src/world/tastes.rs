@@ -3,7 +3,7 @@
 
 use rand::Rng;
 use rand_distr::StandardNormal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::Timestamp;
 use crate::records::Gender;
@@ -33,7 +33,7 @@ pub const POPULARITY_WEIGHT: f32 = 0.15;
 const FACTOR_SD: f32 = 0.45;
 
 /// One user's hidden tastes and habits.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserTaste {
     /// Affinity for each of [`GENRES`], roughly standard normal around demographic shifts.
     pub genre_affinity: [f32; 19],
@@ -48,7 +48,7 @@ pub struct UserTaste {
 }
 
 /// One movie's hidden appeal.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MovieTaste {
     /// Latent factors, multiplied with a user's in the utility.
     pub factors: [f32; FACTORS],
