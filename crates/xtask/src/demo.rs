@@ -53,6 +53,8 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
         "    MARQUEE_ADMIN_TOKEN={token} {} publish demo-data/models --to http://127.0.0.1:{port} --activate",
         marquee.display()
     );
+    println!("  simulate users of the world clicking (loopback only; the admin UI's overview shows them):");
+    println!("    {} simulate --edge http://127.0.0.1:{port} --world {}", marquee.display(), world.display());
     println!("  stop with Ctrl-C");
     process::run(
         "wrangler dev (workerd)",
