@@ -14,6 +14,7 @@ pub mod experiment;
 mod fields;
 pub mod metadata;
 pub mod movielens;
+pub mod online;
 pub mod records;
 pub mod report;
 pub mod source;
