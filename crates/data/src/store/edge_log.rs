@@ -90,6 +90,36 @@ impl Store {
         Ok(())
     }
 
+    /// Every pulled log row, in log order (by `seq`, then `id`), for `marquee report online`.
+    pub fn edge_rows(&self) -> Result<Vec<EdgeRow>, DataError> {
+        let mut statement = self.conn.prepare(
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us \
+             FROM edge_log ORDER BY seq, id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let kind: String = row.get(2)?;
+            let user_id: i64 = row.get(4)?;
+            let Some(kind) = EdgeKind::ALL.into_iter().find(|known| known.as_str() == kind) else {
+                return Ok(None);
+            };
+            Ok(Some(EdgeRow {
+                seq: row.get(0)?,
+                id: row.get(1)?,
+                kind,
+                time_ms: row.get(3)?,
+                user_id: user_id as u64,
+                movie_id: row.get(5)?,
+                value: row.get(6)?,
+                variant: row.get(7)?,
+                version: row.get(8)?,
+                reference: row.get(9)?,
+                latency_us: row.get(10)?,
+            }))
+        })?;
+        // The store writes only known kinds; a row of another kind is passed over.
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
+    }
+
     /// Impressions, clicks and click rate per variant, from the pulled log.
     pub fn variant_figures(&self) -> Result<Vec<VariantFigures>, DataError> {
         let mut statement = self.conn.prepare(

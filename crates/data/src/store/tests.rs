@@ -153,6 +153,7 @@ fn the_edge_log_is_stored_once_feeds_training_and_gives_click_rates() {
     assert_eq!(figures.len(), 2);
     assert_eq!((figures[0].variant.as_str(), figures[0].impressions, figures[0].clicks), ("control", 1, 1));
     assert_eq!((figures[1].variant.as_str(), figures[1].clicks), ("treatment", 0));
+    assert_eq!(store.edge_rows().unwrap(), rows, "the rows read back as they were pulled");
     assert_eq!(store.edge_cursor("http://edge").unwrap(), 0);
     store.set_edge_cursor("http://edge", 5).unwrap();
     assert_eq!(store.edge_cursor("http://edge").unwrap(), 5);
