@@ -36,6 +36,9 @@ enum Command {
     Publish(commands::publish::PublishArgs),
     /// Copy the edge's impressions and events into the store, resuming from the last cursor.
     PullEvents(commands::pull_events::PullEventsArgs),
+    /// Report what the edge's lists earned: click attribution and online metrics.
+    #[command(subcommand)]
+    Report(commands::report::ReportCommand),
     /// Let the world's users visit a local edge: read its lists, click, watch, rate, report.
     Simulate(commands::simulate::SimulateArgs),
     /// Fit the hybrid on a time split and report accuracy, coverage and fairness per group.
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Publish(args) => commands::publish::run(args),
         Command::PullEvents(args) => commands::pull_events::run(args),
+        Command::Report(command) => commands::report::run(command),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::compare::run(args),

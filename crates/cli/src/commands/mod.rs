@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod load_data;
 pub mod publish;
 pub mod pull_events;
+pub mod report;
 pub mod simulate;
 pub mod stats;
 pub mod train;

@@ -33,14 +33,49 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
     anyhow::ensure!((1..=10_000).contains(&args.page), "--page must be 1 to 10000");
     let base = args.from.trim_end_matches('/').to_owned();
     let mut store = Store::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let cursor = store.edge_cursor(&base)?;
+    let (mut pulled, mut new_rows) = (0u64, 0u64);
+    let (unreadable, cursor) = page_log(&base, &args.token, args.page, cursor, |rows, next| {
+        pulled += rows.len() as u64;
+        new_rows += store.ingest_edge_rows(&rows)?;
+        // The cursor moves only after the page is stored, so a crash re-pulls, never skips.
+        store.set_edge_cursor(&base, next)?;
+        Ok(())
+    })?;
+    let variants = store.variant_figures()?;
+    if args.json {
+        return super::print_json(&serde_json::json!({
+            "pulled": pulled, "new": new_rows, "unreadable": unreadable, "cursor": cursor, "variants": variants
+        }));
+    }
+    println!("pulled {pulled} rows ({new_rows} new, {unreadable} unreadable) from {base}; cursor now {cursor}");
+    for variant in variants {
+        println!(
+            "  variant {}: {} impressions, {} clicks, click rate {:.4}",
+            variant.variant, variant.impressions, variant.clicks, variant.click_rate
+        );
+    }
+    Ok(())
+}
+
+/// Pages the edge's log (`GET /v1/admin/log?since=&limit=`, with the admin `token`) from
+/// `cursor` on, handing each page's readable rows and the cursor after it to `on_page`,
+/// until a page comes back empty. Returns how many rows could not be read (each is
+/// reported on stderr and passed over) and the final cursor.
+pub fn page_log(
+    base: &str,
+    token: &str,
+    page: u32,
+    mut cursor: i64,
+    mut on_page: impl FnMut(Vec<EdgeRow>, i64) -> Result<()>,
+) -> Result<(u64, i64)> {
     let agent = agent();
-    let mut cursor = store.edge_cursor(&base)?;
-    let (mut pulled, mut new_rows, mut unreadable) = (0u64, 0u64, 0u64);
+    let mut unreadable = 0u64;
     loop {
         let response = send(
             agent
-                .get(&format!("{base}/v1/admin/log?since={cursor}&limit={}", args.page))
-                .set("authorization", &format!("Bearer {}", args.token)),
+                .get(&format!("{base}/v1/admin/log?since={cursor}&limit={page}"))
+                .set("authorization", &format!("Bearer {token}")),
             None,
         )?;
         let next: i64 = response
@@ -63,28 +98,11 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
             }
         }
         if lines == 0 {
-            break;
+            return Ok((unreadable, cursor));
         }
-        pulled += rows.len() as u64;
-        new_rows += store.ingest_edge_rows(&rows)?;
-        // The cursor moves only after the page is stored, so a crash re-pulls, never skips.
-        store.set_edge_cursor(&base, next)?;
+        on_page(rows, next)?;
         cursor = next;
     }
-    let variants = store.variant_figures()?;
-    if args.json {
-        return super::print_json(&serde_json::json!({
-            "pulled": pulled, "new": new_rows, "unreadable": unreadable, "cursor": cursor, "variants": variants
-        }));
-    }
-    println!("pulled {pulled} rows ({new_rows} new, {unreadable} unreadable) from {base}; cursor now {cursor}");
-    for variant in variants {
-        println!(
-            "  variant {}: {} impressions, {} clicks, click rate {:.4}",
-            variant.variant, variant.impressions, variant.clicks, variant.click_rate
-        );
-    }
-    Ok(())
 }
 
 /// The start of a line, for a warning.
