@@ -138,10 +138,13 @@ async function runPlayground(user, { cold = false } = {}) {
     await page.selectOption("#pg-gender", "F");
   }
   await page.click(".playground-form button[type=submit]");
-  await page.waitForFunction((user) => {
+  // The page drops the previous list on submit; wait for this request's, cold or not.
+  await page.waitForFunction(({ user, cold }) => {
     const result = document.querySelector(".playground-result");
-    return result && result.textContent.includes(`user ${user},`) && document.querySelectorAll("ol.explained li.item").length > 0;
-  }, user);
+    const history = document.querySelector("section.history");
+    return result && result.textContent.includes(`user ${user},`) && history &&
+      history.textContent.includes("typed here") === cold && document.querySelectorAll("ol.explained li.item").length > 0;
+  }, { user, cold });
 }
 
 test("the playground runs the model in the page, explains 20 items, matches the edge bit for bit, and follows the sliders", async () => {

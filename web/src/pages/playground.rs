@@ -159,6 +159,8 @@ pub fn PlaygroundPage() -> impl IntoView {
         let request = Request { user: user.get_untracked(), seed: seed.get_untracked(), demographics };
         let token = session.token_untracked();
         busy.set(true);
+        // The previous user's list goes at once: it must never be read as this request's.
+        result.set(None);
         leptos::task::spawn_local(async move {
             let loaded = session.check(load(request, token).await);
             busy.set(false);
