@@ -293,18 +293,61 @@ fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
     let response = edge.send(Request::new("POST", "/v1/events", body.clone().into_bytes()));
     assert_eq!(response.status, 200, "{}", response.body_text());
     let result = json(&response);
-    assert_eq!(result["accepted"], 4);
+    assert_eq!(result["accepted"], 3);
     let rejected: Vec<u64> =
         result["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
-    assert_eq!(rejected, vec![2, 5]);
+    // Line 6 clicks a list the edge never served.
+    assert_eq!(rejected, vec![2, 5, 6]);
+    assert_eq!(result["rejected_unlisted"], 1);
     // A retry of the same request stores nothing new.
     edge.send(Request::new("POST", "/v1/events", body.into_bytes()));
-    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind != 'impression'"), 4);
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind != 'impression'"), 3);
 
     let too_big = vec![b'x'; (1 << 20) + 1];
     assert_eq!(edge.send(Request::new("POST", "/v1/events", too_big)).status, 413);
     assert_eq!(edge.send(Request::new("POST", "/v1/events", b"garbage".to_vec())).status, 400);
     assert_eq!(edge.send(Request::get("/v1/events")).status, 405);
+}
+
+#[test]
+fn events_naming_a_list_are_stored_only_for_its_user_and_its_movies() {
+    let edge = Edge::new();
+    let served = edge.send(Request::get("/recommend/7"));
+    let id = served.header("x-marquee-recommendation-id").unwrap().to_owned();
+    let list: Vec<String> = served.body_text().split(',').map(str::to_owned).collect();
+    let other_list = edge.send(Request::get("/recommend/8")).body_text();
+    let unlisted = other_list.split(',').find(|movie| !list.iter().any(|listed| listed == movie)).unwrap();
+    let event = |kind: &str, user: u64, movie: &str, extra: &str| {
+        format!(r#"{{"type":"{kind}","user_id":{user},"movie_id":"{movie}","recommendation_id":"{id}"{extra}}}"#)
+    };
+    let body = [
+        event("click", 7, &list[2], ""),
+        event("watch", 7, &list[2], r#","minute":0"#),
+        event("rate", 7, &list[2], r#","rating":4"#),
+        // Another user's click on user 7's list.
+        event("click", 8, &list[2], ""),
+        // A movie the list did not contain.
+        event("click", 7, unlisted, ""),
+        // A list never served.
+        r#"{"type":"click","user_id":7,"movie_id":"x","recommendation_id":"r-forged"}"#.to_owned(),
+        // The same without naming a list: the movie service's own record, stored.
+        format!(r#"{{"type":"watch","user_id":7,"movie_id":"{unlisted}","minute":1}}"#),
+    ]
+    .join("\n");
+    let result = json(&edge.send(Request::new("POST", "/v1/events", body.into_bytes())));
+    assert_eq!((result["accepted"].as_u64(), result["rejected_unlisted"].as_u64()), (Some(4), Some(3)));
+    let reasons: Vec<(u64, &str)> = result["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["error"].as_str().unwrap()))
+        .collect();
+    assert_eq!(reasons.iter().map(|r| r.0).collect::<Vec<_>>(), [4, 5, 6]);
+    assert!(reasons[0].1.contains("another user"), "{reasons:?}");
+    assert!(reasons[1].1.contains("was not in recommendation"), "{reasons:?}");
+    assert!(reasons[2].1.contains("names no list"), "{reasons:?}");
+    let referencing = edge.count("SELECT count(*) AS n FROM log WHERE ref IS NOT NULL");
+    assert_eq!(referencing, 3, "the click, watch and rating of the listed movie name their list");
 }
 
 #[test]
@@ -344,8 +387,10 @@ fn metrics_and_the_log_come_from_storage() {
     let served = edge.send(Request::get("/recommend/1"));
     let recommendation_id = served.header("x-marquee-recommendation-id").unwrap().to_owned();
     edge.send(Request::get("/recommend/abc"));
-    let click = format!(r#"{{"type":"click","user_id":1,"movie_id":"x","recommendation_id":"{recommendation_id}"}}"#);
-    edge.send(Request::new("POST", "/v1/events", click.into_bytes()));
+    let movie = served.body_text().split(',').next().unwrap().to_owned();
+    let click =
+        format!(r#"{{"type":"click","user_id":1,"movie_id":"{movie}","recommendation_id":"{recommendation_id}"}}"#);
+    assert_eq!(edge.send(Request::new("POST", "/v1/events", click.into_bytes())).status, 200);
     let metrics = edge.send(Request::get("/metrics"));
     assert_eq!(metrics.status, 200);
     let text = metrics.body_text();
@@ -651,7 +696,8 @@ fn the_summary_reports_each_step_s_traffic_latency_and_clicks() {
         let response = edge.send(Request::get(&format!("/recommend/{user}")));
         assert!((duration_ms(&response) - 3.0).abs() < 1e-6);
         assert_eq!(response.header("x-marquee-fallback"), None);
-        ids.push(response.header("x-marquee-recommendation-id").unwrap().to_owned());
+        let first = response.body_text().split(',').next().unwrap().to_owned();
+        ids.push((user, response.header("x-marquee-recommendation-id").unwrap().to_owned(), first));
     }
     edge.tick.set(0.25);
     edge.admin("POST", "/v1/admin/models/bad/activate", vec![]);
@@ -664,8 +710,8 @@ fn the_summary_reports_each_step_s_traffic_latency_and_clicks() {
     }
     edge.tick.set(0.25);
     // Two clicks on one list count it once; a click on a third list of the first minute.
-    for id in [&ids[0], &ids[0], &ids[2]] {
-        let click = format!(r#"{{"type":"click","user_id":1,"movie_id":"m","recommendation_id":"{id}"}}"#);
+    for (user, id, movie) in [&ids[0], &ids[0], &ids[2]] {
+        let click = format!(r#"{{"type":"click","user_id":{user},"movie_id":"{movie}","recommendation_id":"{id}"}}"#);
         assert_eq!(edge.send(Request::new("POST", "/v1/events", click.into_bytes())).status, 200);
     }
 
@@ -738,9 +784,9 @@ fn lists_by_variant(
     edge: &Edge,
     experiment: &serde_json::Value,
     count: usize,
-) -> std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> {
+) -> std::collections::BTreeMap<String, Vec<(String, u64, Vec<String>)>> {
     let experiment: Experiment = serde_json::from_value(experiment.clone()).unwrap();
-    let mut lists: std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> = Default::default();
+    let mut lists: std::collections::BTreeMap<String, Vec<(String, u64, Vec<String>)>> = Default::default();
     for user in 0..1000u64 {
         let entry = lists.entry(experiment.assign(user).name.clone()).or_default();
         if entry.len() == count {
@@ -748,17 +794,19 @@ fn lists_by_variant(
         }
         let response = edge.send(Request::get(&format!("/recommend/{user}")));
         let id = response.header("x-marquee-recommendation-id").unwrap().to_owned();
-        entry.push((id, response.body_text().split(',').map(str::to_owned).collect()));
+        entry.push((id, user, response.body_text().split(',').map(str::to_owned).collect()));
     }
     assert!(lists.values().all(|lists| lists.len() == count));
     lists
 }
 
-fn click(edge: &Edge, recommendation_id: &str, movie_id: &str, time_ms: i64) {
+/// Posts a click by `user` on a served list; the edge's status.
+fn click(edge: &Edge, recommendation_id: &str, user: u64, movie_id: &str, time_ms: i64) -> u16 {
     let event = serde_json::json!({
-        "type": "click", "user_id": 1, "movie_id": movie_id, "recommendation_id": recommendation_id, "time_ms": time_ms
+        "type": "click", "user_id": user, "movie_id": movie_id, "recommendation_id": recommendation_id,
+        "time_ms": time_ms
     });
-    assert_eq!(edge.send(Request::new("POST", "/v1/events", event.to_string().into_bytes())).status, 200);
+    edge.send(Request::new("POST", "/v1/events", event.to_string().into_bytes())).status
 }
 
 #[test]
@@ -779,13 +827,14 @@ fn the_readout_gives_each_variant_s_click_rate_and_mrr_with_intervals() {
     let control = &lists["control"];
     let treatment = &lists["treatment"];
     // Control: a click at rank 1; a first click at rank 4 (a later one at rank 2 does not
-    // count); a click on a movie not in the list; no click.
-    click(&edge, &control[0].0, &control[0].1[0], 1_000);
-    click(&edge, &control[1].0, &control[1].1[3], 1_000);
-    click(&edge, &control[1].0, &control[1].1[1], 2_000);
-    click(&edge, &control[2].0, "not-in-the-list", 1_000);
+    // count); a click on a movie not in the list (refused, so the list counts as unclicked);
+    // no click.
+    assert_eq!(click(&edge, &control[0].0, control[0].1, &control[0].2[0], 1_000), 200);
+    assert_eq!(click(&edge, &control[1].0, control[1].1, &control[1].2[3], 1_000), 200);
+    assert_eq!(click(&edge, &control[1].0, control[1].1, &control[1].2[1], 2_000), 200);
+    assert_eq!(click(&edge, &control[2].0, control[2].1, "not-in-the-list", 1_000), 400);
     // Treatment: one click at rank 2.
-    click(&edge, &treatment[0].0, &treatment[0].1[1], 1_000);
+    assert_eq!(click(&edge, &treatment[0].0, treatment[0].1, &treatment[0].2[1], 1_000), 200);
     // A variant only the log knows, from an earlier experiment.
     block_on(edge.storage.execute(&[Statement::new(
         "INSERT INTO log (id, kind, time_ms, user_id, value, variant) VALUES ('old-1', 'impression', 5, 9, 'x,y', 'retired')",
@@ -804,10 +853,11 @@ fn the_readout_gives_each_variant_s_click_rate_and_mrr_with_intervals() {
 
     let control = &variants[0];
     assert_eq!((control["version"].as_str(), control["weight"].as_i64()), (Some("a"), Some(1)));
-    assert_eq!((control["impressions"].as_i64(), control["clicked_lists"].as_i64()), (Some(4), Some(3)));
-    close(&control["click_rate"], 0.75);
-    close(&control["click_rate_ci"][0], 0.300_641_842_582_401_8);
-    close(&control["click_rate_ci"][1], 0.954_412_739_190_299_5);
+    assert_eq!((control["impressions"].as_i64(), control["clicked_lists"].as_i64()), (Some(4), Some(2)));
+    close(&control["click_rate"], 0.5);
+    let (low, high) = marquee_data::stats::wilson_interval(2, 4, marquee_data::stats::Z_95).unwrap();
+    close(&control["click_rate_ci"][0], low);
+    close(&control["click_rate_ci"][1], high);
     // Reciprocal ranks 1, 1/4, 0, 0: MRR 0.3125, its interval clipped at 0.
     close(&control["mrr"], 0.3125);
     close(&control["mrr_ci"][0], 0.0);
@@ -934,7 +984,7 @@ fn the_movie_lookup_shows_catalog_metadata_and_exposure() {
     let list: Vec<String> = served.body_text().split(',').map(str::to_owned).collect();
     let movie = &list[0];
     let lists_containing = 1 + i64::from(other.split(',').any(|id| id == movie));
-    click(&edge, served.header("x-marquee-recommendation-id").unwrap(), movie, 1_000);
+    assert_eq!(click(&edge, served.header("x-marquee-recommendation-id").unwrap(), 3, movie, 1_000), 200);
 
     // Every byte escaped: the id is decoded before it is looked up.
     let escaped: String = movie.bytes().map(|b| format!("%{b:02X}")).collect();

@@ -2,6 +2,13 @@
 //! stream lines. Every line is checked; bad lines are reported by line number while the
 //! good ones are stored. Each event has an id (given, or derived from its content), and the
 //! log ignores an id it already has, so a retried request stores nothing twice.
+//!
+//! An event that names a list (a click always does; a watch or rating may, with
+//! `recommendation_id`) is stored only if that list was served to the same user and listed
+//! the event's movie. Otherwise it is rejected with the reason, so that nobody can credit a
+//! variant with clicks on lists it never served.
+
+use std::collections::HashMap;
 
 use marquee_data::events::RatingScale;
 use marquee_data::stream::parse_line;
@@ -28,10 +35,24 @@ const MAX_TIME_MS: i64 = 4_102_444_800_000;
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum JsonEvent {
-    /// A minute of a movie watched.
-    Watch { id: Option<String>, user_id: UserId, movie_id: String, time_ms: Option<i64>, minute: u32 },
-    /// A rating, 1 to 5 stars.
-    Rate { id: Option<String>, user_id: UserId, movie_id: String, time_ms: Option<i64>, rating: u8 },
+    /// A minute of a movie watched, maybe from a served list.
+    Watch {
+        id: Option<String>,
+        user_id: UserId,
+        movie_id: String,
+        time_ms: Option<i64>,
+        minute: u32,
+        recommendation_id: Option<String>,
+    },
+    /// A rating, 1 to 5 stars, maybe of a movie from a served list.
+    Rate {
+        id: Option<String>,
+        user_id: UserId,
+        movie_id: String,
+        time_ms: Option<i64>,
+        rating: u8,
+        recommendation_id: Option<String>,
+    },
     /// A click on a served list.
     Click { id: Option<String>, user_id: UserId, movie_id: String, time_ms: Option<i64>, recommendation_id: String },
 }
@@ -47,21 +68,21 @@ struct Common {
     time_ms: Option<i64>,
 }
 
-/// What a JSON event records, by its `type`.
+/// What a JSON event records, by its `type`, and the list it names if any.
 enum Action {
-    Watch { minute: u32 },
-    Rate { rating: u8 },
+    Watch { minute: u32, recommendation_id: Option<String> },
+    Rate { rating: u8, recommendation_id: Option<String> },
     Click { recommendation_id: String },
 }
 
 impl JsonEvent {
     fn into_parts(self) -> (Common, Action) {
         match self {
-            JsonEvent::Watch { id, user_id, movie_id, time_ms, minute } => {
-                (Common { id, user_id, movie_id, time_ms }, Action::Watch { minute })
+            JsonEvent::Watch { id, user_id, movie_id, time_ms, minute, recommendation_id } => {
+                (Common { id, user_id, movie_id, time_ms }, Action::Watch { minute, recommendation_id })
             }
-            JsonEvent::Rate { id, user_id, movie_id, time_ms, rating } => {
-                (Common { id, user_id, movie_id, time_ms }, Action::Rate { rating })
+            JsonEvent::Rate { id, user_id, movie_id, time_ms, rating, recommendation_id } => {
+                (Common { id, user_id, movie_id, time_ms }, Action::Rate { rating, recommendation_id })
             }
             JsonEvent::Click { id, user_id, movie_id, time_ms, recommendation_id } => {
                 (Common { id, user_id, movie_id, time_ms }, Action::Click { recommendation_id })
@@ -92,19 +113,69 @@ pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError
             return Err(AppError::TooLarge { limit: MAX_BODY_BYTES });
         }
         match parse(line, now_ms) {
-            Ok(event) => events.push(event),
+            Ok(event) => events.push((index + 1, event)),
             Err(reason) => rejected.push(json!({ "line": index + 1, "error": reason })),
         }
     }
     if lines == 0 {
         return Err(AppError::BadRequest("no events: send one JSON object or stream line per line".into()));
     }
+    let lists = served_lists(call.storage, &events).await?;
+    let (events, unlisted): (Vec<_>, Vec<_>) = events
+        .into_iter()
+        .map(|(line, event)| (line, check_listed(&lists, &event).map(|()| event)))
+        .partition(|(_, checked)| checked.is_ok());
+    let rejected_unlisted = unlisted.len();
+    for (line, checked) in unlisted {
+        if let Err(reason) = checked {
+            rejected.push(json!({ "line": line, "error": reason }));
+        }
+    }
+    rejected.sort_by_key(|entry| entry["line"].as_u64());
+    let events: Vec<EdgeRow> = events.into_iter().filter_map(|(_, checked)| checked.ok()).collect();
     if !events.is_empty() {
         let statements: Vec<_> = events.iter().map(queries::insert_log_row).collect();
         call.storage.execute(&statements).await?;
     }
     let status = if events.is_empty() { 400 } else { 200 };
-    Ok(Response::json(status, &json!({ "accepted": events.len(), "rejected": rejected })))
+    Ok(Response::json(
+        status,
+        &json!({ "accepted": events.len(), "rejected": rejected, "rejected_unlisted": rejected_unlisted }),
+    ))
+}
+
+/// The lists named by `events`, by recommendation id (ids the log does not have are absent).
+async fn served_lists<S: Storage>(
+    storage: &S,
+    events: &[(usize, EdgeRow)],
+) -> Result<HashMap<String, queries::ServedListRow>, AppError> {
+    let mut wanted: Vec<&str> = events.iter().filter_map(|(_, event)| event.reference.as_deref()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut lists = HashMap::new();
+    for chunk in wanted.chunks(queries::MAX_IDS_PER_QUERY) {
+        for row in queries::served_lists(storage, chunk).await? {
+            lists.insert(row.id.clone(), row);
+        }
+    }
+    Ok(lists)
+}
+
+/// Whether an event that names a list may be stored: the list was served, to this user,
+/// and listed this movie. Events that name no list pass.
+fn check_listed(lists: &HashMap<String, queries::ServedListRow>, event: &EdgeRow) -> Result<(), String> {
+    let Some(reference) = event.reference.as_deref() else { return Ok(()) };
+    let Some(list) = lists.get(reference) else {
+        return Err(format!("recommendation_id {reference} names no list the edge has logged"));
+    };
+    if list.user_id != event.user_id {
+        return Err(format!("recommendation {reference} was served to another user"));
+    }
+    let movie = event.movie_id.as_deref().unwrap_or("");
+    if !list.value.as_deref().unwrap_or("").split(',').any(|listed| listed == movie) {
+        return Err(format!("movie {movie} was not in recommendation {reference}"));
+    }
+    Ok(())
 }
 
 /// One line as a log row, or why it cannot be one.
@@ -137,14 +208,16 @@ fn parse(line: &str, now_ms: f64) -> Result<EdgeRow, String> {
 fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<EdgeRow, String> {
     let (event, action) = event.into_parts();
     let (kind, value, reference) = match action {
-        Action::Watch { minute } => (EdgeKind::Watch, Some(minute.to_string()), None),
-        Action::Rate { rating: stars @ 1..=5 } => (EdgeKind::Rate, Some(stars.to_string()), None),
-        Action::Rate { .. } => return Err("a rate event needs rating 1 to 5".into()),
-        Action::Click { recommendation_id } if !recommendation_id.is_empty() && recommendation_id.len() <= 100 => {
-            (EdgeKind::Click, None, Some(recommendation_id))
+        Action::Watch { minute, recommendation_id } => (EdgeKind::Watch, Some(minute.to_string()), recommendation_id),
+        Action::Rate { rating: stars @ 1..=5, recommendation_id } => {
+            (EdgeKind::Rate, Some(stars.to_string()), recommendation_id)
         }
-        Action::Click { .. } => return Err("a click event needs recommendation_id of 1 to 100 characters".into()),
+        Action::Rate { .. } => return Err("a rate event needs rating 1 to 5".into()),
+        Action::Click { recommendation_id } => (EdgeKind::Click, None, Some(recommendation_id)),
     };
+    if reference.as_ref().is_some_and(|id| id.is_empty() || id.len() > 100) {
+        return Err("recommendation_id must be 1 to 100 characters".into());
+    }
     if event.movie_id.is_empty() || event.movie_id.len() > 200 || event.movie_id.contains([',', '\n']) {
         return Err("movie_id must be 1 to 200 characters without commas".into());
     }

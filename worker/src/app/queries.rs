@@ -247,6 +247,31 @@ pub fn insert_log_row(row: &EdgeRow) -> Statement {
     )
 }
 
+/// The most ids one [`served_lists`] query takes, keeping its one parameter well under D1's
+/// size limit for a bound value.
+pub const MAX_IDS_PER_QUERY: usize = 1000;
+
+/// A served list: its recommendation id, its user and its comma-separated movie ids.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ServedListRow {
+    pub id: String,
+    pub user_id: u64,
+    pub value: Option<String>,
+}
+
+/// The impressions among `ids`, found by the log's unique id index. The ids travel as one
+/// JSON array (`json_each`), since D1 binds at most 100 parameters.
+pub async fn served_lists<S: Storage>(storage: &S, ids: &[&str]) -> Result<Vec<ServedListRow>, StorageError> {
+    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    storage
+        .query(&Statement::new(
+            "SELECT id, user_id, value FROM log \
+             WHERE kind = 'impression' AND id IN (SELECT value FROM json_each(?1))",
+            vec![SqlValue::from(ids)],
+        ))
+        .await
+}
+
 /// Up to `limit` log rows after the cursor `since`, oldest first.
 pub async fn log_page<S: Storage>(storage: &S, since: i64, limit: i64) -> Result<Vec<EdgeRow>, StorageError> {
     storage

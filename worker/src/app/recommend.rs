@@ -98,7 +98,7 @@ impl App {
 
         let ids: Vec<&str> = served.items.iter().map(|item| item.movie_id.as_str()).collect();
         let mut response = match format {
-            ListFormat::Json => Response::json(200, &list_json(user_id, &served, &recommendation_id, explain)),
+            ListFormat::Json => Response::json(200, &list_json(user_id, &served, &recommendation_id, now_ms, explain)),
             ListFormat::Text => Response::text(200, ids.join(",")),
         };
         response.headers.push(("x-marquee-model-version", served.version.clone()));
@@ -139,7 +139,7 @@ impl App {
             }
         };
         let served = self.serve(&ListRequest { user_id, count, version, seed }, call.storage, now_ms).await?;
-        let mut body = list_json(user_id, &served, &self.recommendation_id(user_id, now_ms), true);
+        let mut body = list_json(user_id, &served, &self.recommendation_id(user_id, now_ms), now_ms, true);
         body["profile_found"] = served.profile_found.into();
         Ok(Response::json(200, &body))
     }
@@ -346,7 +346,15 @@ fn requested_count(request: &Request) -> Result<usize, AppError> {
 /// scores and sources (and each item's top three feature contributions when asked to
 /// explain), the version, variant, recommendation id and seed (a string: it is a u64, which
 /// a JavaScript number would round).
-fn list_json(user_id: u64, served: &ServedList, recommendation_id: &str, explain: bool) -> serde_json::Value {
+/// The JSON list. `served_ms` is the impression's time (the edge's clock), so that a client
+/// can date its events after it.
+fn list_json(
+    user_id: u64,
+    served: &ServedList,
+    recommendation_id: &str,
+    served_ms: f64,
+    explain: bool,
+) -> serde_json::Value {
     let items: Vec<serde_json::Value> = served
         .items
         .iter()
@@ -368,6 +376,7 @@ fn list_json(user_id: u64, served: &ServedList, recommendation_id: &str, explain
         "model_version": served.version,
         "variant": served.variant,
         "recommendation_id": recommendation_id,
+        "served_ms": served_ms as i64,
         "fallback": served.fallback,
         "seed": served.seed.to_string(),
     })

@@ -32,6 +32,11 @@ pub struct OnlineArgs {
     /// Rows per page for --from.
     #[arg(long, default_value_t = 1000)]
     page: u32,
+    /// Only the log's rows after this sequence number (a cursor, as pull-events keeps): the
+    /// report of one run of traffic. Events naming a list from before the cursor count as
+    /// naming an unknown list.
+    #[arg(long, default_value_t = 0)]
+    since: i64,
     /// How long after a list an id-less event may still be attributed to it, in hours.
     #[arg(long, default_value_t = 24.0)]
     window_hours: f64,
@@ -85,13 +90,15 @@ fn online(args: OnlineArgs) -> Result<()> {
 fn read_rows(args: &OnlineArgs) -> Result<Vec<EdgeRow>> {
     if let Some(db) = &args.db {
         let store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
-        return Ok(store.edge_rows()?);
+        let mut rows = store.edge_rows()?;
+        rows.retain(|row| row.seq > args.since);
+        return Ok(rows);
     }
     let from = args.from.as_deref().context("give --db or --from")?;
     let token = args.token.as_deref().context("--from needs --token or MARQUEE_ADMIN_TOKEN")?;
     anyhow::ensure!((1..=10_000).contains(&args.page), "--page must be 1 to 10000");
     let mut rows = Vec::new();
-    page_log(from.trim_end_matches('/'), token, args.page, 0, |page, _| {
+    page_log(from.trim_end_matches('/'), token, args.page, args.since, |page, _| {
         rows.extend(page);
         Ok(())
     })?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use marquee_data::world::online::Outcome;
-use marquee_data::world::{ClickModel, OnlineConfig, OnlineSimulator, OnlineSummary, World, LIST_LENGTH};
+use marquee_data::world::{ClickModel, OnlineConfig, OnlineSimulator, OnlineSummary, Served, World, LIST_LENGTH};
 use serde::{Deserialize, Serialize};
 
 use super::publish::agent;
@@ -92,6 +92,8 @@ struct ListItem {
 struct List {
     items: Vec<ListItem>,
     recommendation_id: String,
+    /// When the edge served the list, by its clock: the visit's events are dated after it.
+    served_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -146,7 +148,8 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             Policy::Oracle => Some(sim.respond(&visit, &sim.oracle_list(&visit, LIST_LENGTH), None)),
             Policy::Served => fetch_list(&agent, &base, visit.user_id)?.map(|list| {
                 let ids: Vec<String> = list.items.into_iter().map(|item| item.movie_id).collect();
-                sim.respond(&visit, &ids, Some(&list.recommendation_id))
+                let served = Served { recommendation_id: &list.recommendation_id, served_ms: list.served_ms };
+                sim.respond(&visit, &ids, Some(served))
             }),
         };
         let listed = outcome.is_some();
@@ -208,34 +211,59 @@ impl Batch {
         Ok(())
     }
 
-    /// Posts the waiting lines and counts what the edge accepted.
+    /// Posts the waiting lines and counts what the edge accepted. The edge logs a list just
+    /// after answering it, so events that name a list it has not logged yet are posted once
+    /// more after a short wait before they count as rejected.
     fn flush(&mut self, agent: &ureq::Agent, base: &str, report: &mut Report) -> Result<()> {
         if self.lines == 0 {
             return Ok(());
         }
-        let url = format!("{base}/v1/events");
-        let answer = match agent.post(&url).set("content-type", "text/plain").send_string(&self.body) {
-            Ok(response) => response,
-            // A 400 still says which lines were refused, when none was accepted.
-            Err(ureq::Error::Status(400, response)) => response,
-            Err(ureq::Error::Status(status, response)) => {
-                let message = response.into_string().unwrap_or_default();
-                anyhow::bail!("the edge answered {status} to POST /v1/events: {message}")
-            }
-            Err(error) => return Err(anyhow::anyhow!("cannot post events to {base}: {error}")),
-        };
-        let text = answer.into_string().context("reading the edge's answer to POST /v1/events")?;
-        let ingested: Ingested = serde_json::from_str(&text).context("the edge's answer to POST /v1/events")?;
         report.events_sent += self.lines as u64;
-        report.events_accepted += ingested.accepted;
-        report.events_rejected += ingested.rejected.len() as u64;
-        if let Some(first) = ingested.rejected.first() {
-            eprintln!("warning: the edge refused {} event lines, e.g. {first}", ingested.rejected.len());
-        }
-        self.body.clear();
+        let mut body = std::mem::take(&mut self.body);
         self.lines = 0;
+        for attempt in 0..2 {
+            let ingested = post_events(agent, base, &body)?;
+            report.events_accepted += ingested.accepted;
+            let lines: Vec<&str> = body.lines().collect();
+            let (early, refused): (Vec<_>, Vec<_>) = ingested.rejected.iter().partition(|entry| {
+                entry["error"].as_str().is_some_and(|error| error.contains("names no list the edge has logged"))
+            });
+            let mut refused = refused;
+            if attempt == 1 || early.is_empty() {
+                refused.extend(early);
+                report.events_rejected += refused.len() as u64;
+                if let Some(first) = refused.first() {
+                    eprintln!("warning: the edge refused {} event lines, e.g. {first}", refused.len());
+                }
+                break;
+            }
+            report.events_rejected += refused.len() as u64;
+            let again: Vec<&str> = early
+                .iter()
+                .filter_map(|entry| entry["line"].as_u64().and_then(|line| lines.get(line as usize - 1)).copied())
+                .collect();
+            body = again.join("\n");
+            std::thread::sleep(Duration::from_millis(300));
+        }
         Ok(())
     }
+}
+
+/// Posts event lines; the edge's answer says what it stored and which lines it refused.
+fn post_events(agent: &ureq::Agent, base: &str, body: &str) -> Result<Ingested> {
+    let url = format!("{base}/v1/events");
+    let answer = match agent.post(&url).set("content-type", "text/plain").send_string(body) {
+        Ok(response) => response,
+        // A 400 still says which lines were refused, when none was accepted.
+        Err(ureq::Error::Status(400, response)) => response,
+        Err(ureq::Error::Status(status, response)) => {
+            let message = response.into_string().unwrap_or_default();
+            anyhow::bail!("the edge answered {status} to POST /v1/events: {message}")
+        }
+        Err(error) => return Err(anyhow::anyhow!("cannot post events to {base}: {error}")),
+    };
+    let text = answer.into_string().context("reading the edge's answer to POST /v1/events")?;
+    serde_json::from_str(&text).context("the edge's answer to POST /v1/events")
 }
 
 /// Refuses any edge that is not on this machine: the simulation is fake traffic.

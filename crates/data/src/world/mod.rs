@@ -35,7 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, WeightedAliasIndex};
 
 pub use config::{WorldConfig, MAX_DAYS, MAX_MOVIES, MAX_USERS};
-pub use online::{ClickModel, OnlineConfig, OnlineSimulator, OnlineSummary, LIST_LENGTH};
+pub use online::{ClickModel, OnlineConfig, OnlineSimulator, OnlineSummary, Served, LIST_LENGTH};
 pub use simulate::WorldStats;
 pub use tastes::{MovieTaste, UserTaste, FACTORS, GENRES, POPULARITY_WEIGHT};
 

@@ -8,7 +8,12 @@
 //! [`super::tastes::utility`]. The first click ends the reading: the movie is watched for
 //! as many minutes as the world's stream would watch it, and sometimes rated. A visit may
 //! end with no click. Each clicked visit becomes event lines for the edge: JSON events that
-//! carry the recommendation id, or the movie service's stream lines with no id.
+//! all carry the recommendation id, or the movie service's stream lines with no id.
+//!
+//! Time: the plan orders visits over the configured days after the world's window, but a
+//! list served by an edge is dated by the edge's clock, so the events of a served list are
+//! dated from [`Served::served_ms`] (the click seconds after it, the minutes after the
+//! click). Otherwise attribution by time would compare the world's calendar with the edge's.
 //!
 //! Everything is drawn from ChaCha streams of the seed: the plan of visits from one, each
 //! visit's reactions from its own, so the same seed and the same lists give the same events.
@@ -135,8 +140,17 @@ pub struct Visit {
     /// When the visit happens (after the world's window).
     pub time: Timestamp,
     /// Whether its events go back as JSON carrying the recommendation id (otherwise as
-    /// stream lines with no id).
+    /// stream lines with no id): half of users' last visits of the run, and every earlier one.
     pub with_id: bool,
+}
+
+/// A list as the edge served it: its recommendation id and when the edge served it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Served<'a> {
+    /// The id the edge gave the list (its impression's id).
+    pub recommendation_id: &'a str,
+    /// When the edge served it, in milliseconds since the Unix epoch, by the edge's clock.
+    pub served_ms: i64,
 }
 
 /// The click of a visit.
@@ -232,7 +246,8 @@ impl<'w> OnlineSimulator<'w> {
     /// Plans the run: draws the taking-part users, then each visit's user (in proportion to
     /// their activity, as in the world), time (uniform over the days after the world's
     /// window, in whole microseconds) and event form (JSON with the id or stream lines,
-    /// half and half). Fails if the config does not validate.
+    /// half and half for a user's last visit, JSON before). Fails if the config does not
+    /// validate.
     pub fn new(world: &'w World, config: OnlineConfig) -> Result<Self, DataError> {
         let invalid = |reason: String| DataError::Invalid { path: "simulation config".into(), reason };
         config.validate().map_err(invalid)?;
@@ -253,8 +268,14 @@ impl<'w> OnlineSimulator<'w> {
             })
             .collect();
         visits.sort_by_key(|visit| (visit.time, visit.index));
-        for (index, visit) in visits.iter_mut().enumerate() {
+        let mut comes_back = vec![false; world.users.len()];
+        for (index, visit) in visits.iter_mut().enumerate().rev() {
             visit.index = index as u32;
+            // Id-less events are attributed by time to the user's latest list, and a run
+            // compresses its days into seconds of real time: a user's next list would be
+            // served before this visit's minutes are over and take its credit. So only a
+            // user's last visit of the run may report without the id.
+            visit.with_id |= std::mem::replace(&mut comes_back[visit.user_index], true);
         }
         Ok(OnlineSimulator { world, config, visits, watched: vec![Vec::new(); world.users.len()] })
     }
@@ -282,9 +303,11 @@ impl<'w> OnlineSimulator<'w> {
     }
 
     /// The user reads `list` top-down under the click model; a click is watched and maybe
-    /// rated, and becomes event lines: JSON carrying `recommendation_id` when the visit
-    /// reports with the id and one is given, stream lines otherwise.
-    pub fn respond(&mut self, visit: &Visit, list: &[String], recommendation_id: Option<&str>) -> Outcome {
+    /// rated, and becomes event lines dated from when the list was served (the visit's
+    /// planned time when `served` is `None`): JSON events that each carry the
+    /// recommendation id when the visit reports with the id and the list was served, stream
+    /// lines otherwise.
+    pub fn respond(&mut self, visit: &Visit, list: &[String], served: Option<Served<'_>>) -> Outcome {
         let world = self.world;
         let model = self.config.click;
         let mut rng = super::rng(self.config.seed, STREAM_VISITS + u64::from(visit.index));
@@ -314,13 +337,15 @@ impl<'w> OnlineSimulator<'w> {
         let taste = &world.user_tastes[visit.user_index];
         let stars = rng.gen_bool(rate_chance(taste, utility)).then(|| rating(&mut rng, utility, 5));
         let movie_id = world.movies[movie].movie_id.as_str();
-        outcome.lines = self.lines(&mut rng, visit, movie_id, minutes, stars, recommendation_id);
+        outcome.lines = self.lines(&mut rng, visit, movie_id, minutes, stars, served);
         outcome.click = Some(Click { rank, movie_id: movie_id.to_owned(), minutes, rating: stars });
         outcome
     }
 
     /// The event lines of a click: the click itself (JSON only), a line per minute watched,
     /// about a minute apart as in the stream, and the rating some minutes after the end.
+    /// JSON event ids are built from the recommendation id, which the edge makes unique per
+    /// list, so runs with the same seed against one edge never collide.
     fn lines(
         &self,
         rng: &mut ChaCha8Rng,
@@ -328,13 +353,14 @@ impl<'w> OnlineSimulator<'w> {
         movie: &str,
         minutes: u32,
         stars: Option<u8>,
-        recommendation_id: Option<&str>,
+        served: Option<Served<'_>>,
     ) -> Vec<String> {
         let user = visit.user_id;
-        let click_time = visit.time.0 + rng.gen_range(2..60) * SECOND;
-        let id = |kind: &str| format!("sim{}-{}-{kind}", self.config.seed, visit.index);
+        let start = served.map_or(visit.time.0, |served| served.served_ms.saturating_mul(1_000_000));
+        let click_time = start + rng.gen_range(2..60) * SECOND;
         let ms = |time: i64| time / 1_000_000;
-        let json = visit.with_id.then_some(recommendation_id).flatten();
+        let json = visit.with_id.then_some(served).flatten().map(|served| served.recommendation_id);
+        let id = |kind: &str| format!("{}-{kind}", json.unwrap_or_default());
         let mut lines = Vec::with_capacity(minutes as usize + 2);
         if let Some(reference) = json {
             lines.push(
@@ -349,9 +375,9 @@ impl<'w> OnlineSimulator<'w> {
         for minute in 0..minutes {
             time = click_time + i64::from(minute) * 60 * SECOND + rng.gen_range(0..500_000) * MICROSECOND;
             lines.push(match json {
-                Some(_) => serde_json::json!({
+                Some(reference) => serde_json::json!({
                     "type": "watch", "id": id(&format!("w{minute}")), "user_id": user, "movie_id": movie,
-                    "time_ms": ms(time), "minute": minute,
+                    "time_ms": ms(time), "minute": minute, "recommendation_id": reference,
                 })
                 .to_string(),
                 None => stream_line(Timestamp(time), user, &format!("GET /data/m/{movie}/{minute}.mpg")),
@@ -360,9 +386,9 @@ impl<'w> OnlineSimulator<'w> {
         if let Some(stars) = stars {
             let time = time + rng.gen_range(5..600) * SECOND + rng.gen_range(0..1_000_000) * MICROSECOND;
             lines.push(match json {
-                Some(_) => serde_json::json!({
+                Some(reference) => serde_json::json!({
                     "type": "rate", "id": id("r"), "user_id": user, "movie_id": movie,
-                    "time_ms": ms(time), "rating": stars,
+                    "time_ms": ms(time), "rating": stars, "recommendation_id": reference,
                 })
                 .to_string(),
                 None => stream_line(Timestamp(time), user, &format!("GET /rate/{movie}={stars}")),
