@@ -28,6 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::edge_log::{EdgeKind, EdgeRow};
 
+mod per_user;
+pub use per_user::{user_outcomes, UserOutcome};
+
 /// The default attribution window: 24 hours.
 pub const DEFAULT_WINDOW_MS: i64 = 24 * 3_600_000;
 

@@ -223,3 +223,33 @@ fn pearson_correlation() {
     assert_eq!(pearson(&[1.0, 1.0], &[1.0, 2.0]), None);
     assert_eq!(pearson(&[1.0], &[1.0]), None);
 }
+
+#[test]
+fn user_outcomes_count_each_users_lists_clicks_and_first_ranks() {
+    let mut rows = two_variant_log();
+    // User 1 gets a second list under A, unclicked; user 4 a second under B, clicked at rank 1.
+    rows.push(impression("r5", 1, 200, "A", "a,b"));
+    rows.push(impression("r6", 4, 200, "B", "f,d"));
+    rows.push(event(EdgeKind::Click, 4, 210, "f", "", Some("r6")));
+    let attributions = attribute(&rows, DEFAULT_WINDOW_MS);
+    let outcomes = user_outcomes(&rows, &attributions);
+    let a = &outcomes["A"];
+    assert_eq!(
+        a.iter().map(|u| (u.user_id, u.lists, u.clicked_lists)).collect::<Vec<_>>(),
+        [(1, 2, 1), (2, 1, 1), (3, 1, 0)]
+    );
+    close(a[0].reciprocal_rank_sum, 1.0 / 3.0);
+    close(a[1].reciprocal_rank_sum, 1.0);
+    close(a[2].reciprocal_rank_sum, 0.0);
+    let b = &outcomes["B"];
+    assert_eq!((b.len(), b[0].user_id, b[0].lists, b[0].clicked_lists), (1, 4, 2, 2));
+    close(b[0].reciprocal_rank_sum, 0.5 + 1.0);
+    // The per-user sums add up to what the per-variant report says.
+    let report = online_metrics(&rows, &attributions, Grouping::default(), DEFAULT_WINDOW_MS);
+    for group in &report.groups {
+        let users = &outcomes[&group.variant];
+        assert_eq!(users.iter().map(|u| u.lists).sum::<u64>(), group.lists);
+        assert_eq!(users.iter().map(|u| u.clicked_lists).sum::<u64>(), group.clicked_lists);
+        close(users.iter().map(|u| u.reciprocal_rank_sum).sum::<f64>() / group.lists as f64, group.mrr);
+    }
+}
