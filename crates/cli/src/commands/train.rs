@@ -8,7 +8,10 @@ use anyhow::{Context, Result};
 use marquee_model::blob::read_header;
 use marquee_model::hash::Fnv64;
 use marquee_model::manifest::{Evaluation, Manifest, ManifestFile, MANIFEST_FILE, PARAMS_FILE};
-use marquee_model::recommend::FEATURE_SCHEMA_VERSION;
+use marquee_model::recommend::{RerankParams, RetrievalParams, FEATURE_SCHEMA_VERSION};
+
+/// The list length a popular-only model retrieves: what the edge serves.
+const LIST_LENGTH: usize = 20;
 use marquee_train::evaluate::{evaluate_model, models::Hybrid, EvaluationParams};
 use marquee_train::mf::{BiasedSvdParams, BprParams};
 use marquee_train::recommend::{fit_hybrid, profile_shards, time_split, HybridParams, Interactions, SplitParams};
@@ -31,6 +34,15 @@ pub struct TrainArgs {
     /// Seeds every random choice of the fit.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// How many of a list's last positions go to exploration (movies from further down the
+    /// ranking, so that the click log learns about them), 0 to 5.
+    #[arg(long, default_value_t = RerankParams::default().exploration_slots)]
+    exploration_slots: usize,
+    /// Retrieve only the most popular movies (no personal, segment or new-release
+    /// candidates) and serve them in the ranker's order with no reranking: a deliberately
+    /// weak model, for checking that an experiment detects a worse challenger.
+    #[arg(long)]
+    popular_only: bool,
     /// Also fit the same parameters on the older part of the data and score the newer part
     /// (as `marquee evaluate` does), and record the figures in the manifest. About doubles
     /// the time.
@@ -53,8 +65,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
         shard_count: args.shards.unwrap_or(0),
         svd: BiasedSvdParams { factors: args.factors, ..defaults.svd },
         bpr: BprParams { factors: args.factors, ..defaults.bpr },
+        retrieval: if args.popular_only {
+            RetrievalParams {
+                factor_candidates: 0,
+                segment_candidates: 0,
+                popular_candidates: LIST_LENGTH,
+                new_release_candidates: 0,
+            }
+        } else {
+            defaults.retrieval
+        },
+        rerank: if args.popular_only {
+            RerankParams::off()
+        } else {
+            RerankParams { exploration_slots: args.exploration_slots, ..defaults.rerank }
+        },
         ..defaults
     };
+    params.rerank.validate()?;
     let evaluation = if args.evaluate { Some(evaluate(&data, &params)?) } else { None };
     let fitted = fit_hybrid(&data, &data.events, &params)?;
     let shard_count = fitted.recommender.shard_count();
