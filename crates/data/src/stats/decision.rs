@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::distributions::{is_open_probability, is_positive_finite};
 use super::ratio::{compare_estimates, ratio_estimate, UnitTotals};
 use super::sample_ratio::sample_ratio_mismatch;
 use super::sequential::{sequential_interval, DEFAULT_SEQUENTIAL_TUNING};
@@ -68,10 +69,10 @@ impl DecisionRules {
     /// Checks the rules once, so [`decide`] need not: the miscoverage must lie strictly
     /// between 0 and 1, the tuning must be finite and positive, and the minimum at least 2.
     pub fn validate(self) -> Result<ValidDecisionRules, InvalidRules> {
-        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+        if !is_open_probability(self.alpha) {
             return Err(InvalidRules::Alpha(self.alpha));
         }
-        if !(self.sequential_tuning > 0.0 && self.sequential_tuning.is_finite()) {
+        if !is_positive_finite(self.sequential_tuning) {
             return Err(InvalidRules::Tuning(self.sequential_tuning));
         }
         if self.min_users_per_arm < 2 {
@@ -176,8 +177,12 @@ pub fn decide(input: &DecisionInput<'_>, rules: &ValidDecisionRules) -> Decision
         rules.sequential_tuning,
     );
     match interval {
-        Some((low, high)) if low > 0.0 => Decision::Promote { difference: comparison.difference, interval: (low, high) },
-        Some((low, high)) if high < 0.0 => Decision::RollBack { difference: comparison.difference, interval: (low, high) },
+        Some((low, high)) if low > 0.0 => {
+            Decision::Promote { difference: comparison.difference, interval: (low, high) }
+        }
+        Some((low, high)) if high < 0.0 => {
+            Decision::RollBack { difference: comparison.difference, interval: (low, high) }
+        }
         Some((low, high)) => Decision::KeepRunning {
             reason: format!(
                 "the sequential interval of the click-rate difference, [{low:.5}, {high:.5}], still contains 0"

@@ -15,11 +15,21 @@ const EPSILON: f64 = 1e-16;
 /// Stands in for zero in Lentz's method, where an exact zero would divide by zero.
 const TINY: f64 = 1e-300;
 
+/// Whether `x` is a finite number above zero (false for NaN).
+pub(crate) fn is_positive_finite(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+/// Whether `p` lies strictly between 0 and 1 (false for NaN).
+pub(crate) fn is_open_probability(p: f64) -> bool {
+    p > 0.0 && p < 1.0
+}
+
 /// The natural logarithm of the gamma function for `x > 0`, by the Lanczos approximation
 /// (g = 7, nine coefficients), accurate to about 1e-15 relative. `None` for `x ≤ 0` or a
 /// non-finite `x`.
 pub fn ln_gamma(x: f64) -> Option<f64> {
-    if !(x > 0.0) || !x.is_finite() {
+    if !is_positive_finite(x) {
         return None;
     }
     Some(ln_gamma_positive(x))
@@ -60,7 +70,7 @@ pub fn incomplete_beta(a: f64, b: f64, x: f64) -> Option<f64> {
 /// I_x(a, b) given both `x` and `y = 1 − x`, so a caller who can compute `y` without
 /// cancellation (as the t distribution can) keeps full precision near x = 1.
 fn incomplete_beta_with_complement(a: f64, b: f64, x: f64, y: f64) -> Option<f64> {
-    if !(a > 0.0 && b > 0.0) || !a.is_finite() || !b.is_finite() || !(0.0..=1.0).contains(&x) {
+    if !(is_positive_finite(a) && is_positive_finite(b) && (0.0..=1.0).contains(&x)) {
         return None;
     }
     if x == 0.0 {
@@ -130,7 +140,7 @@ fn beta_continued_fraction(a: f64, b: f64, x: f64) -> Option<f64> {
 /// The regularized upper incomplete gamma function Q(a, x) = Γ(a, x)/Γ(a) for `a > 0` and
 /// `x ≥ 0`. `None` outside that range or when the expansion does not converge.
 pub fn upper_incomplete_gamma(a: f64, x: f64) -> Option<f64> {
-    if !(a > 0.0) || !a.is_finite() || !(x >= 0.0) {
+    if !is_positive_finite(a) || x.is_nan() || x < 0.0 {
         return None;
     }
     if x == 0.0 {
@@ -211,7 +221,7 @@ fn normal_survival(x: f64) -> Option<f64> {
 /// (relative error about 1e-9) polished by Halley steps on [`normal_cdf`] to full precision.
 /// `None` outside (0, 1).
 pub fn normal_quantile(p: f64) -> Option<f64> {
-    if !(p > 0.0 && p < 1.0) {
+    if !is_open_probability(p) {
         return None;
     }
     // 1 − p is exact for p ≥ ½, so the upper half reflects into the lower tail where the
@@ -238,12 +248,17 @@ fn acklam(p: f64) -> f64 {
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,
         -2.759_285_104_469_687e2,
-        1.383_577_518_672_690e2,
+        1.383_577_518_672_69e2,
         -3.066_479_806_614_716e1,
         2.506_628_277_459_239,
     ];
-    const B: [f64; 5] =
-        [-5.447_609_879_822_406e1, 1.615_858_368_580_409e2, -1.556_989_798_598_866e2, 6.680_131_188_771_972e1, -1.328_068_155_288_572e1];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
     const C: [f64; 6] = [
         -7.784_894_002_430_293e-3,
         -3.223_964_580_411_365e-1,
@@ -252,7 +267,8 @@ fn acklam(p: f64) -> f64 {
         4.374_664_141_464_968,
         2.938_163_982_698_783,
     ];
-    const D: [f64; 4] = [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
+    const D: [f64; 4] =
+        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
     const P_LOW: f64 = 0.024_25;
     if p < P_LOW {
         let q = (-2.0 * p.ln()).sqrt();
@@ -275,7 +291,7 @@ pub fn normal_two_sided_p_value(z: f64) -> Option<f64> {
 /// (not necessarily whole, as Welch's test needs). An infinite `df` is the normal
 /// distribution. `None` for NaN or `df ≤ 0`.
 pub fn student_t_cdf(t: f64, df: f64) -> Option<f64> {
-    if t.is_nan() || !(df > 0.0) {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
         return None;
     }
     if df.is_infinite() {
@@ -297,7 +313,7 @@ pub fn student_t_cdf(t: f64, df: f64) -> Option<f64> {
 /// computed from the tail directly so tiny p-values keep their precision. `None` for NaN or
 /// `df ≤ 0`.
 pub fn student_t_two_sided_p_value(t: f64, df: f64) -> Option<f64> {
-    if t.is_nan() || !(df > 0.0) {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
         return None;
     }
     if df.is_infinite() {
@@ -314,7 +330,7 @@ pub fn student_t_two_sided_p_value(t: f64, df: f64) -> Option<f64> {
 /// `df > 0`. Found by Newton steps from the normal quantile, safeguarded by bisection on a
 /// bracket, so it converges for any `df`. `None` outside those ranges or if no bracket is found.
 pub fn student_t_quantile(p: f64, df: f64) -> Option<f64> {
-    if !(p > 0.0 && p < 1.0) || !(df > 0.0) {
+    if !is_open_probability(p) || df.is_nan() || df <= 0.0 {
         return None;
     }
     if df.is_infinite() {
@@ -366,7 +382,7 @@ pub fn student_t_quantile(p: f64, df: f64) -> Option<f64> {
 /// The chi-square survival function P(X ≥ x) with `df > 0` degrees of freedom, the p-value
 /// of a chi-square statistic. `None` for NaN, negative `x` or `df ≤ 0`.
 pub fn chi_square_survival(x: f64, df: f64) -> Option<f64> {
-    if !(df > 0.0) || !(x >= 0.0) {
+    if df.is_nan() || df <= 0.0 || x.is_nan() || x < 0.0 {
         return None;
     }
     upper_incomplete_gamma(df / 2.0, x / 2.0)

@@ -39,7 +39,9 @@ mod tests;
 pub use decision::{decide, Decision, DecisionInput, DecisionRules, InvalidRules, ValidDecisionRules};
 pub use intervals::{mean_interval, wilson_interval, Z_95};
 pub use off_policy::{bootstrap_interval, ips, snips, Estimator, LoggedRecord, OffPolicyError};
-pub use ratio::{compare_estimates, compare_ratios, ratio_estimate, RatioComparison, RatioEstimate, RelativeDifference, UnitTotals};
+pub use ratio::{
+    compare_estimates, compare_ratios, ratio_estimate, RatioComparison, RatioEstimate, RelativeDifference, UnitTotals,
+};
 pub use sample_ratio::{sample_ratio_mismatch, SrmCheck, SRM_P_VALUE_THRESHOLD};
 pub use sequential::{sequential_interval, DEFAULT_SEQUENTIAL_TUNING};
 pub use sign_test::{sign_test, SignTest};

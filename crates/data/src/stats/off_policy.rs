@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::distributions::is_open_probability;
+
 /// One logged slot: the probability the logging policy showed this item in this slot, the
 /// probability the target policy would have, and the reward observed (for example 1 for a
 /// click).
@@ -134,7 +136,7 @@ pub fn bootstrap_interval(
     seed: u64,
 ) -> Result<(f64, f64), OffPolicyError> {
     validate(records)?;
-    if resamples == 0 || !(confidence > 0.0 && confidence < 1.0) {
+    if resamples == 0 || !is_open_probability(confidence) {
         return Err(OffPolicyError::Bootstrap);
     }
     let mut rng = SplitMix64(seed);

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::distributions::{normal_quantile, normal_two_sided_p_value};
+use super::distributions::{is_open_probability, is_positive_finite, normal_quantile, normal_two_sided_p_value};
 
 /// One user's totals for a ratio metric, for example clicked lists and served lists, or the
 /// sum of reciprocal ranks and served lists.
@@ -42,7 +42,7 @@ pub fn ratio_estimate(units: &[UnitTotals]) -> Option<RatioEstimate> {
     let n = units.len() as f64;
     let mean_m = units.iter().map(|u| u.numerator).sum::<f64>() / n;
     let mean_d = units.iter().map(|u| u.denominator).sum::<f64>() / n;
-    if !(mean_d > 0.0) || !mean_m.is_finite() || !mean_d.is_finite() {
+    if !is_positive_finite(mean_d) || !mean_m.is_finite() {
         return None;
     }
     // Deviations from the means, not raw sums of squares, so large totals do not cancel.
@@ -56,8 +56,8 @@ pub fn ratio_estimate(units: &[UnitTotals]) -> Option<RatioEstimate> {
     }
     let (var_m, var_d, cov) = (var_m / (n - 1.0), var_d / (n - 1.0), cov / (n - 1.0));
     let value = mean_m / mean_d;
-    let per_unit = var_m / (mean_d * mean_d) - 2.0 * value * cov / (mean_d * mean_d)
-        + value * value * var_d / (mean_d * mean_d);
+    let per_unit =
+        var_m / (mean_d * mean_d) - 2.0 * value * cov / (mean_d * mean_d) + value * value * var_d / (mean_d * mean_d);
     // The expression is a variance and so never negative in exact arithmetic; rounding can
     // leave a tiny negative value when all users have the same ratio.
     let variance = (per_unit / n).max(0.0);
@@ -114,13 +114,13 @@ pub fn compare_ratios(control: &[UnitTotals], treatment: &[UnitTotals], confiden
 /// [`compare_ratios`] for estimates already computed, so a caller who keeps per-arm
 /// estimates need not keep the users.
 pub fn compare_estimates(control: RatioEstimate, treatment: RatioEstimate, confidence: f64) -> Option<RatioComparison> {
-    if !(confidence > 0.0 && confidence < 1.0) {
+    if !is_open_probability(confidence) {
         return None;
     }
     let z_critical = normal_quantile(0.5 + confidence / 2.0)?;
     let difference = treatment.value - control.value;
     let variance = treatment.variance + control.variance;
-    if !(variance > 0.0) || !variance.is_finite() || !difference.is_finite() {
+    if !is_positive_finite(variance) || !difference.is_finite() {
         return None;
     }
     let difference_standard_error = variance.sqrt();
@@ -129,8 +129,9 @@ pub fn compare_estimates(control: RatioEstimate, treatment: RatioEstimate, confi
     let relative = (control.value != 0.0).then(|| {
         let c = control.value;
         let value = treatment.value / c - 1.0;
-        let standard_error =
-            (treatment.variance / (c * c) + treatment.value * treatment.value * control.variance / (c * c * c * c)).sqrt();
+        let standard_error = (treatment.variance / (c * c)
+            + treatment.value * treatment.value * control.variance / (c * c * c * c))
+            .sqrt();
         let half = z_critical * standard_error;
         RelativeDifference { value, standard_error, interval: (value - half, value + half) }
     });

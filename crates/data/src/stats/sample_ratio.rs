@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::distributions::chi_square_survival;
+use super::distributions::{chi_square_survival, is_positive_finite};
 
 /// The p-value below which a split is declared a mismatch. It is strict because the check
 /// runs on every readout and a false alarm blocks the experiment.
@@ -32,12 +32,12 @@ pub fn sample_ratio_mismatch(observed: &[u64], weights: &[f64]) -> Option<SrmChe
     if observed.len() != weights.len() || observed.len() < 2 {
         return None;
     }
-    if weights.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
+    if !weights.iter().all(|&w| is_positive_finite(w)) {
         return None;
     }
     let weight_sum: f64 = weights.iter().sum();
     let total: f64 = observed.iter().map(|&o| o as f64).sum();
-    if !(total > 0.0) || !weight_sum.is_finite() {
+    if !is_positive_finite(total) || !is_positive_finite(weight_sum) {
         return None;
     }
     let chi_square: f64 = observed

@@ -8,6 +8,8 @@
 //! probability 1 − α. This follows GrowthBook's `gbstats` `SequentialTwoSidedTTest` (0.8.0),
 //! whose results the tests reproduce.
 
+use super::distributions::{is_open_probability, is_positive_finite};
+
 /// GrowthBook's default tuning: the total sample size at which the sequence is tightest.
 pub const DEFAULT_SEQUENTIAL_TUNING: f64 = 5000.0;
 
@@ -32,7 +34,7 @@ pub fn sequential_interval(
     if !estimate.is_finite() || !variance_of_estimate.is_finite() || variance_of_estimate < 0.0 || total_units == 0 {
         return None;
     }
-    if !(alpha > 0.0 && alpha < 1.0) || !(tuning > 0.0 && tuning.is_finite()) {
+    if !is_open_probability(alpha) || !is_positive_finite(tuning) {
         return None;
     }
     let n = total_units as f64;

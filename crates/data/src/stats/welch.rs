@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::distributions::{student_t_quantile, student_t_two_sided_p_value};
+use super::distributions::{is_open_probability, is_positive_finite, student_t_quantile, student_t_two_sided_p_value};
 
 /// The result of Welch's t test comparing sample `b` (the treatment) with sample `a` (the
 /// control).
@@ -27,7 +27,7 @@ impl WelchTest {
     /// The two-sided confidence interval of the difference at `confidence` (for example 0.9
     /// for 90%). `None` unless `confidence` lies strictly between 0 and 1.
     pub fn interval(&self, confidence: f64) -> Option<(f64, f64)> {
-        if !(confidence > 0.0 && confidence < 1.0) {
+        if !is_open_probability(confidence) {
             return None;
         }
         let t = student_t_quantile(0.5 + confidence / 2.0, self.degrees_of_freedom)?;
@@ -45,7 +45,7 @@ pub fn welch_t_test(a: &[f64], b: &[f64]) -> Option<WelchTest> {
     let share_a = var_a / n_a;
     let share_b = var_b / n_b;
     let variance = share_a + share_b;
-    if !(variance > 0.0) || !variance.is_finite() {
+    if !is_positive_finite(variance) {
         return None;
     }
     let standard_error = variance.sqrt();
@@ -53,7 +53,8 @@ pub fn welch_t_test(a: &[f64], b: &[f64]) -> Option<WelchTest> {
     let mean_difference = mean_b - mean_a;
     let t = mean_difference / standard_error;
     let p_value = student_t_two_sided_p_value(t, degrees_of_freedom)?;
-    let mut test = WelchTest { mean_difference, standard_error, degrees_of_freedom, t, p_value, interval_95: (0.0, 0.0) };
+    let mut test =
+        WelchTest { mean_difference, standard_error, degrees_of_freedom, t, p_value, interval_95: (0.0, 0.0) };
     test.interval_95 = test.interval(0.95)?;
     Some(test)
 }
