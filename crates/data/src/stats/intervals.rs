@@ -1,8 +1,6 @@
-//! Confidence intervals for online experiment readouts: a click rate (a proportion) and a
-//! mean such as MRR. The edge's admin readout uses them, and the trainer's online report
-//! can use the same functions, so both say the same thing about the same counts.
-//!
-//! Plain arithmetic on counts and sums: no I/O, builds for wasm32.
+//! Fixed-horizon confidence intervals of one arm's metric: a click rate (a proportion) and a
+//! mean such as MRR. The edge's admin readout shows them next to each arm's value; they are
+//! valid only when read once, at a horizon fixed in advance (see `sequential` for peeking).
 
 /// The normal quantile for a two-sided 95% interval.
 pub const Z_95: f64 = 1.959_963_984_540_054;
