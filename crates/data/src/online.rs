@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 use crate::edge_log::{EdgeKind, EdgeRow};
 
 mod per_user;
+mod readout;
 pub use per_user::{user_outcomes, UserOutcome};
+pub use readout::{experiment_readout, ArmSummary, ChallengerReadout, ExperimentReadout, MetricComparison};
 
 /// The default attribution window: 24 hours.
 pub const DEFAULT_WINDOW_MS: i64 = 24 * 3_600_000;

@@ -253,3 +253,73 @@ fn user_outcomes_count_each_users_lists_clicks_and_first_ranks() {
         close(users.iter().map(|u| u.reciprocal_rank_sum).sum::<f64>() / group.lists as f64, group.mrr);
     }
 }
+
+/// `count` users with one list each, the first `clicked` of them clicked at rank 1.
+fn users(count: u64, clicked: u64, first_id: u64) -> Vec<UserOutcome> {
+    (0..count)
+        .map(|index| UserOutcome {
+            user_id: first_id + index,
+            lists: 1,
+            clicked_lists: u64::from(index < clicked),
+            reciprocal_rank_sum: if index < clicked { 1.0 } else { 0.0 },
+        })
+        .collect()
+}
+
+fn two_arms(
+    control: Vec<UserOutcome>,
+    challenger: Vec<UserOutcome>,
+) -> std::collections::BTreeMap<String, Vec<UserOutcome>> {
+    [("control".to_owned(), control), ("challenger".to_owned(), challenger)].into_iter().collect()
+}
+
+fn half_and_half() -> crate::experiment::Experiment {
+    serde_json::from_value(serde_json::json!({
+        "salt": "t",
+        "variants": [
+            { "name": "control", "version": null, "weight": 1 },
+            { "name": "challenger", "version": "v2", "weight": 1 }
+        ]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn the_readout_promotes_a_better_challenger_and_rolls_back_a_worse_one() {
+    use crate::stats::Decision;
+    let rules = crate::stats::ValidDecisionRules::default();
+    let experiment = half_and_half();
+    let better = experiment_readout(&two_arms(users(1000, 200, 0), users(1000, 600, 5000)), &experiment, &rules);
+    assert_eq!(better.control, "control");
+    assert_eq!(
+        better.arms.iter().map(|arm| (arm.users, arm.clicked_lists)).collect::<Vec<_>>(),
+        [(1000, 200), (1000, 600)]
+    );
+    let challenger = &better.challengers[0];
+    assert!(matches!(challenger.decision, Decision::Promote { .. }), "{:?}", challenger.decision);
+    let delta = challenger.click_rate.delta_method.unwrap();
+    close(delta.difference, 0.4);
+    // One list per user: the per-user means are the ratios, so both methods agree.
+    close(challenger.click_rate.welch_per_user.unwrap().mean_difference, 0.4);
+    let (low, high) = challenger.sequential_interval.unwrap();
+    assert!(low > 0.0 && high < 1.0 && low < delta.difference_interval.0, "always valid is wider");
+
+    let worse = experiment_readout(&two_arms(users(1000, 600, 0), users(1000, 200, 5000)), &experiment, &rules);
+    assert!(matches!(worse.challengers[0].decision, Decision::RollBack { .. }));
+    let same = experiment_readout(&two_arms(users(1000, 300, 0), users(1000, 305, 5000)), &experiment, &rules);
+    assert!(matches!(same.challengers[0].decision, Decision::KeepRunning { .. }));
+    let few = experiment_readout(&two_arms(users(50, 10, 0), users(50, 40, 5000)), &experiment, &rules);
+    assert!(matches!(few.challengers[0].decision, Decision::KeepRunning { .. }), "below the minimum sample");
+}
+
+#[test]
+fn a_sample_ratio_mismatch_blocks_the_readout() {
+    use crate::stats::Decision;
+    let readout = experiment_readout(
+        &two_arms(users(1000, 200, 0), users(800, 600, 5000)),
+        &half_and_half(),
+        &crate::stats::ValidDecisionRules::default(),
+    );
+    assert!(readout.sample_ratio.unwrap().mismatch);
+    assert!(matches!(readout.challengers[0].decision, Decision::Blocked { .. }));
+}
