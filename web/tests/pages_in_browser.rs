@@ -243,11 +243,37 @@ fn the_readout_shows_rates_with_intervals() {
             mrr_ci: Some((0.3, 0.4)),
         }],
         method: "Wilson".into(),
+        experiment: Some(ExperimentReadout {
+            control: "control".into(),
+            sample_ratio: Some(SampleRatio { chi_square: 0.5, p_value: 0.48, mismatch: false }),
+            challengers: vec![ChallengerReadout {
+                variant: "challenger".into(),
+                click_rate: MetricComparison {
+                    delta_method: Some(DeltaMethod {
+                        difference: -0.12,
+                        difference_interval: (-0.2, -0.04),
+                        p_value: 0.003,
+                        relative: Some(RelativeDifference { value: -0.2, interval: (-0.33, -0.07) }),
+                    }),
+                },
+                mrr: MetricComparison::default(),
+                sequential_interval: Some((-0.25, -0.01)),
+                decision: DecisionView { decision: "roll_back".into(), reason: None },
+            }],
+        }),
     };
     let _mounted =
         leptos::mount::mount_to(container.clone(), move || view! { <ReadoutView readout=readout.clone() /> });
     let row = texts(&container, "tr[data-variant='control']");
     assert!(row[0].contains("60.0% (53.1–66.5%)") && row[0].contains("0.350 (0.300–0.400)"), "{row:?}");
+    let decision = texts(&container, "section[data-challenger='challenger']");
+    assert!(decision[0].contains("Roll back"), "{decision:?}");
+    assert!(
+        decision[0].contains("Click rate: -12.0 pts (-20.0 to -4.0 pts; p = 0.003), relative -20.0%"),
+        "{decision:?}"
+    );
+    assert!(decision[0].contains("Always-valid 95% interval of the click-rate difference: -25.0 to -1.0 pts"));
+    assert!(texts(&container, "p.srm")[0].contains("users match the weights"));
 }
 
 fn playground_input(with_edge: bool) -> PlaygroundInput {

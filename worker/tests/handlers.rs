@@ -875,6 +875,26 @@ fn the_readout_gives_each_variant_s_click_rate_and_mrr_with_intervals() {
     close(&treatment["mrr_ci"][0], low.max(0.0));
     close(&treatment["mrr_ci"][1], high);
 
+    // The experiment's readout, with the user as the unit: four users per arm, one list each.
+    let experiment = &readout["experiment"];
+    assert_eq!(experiment["control"], "control");
+    let arms: Vec<(&str, u64, u64, u64)> = experiment["arms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|arm| {
+            let count = |field: &str| arm[field].as_u64().unwrap();
+            (arm["variant"].as_str().unwrap(), count("users"), count("lists"), count("clicked_lists"))
+        })
+        .collect();
+    assert_eq!(arms, [("control", 4, 4, 2), ("treatment", 4, 4, 1)], "the retired variant predates the experiment");
+    close(&experiment["arms"][0]["mrr"], 0.3125);
+    let challenger = &experiment["challengers"][0];
+    assert_eq!(challenger["variant"], "treatment");
+    close(&challenger["click_rate"]["delta_method"]["difference"], 0.25 - 0.5);
+    assert_eq!(challenger["decision"]["decision"], "keep_running");
+    assert!(challenger["decision"]["reason"].as_str().unwrap().contains("fewer than the 100 required"));
+
     let retired = &variants[2];
     assert!(retired["version"].is_null() && retired["weight"].is_null());
     assert_eq!((retired["impressions"].as_i64(), retired["clicked_lists"].as_i64()), (Some(1), Some(0)));

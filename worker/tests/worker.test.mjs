@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWorker } from "./miniflare.mjs";
@@ -436,4 +436,61 @@ test("marquee simulate: the world's users read served lists and their events rea
 
   // It is fake traffic: a remote edge is refused.
   assert.throws(() => run("simulate", "--edge", "http://example.com", "--world", world), /loopback/);
+});
+
+test("marquee experiment: start, report per user with the decision, refuse an unfounded promotion, stop", async () => {
+  const url = mf.url.origin;
+  const env = { ...process.env, MARQUEE_ADMIN_TOKEN: TOKEN };
+  const run = (...args) => execFileSync(process.env.MARQUEE_BIN, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  run("publish", models, "--to", url, "--activate");
+  const db = join(scratch, "experiment.db");
+  const cursor = JSON.parse(run("pull-events", "--from", url, "--db", db, "--json")).cursor;
+  run("experiment", "start", "--to", url, "--challenger", manifest.version, "--share", "30", "--salt", "e2e");
+  const experiment = await (await admin("/v1/admin/experiment")).json();
+  assert.deepEqual(experiment.variants.map((v) => [v.name, v.version, v.weight]), [["control", null, 70], ["challenger", manifest.version, 30]]);
+
+  const world = join(scratch, "world");
+  const served = JSON.parse(run("simulate", "--edge", url, "--world", world, "--requests", "80", "--users", "60", "--seed", "9", "--json"));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const readout = JSON.parse(run("experiment", "report", "--from", url, "--since", String(cursor), "--min-users", "1000", "--json"));
+  assert.deepEqual(readout.arms.map((arm) => arm.variant), ["control", "challenger"]);
+  assert.equal(readout.arms.reduce((sum, arm) => sum + arm.lists, 0), 80);
+  assert.equal(readout.arms.reduce((sum, arm) => sum + arm.clicked_lists, 0), served.clicked_lists);
+  assert.equal(readout.challengers[0].decision.decision, "keep_running", JSON.stringify(readout.challengers[0].decision));
+  assert.match(readout.challengers[0].decision.reason, /fewer than the 1000 required/);
+  assert.ok(readout.sample_ratio.p_value > 0 && readout.sample_ratio.p_value <= 1);
+  // The same readout from the pulled store, given the experiment.
+  run("pull-events", "--from", url, "--db", db);
+  const file = join(scratch, "experiment.json");
+  writeFileSync(file, JSON.stringify(experiment));
+  const fromStore = JSON.parse(run("experiment", "report", "--db", db, "--since", String(cursor), "--experiment", file, "--min-users", "1000", "--json"));
+  assert.deepEqual(fromStore.arms, readout.arms);
+
+  assert.throws(() => run("experiment", "promote", "--to", url, "--since", String(cursor), "--min-users", "1000"), /does not say promote/);
+  run("experiment", "stop", "--to", url);
+  const stopped = await (await admin("/v1/admin/experiment")).json();
+  assert.deepEqual(stopped.variants.map((v) => v.name), ["control"]);
+});
+
+test("marquee loop: a round retrains, challenges the active model, simulates a day and acts on the readout", async () => {
+  const url = mf.url.origin;
+  const env = { ...process.env, MARQUEE_ADMIN_TOKEN: TOKEN };
+  const run = (...args) => execFileSync(process.env.MARQUEE_BIN, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  const out = join(scratch, "loop");
+  const world = join(scratch, "world");
+  run("loop", "--edge", url, "--world", world, "--rounds", "1", "--users", "100", "--requests", "120", "--min-users", "10", "--seed", "4", "--out", out);
+  const rounds = JSON.parse(readFileSync(join(out, "loop.json"), "utf8"));
+  assert.equal(rounds.length, 1);
+  const [round] = rounds;
+  assert.equal(round.lists, 120, JSON.stringify(round));
+  assert.ok(round.click_rate > 0 && round.oracle_click_rate >= round.click_rate, JSON.stringify(round));
+  assert.ok(["promote", "roll_back", "keep_running"].includes(round.decision), round.decision);
+  assert.equal(round.active_after, round.decision === "promote" ? round.challenger_version : round.control_version);
+  const health = await (await mf.dispatchFetch(`${base}/healthz`)).json();
+  assert.equal(health.active_version, round.active_after);
+  const experiment = await (await admin("/v1/admin/experiment")).json();
+  assert.equal(experiment.variants.length, 1, "the round's experiment has ended");
+  assert.equal(readFileSync(join(out, "loop.csv"), "utf8").trim().split("\n").length, 2);
+  const svg = readFileSync(join(out, "loop.svg"), "utf8");
+  assert.ok(svg.startsWith("<svg") && svg.includes("<polyline"), svg.slice(0, 200));
 });

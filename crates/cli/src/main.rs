@@ -39,6 +39,11 @@ enum Command {
     /// Report what the edge's lists earned: click attribution and online metrics.
     #[command(subcommand)]
     Report(commands::report::ReportCommand),
+    /// Run an A/B test on the edge: start it, read it out, promote or stop.
+    #[command(subcommand)]
+    Experiment(commands::experiment::ExperimentCommand),
+    /// Close the loop: each round retrain, challenge the active model, simulate a day, decide.
+    Loop(commands::online_loop::LoopArgs),
     /// Let the world's users visit a local edge: read its lists, click, watch, rate, report.
     Simulate(commands::simulate::SimulateArgs),
     /// Fit the hybrid on a time split and report accuracy, coverage and fairness per group.
@@ -69,6 +74,8 @@ fn main() -> std::process::ExitCode {
         Command::Publish(args) => commands::publish::run(args),
         Command::PullEvents(args) => commands::pull_events::run(args),
         Command::Report(command) => commands::report::run(command),
+        Command::Experiment(command) => commands::experiment::run(command),
+        Command::Loop(args) => commands::online_loop::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::compare::run(args),

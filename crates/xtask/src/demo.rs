@@ -55,6 +55,14 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
     );
     println!("  simulate users of the world clicking (loopback only; the admin UI's overview shows them):");
     println!("    {} simulate --edge http://127.0.0.1:{port} --world {}", marquee.display(), world.display());
+    println!("  read the A/B test out, then run the whole loop (retrain, challenge, simulate, decide) for 10 rounds:");
+    println!("    MARQUEE_ADMIN_TOKEN={token} {} experiment report --from http://127.0.0.1:{port}", marquee.display());
+    println!(
+        "    MARQUEE_ADMIN_TOKEN={token} {} loop --edge http://127.0.0.1:{port} --world {} --rounds 10 --explore 0,2 \\
+         --out demo-data/loop",
+        marquee.display(),
+        world.display()
+    );
     println!("  stop with Ctrl-C");
     process::run(
         "wrangler dev (workerd)",

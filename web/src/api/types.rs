@@ -132,6 +132,66 @@ pub struct Readout {
     pub variants: Vec<ReadoutVariant>,
     #[serde(default)]
     pub method: String,
+    /// The experiment's per-user readout and decision (`marquee_data::online::experiment_readout`).
+    #[serde(default)]
+    pub experiment: Option<ExperimentReadout>,
+}
+
+/// The per-user readout of the running experiment: the parts the page shows.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct ExperimentReadout {
+    pub control: String,
+    pub sample_ratio: Option<SampleRatio>,
+    pub challengers: Vec<ChallengerReadout>,
+}
+
+/// The sample-ratio check: users per arm against the weights.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct SampleRatio {
+    pub chi_square: f64,
+    pub p_value: f64,
+    pub mismatch: bool,
+}
+
+/// One challenger against the control.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct ChallengerReadout {
+    pub variant: String,
+    pub click_rate: MetricComparison,
+    pub mrr: MetricComparison,
+    pub sequential_interval: Option<(f64, f64)>,
+    pub decision: DecisionView,
+}
+
+/// A metric's difference by the delta method (the user as the unit).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct MetricComparison {
+    pub delta_method: Option<DeltaMethod>,
+}
+
+/// The delta method's figures.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct DeltaMethod {
+    pub difference: f64,
+    pub difference_interval: (f64, f64),
+    pub p_value: f64,
+    pub relative: Option<RelativeDifference>,
+}
+
+/// The relative difference, challenger / control − 1.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct RelativeDifference {
+    pub value: f64,
+    pub interval: (f64, f64),
+}
+
+/// The decision: `promote`, `roll_back`, `keep_running` or `blocked`, with a reason for the
+/// last two.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct DecisionView {
+    pub decision: String,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// One feature's share of an item's score (TreeSHAP).

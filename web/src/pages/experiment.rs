@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use marquee_data::experiment::{Experiment, Variant};
 
-use crate::api::{self, ApiError, Readout, Registry, SendMethod};
+use crate::api::{self, ApiError, ExperimentReadout, MetricComparison, Readout, Registry, SendMethod};
 use crate::components::ErrorNote;
 use crate::format;
 use crate::session::use_session;
@@ -146,6 +146,7 @@ pub fn ReadoutView(readout: Readout) -> impl IntoView {
             }
         })
         .collect_view();
+    let decisions = readout.experiment.map(|experiment| view! { <ExperimentDecision experiment /> });
     view! {
         <table class="readout">
             <caption>"Readout (95% intervals)"</caption>
@@ -153,5 +154,73 @@ pub fn ReadoutView(readout: Readout) -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         <p class="note">{readout.method}</p>
+        {decisions}
+    }
+}
+
+/// Each challenger's comparison with the control, per user, and the decision.
+#[component]
+fn ExperimentDecision(experiment: ExperimentReadout) -> impl IntoView {
+    let signed = |value: f64| format!("{:+.1} pts", value * 100.0);
+    let points = move |(low, high): (f64, f64)| format!("{:+.1} to {:+.1} pts", low * 100.0, high * 100.0);
+    let srm = experiment.sample_ratio.map(|check| {
+        let verdict =
+            if check.mismatch { "MISMATCH: the split is broken, no decision" } else { "users match the weights" };
+        view! {
+            <p class="srm" class:bad=check.mismatch>
+                {format!("Sample ratio check: chi-square {:.2}, p = {:.4}: {verdict}", check.chi_square, check.p_value)}
+            </p>
+        }
+    });
+    let control = experiment.control.clone();
+    let challengers = experiment
+        .challengers
+        .into_iter()
+        .map(|challenger| {
+            let label = match challenger.decision.decision.as_str() {
+                "promote" => "Promote",
+                "roll_back" => "Roll back",
+                "keep_running" => "Keep running",
+                "blocked" => "Blocked",
+                _ => "Unknown",
+            };
+            let metric = |name: &'static str, comparison: &MetricComparison| {
+                comparison.delta_method.as_ref().map(|delta| {
+                    let relative = delta.relative.as_ref().map_or(String::new(), |relative| {
+                        format!(
+                            ", relative {:+.1}% ({:+.1}% to {:+.1}%)",
+                            relative.value * 100.0,
+                            relative.interval.0 * 100.0,
+                            relative.interval.1 * 100.0
+                        )
+                    });
+                    view! {
+                        <li>{format!("{name}: {} ({}; p = {:.3}){relative}", signed(delta.difference), points(delta.difference_interval), delta.p_value)}</li>
+                    }
+                })
+            };
+            let sequential = challenger.sequential_interval.map(|interval| {
+                view! { <li>{format!("Always-valid 95% interval of the click-rate difference: {}", points(interval))}</li> }
+            });
+            view! {
+                <section class="decision" data-challenger=challenger.variant.clone()>
+                    <h3>{format!("{} against {}: ", challenger.variant, control)}<span class="badge" data-decision=challenger.decision.decision.clone()>{label}</span></h3>
+                    {challenger.decision.reason.clone().map(|reason| view! { <p class="note">{reason}</p> })}
+                    <ul>
+                        {metric("Click rate", &challenger.click_rate)}
+                        {metric("MRR", &challenger.mrr)}
+                        {sequential}
+                    </ul>
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="experiment-readout">
+            <h2>"Decision (per user, since the experiment was set)"</h2>
+            {srm}
+            {challengers}
+            <p class="note">"Differences are per user by the delta method, with 95% intervals. The decision uses the always-valid interval, so it may be read at any time: promote when it lies above 0, roll back when below, keep running while it contains 0 or an arm has fewer than 100 users. Lists are credited by recommendation id here; `marquee experiment report` also credits id-less stream lines."</p>
+        </div>
     }
 }

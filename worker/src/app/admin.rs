@@ -241,7 +241,13 @@ impl App {
             self.require_version(version, call.storage).await?;
         }
         let text = serde_json::to_string(&experiment).unwrap_or_default();
-        call.storage.execute(&[queries::write_setting(SettingKey::Experiment, text)]).await?;
+        let started = (call.now() as i64).to_string();
+        call.storage
+            .execute(&[
+                queries::write_setting(SettingKey::Experiment, text),
+                queries::write_setting(SettingKey::ExperimentStarted, started),
+            ])
+            .await?;
         self.cache.borrow_mut().settings_read_ms = None;
         Ok(Response::json(200, &serde_json::to_value(experiment).unwrap_or_default()))
     }
@@ -313,7 +319,8 @@ pub(super) async fn put_manifest<S: Storage>(call: &Call<'_, S>) -> Result<Respo
 }
 
 /// `GET /v1/admin/log?since=<seq>&limit=<n>`: log rows after `since`, oldest first, as
-/// NDJSON. The `x-marquee-next-cursor` header is the `since` of the next page.
+/// NDJSON. The `x-marquee-next-cursor` header is the `since` of the next page. With
+/// `?tail=1`, no rows and the cursor of the log's end.
 pub(super) async fn read_log<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError> {
     let request = call.request;
     let since: i64 = match request.query_param("since") {
@@ -327,6 +334,13 @@ pub(super) async fn read_log<S: Storage>(call: &Call<'_, S>) -> Result<Response,
             _ => return Err(AppError::BadRequest(format!("limit must be 1 to {MAX_LOG_PAGE}"))),
         },
     };
+    if request.query_param("tail").is_some() {
+        // Where the log ends now: a reader that starts here sees only what is logged next.
+        let end = queries::log_end(call.storage).await?;
+        let mut response = Response::ndjson(200, String::new());
+        response.headers.push(("x-marquee-next-cursor", end.to_string()));
+        return Ok(response);
+    }
     let rows = queries::log_page(call.storage, since, limit).await?;
     let next = rows.last().map_or(since, |row| row.seq);
     let mut body = String::new();

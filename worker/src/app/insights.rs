@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use marquee_data::stats::{mean_interval, wilson_interval, Z_95};
+use marquee_data::online::{experiment_readout, UserOutcome};
+use marquee_data::stats::{mean_interval, wilson_interval, ValidDecisionRules, Z_95};
 use serde_json::{json, Value};
 
 use super::error::AppError;
@@ -277,7 +278,28 @@ impl App {
                 })
             })
             .collect();
-        Ok(Response::json(200, &json!({ "variants": variants, "method": READOUT_METHOD })))
+        // The experiment's readout, from its start: the user as the unit, lists attributed by
+        // recommendation id (the CLI's `experiment report` also attributes id-less stream lines).
+        let since_ms = settings.experiment_started_ms.as_deref().and_then(|text| text.parse().ok()).unwrap_or(0);
+        let mut outcomes: BTreeMap<String, Vec<UserOutcome>> = BTreeMap::new();
+        for row in queries::user_ranks(storage, since_ms).await? {
+            outcomes.entry(row.variant).or_default().push(UserOutcome {
+                user_id: row.user_id,
+                lists: row.lists,
+                clicked_lists: row.clicked_lists,
+                reciprocal_rank_sum: row.reciprocal_rank_sum,
+            });
+        }
+        let experiment_readout = experiment_readout(&outcomes, &experiment, &ValidDecisionRules::default());
+        Ok(Response::json(
+            200,
+            &json!({
+                "variants": variants,
+                "method": READOUT_METHOD,
+                "experiment_started_ms": since_ms,
+                "experiment": experiment_readout,
+            }),
+        ))
     }
 }
 

@@ -22,6 +22,8 @@ pub enum SettingKey {
     PreviousVersion,
     /// The A/B experiment, as JSON.
     Experiment,
+    /// When the experiment was last set, in ms since the epoch: its readout starts there.
+    ExperimentStarted,
 }
 
 impl SettingKey {
@@ -30,6 +32,7 @@ impl SettingKey {
             SettingKey::ActiveVersion => "active_version",
             SettingKey::PreviousVersion => "previous_version",
             SettingKey::Experiment => "experiment",
+            SettingKey::ExperimentStarted => "experiment_started_ms",
         }
     }
 }
@@ -41,6 +44,8 @@ pub struct StoredSettings {
     pub previous_version: Option<String>,
     /// The experiment's JSON text (validated by whoever reads it).
     pub experiment: Option<String>,
+    /// When it was set (ms since the epoch, as text).
+    pub experiment_started_ms: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +63,7 @@ pub async fn read_settings<S: Storage>(storage: &S) -> Result<StoredSettings, St
             key if key == SettingKey::ActiveVersion.as_str() => &mut settings.active_version,
             key if key == SettingKey::PreviousVersion.as_str() => &mut settings.previous_version,
             key if key == SettingKey::Experiment.as_str() => &mut settings.experiment,
+            key if key == SettingKey::ExperimentStarted.as_str() => &mut settings.experiment_started_ms,
             // A key a newer Worker wrote: not this build's business.
             _ => continue,
         };
@@ -272,6 +278,16 @@ pub async fn served_lists<S: Storage>(storage: &S, ids: &[&str]) -> Result<Vec<S
         .await
 }
 
+/// The log's last sequence number (0 when empty), by its primary key.
+pub async fn log_end<S: Storage>(storage: &S) -> Result<i64, StorageError> {
+    #[derive(Deserialize)]
+    struct End {
+        end: Option<i64>,
+    }
+    let rows: Vec<End> = storage.query(&Statement::new("SELECT max(seq) AS end FROM log", Vec::new())).await?;
+    Ok(rows.first().and_then(|row| row.end).unwrap_or(0))
+}
+
 /// Up to `limit` log rows after the cursor `since`, oldest first.
 pub async fn log_page<S: Storage>(storage: &S, since: i64, limit: i64) -> Result<Vec<EdgeRow>, StorageError> {
     storage
@@ -388,6 +404,43 @@ pub async fn reciprocal_ranks<S: Storage>(storage: &S) -> Result<Vec<VariantRank
              SELECT variant, count(*) AS clicked_lists, total(rr) AS reciprocal_rank_sum, \
              total(rr * rr) AS reciprocal_rank_sum_sq FROM ranked GROUP BY variant",
             Vec::new(),
+        ))
+        .await
+}
+
+/// One user's lists under one variant served since `since_ms`, with the clicked ones and
+/// their reciprocal ranks, attributed by recommendation id (`ref`) as [`reciprocal_ranks`]
+/// does (whatever the events' own times say).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct UserRanks {
+    pub variant: String,
+    pub user_id: u64,
+    pub lists: u64,
+    pub clicked_lists: u64,
+    pub reciprocal_rank_sum: f64,
+}
+
+/// Every (variant, user)'s lists since `since_ms`: the unit of the experiment's readout.
+pub async fn user_ranks<S: Storage>(storage: &S, since_ms: i64) -> Result<Vec<UserRanks>, StorageError> {
+    storage
+        .query(&Statement::new(
+            "WITH served AS (\
+               SELECT id, coalesce(variant, '') AS variant, user_id, ',' || coalesce(value, '') || ',' AS list \
+               FROM log WHERE kind = 'impression' AND time_ms >= ?1), \
+             first AS (\
+               SELECT ref AS id, movie_id AS movie, \
+               row_number() OVER (PARTITION BY ref ORDER BY time_ms, seq) AS n \
+               FROM log WHERE kind IN ('click', 'watch') AND ref IN (SELECT id FROM served)), \
+             hit AS (\
+               SELECT s.variant, s.user_id, s.list, \
+               CASE WHEN f.movie IS NULL THEN NULL ELSE instr(s.list, ',' || f.movie || ',') END AS at \
+               FROM served s LEFT JOIN first f ON f.id = s.id AND f.n = 1) \
+             SELECT variant, user_id, count(*) AS lists, count(at) AS clicked_lists, \
+             total(CASE WHEN at IS NULL OR at = 0 THEN 0.0 ELSE 1.0 / \
+               (length(substr(list, 1, at)) - length(replace(substr(list, 1, at), ',', ''))) END) \
+               AS reciprocal_rank_sum \
+             FROM hit GROUP BY variant, user_id ORDER BY variant, user_id",
+            vec![SqlValue::Integer(since_ms)],
         ))
         .await
 }

@@ -3,11 +3,15 @@
 pub mod bench;
 pub mod compare;
 pub mod evaluate;
+pub mod experiment;
 pub mod export;
 pub mod gbdt;
 pub mod import;
 pub mod ingest;
 pub mod load_data;
+pub mod log_source;
+pub mod loop_chart;
+pub mod online_loop;
 pub mod publish;
 pub mod pull_events;
 pub mod report;

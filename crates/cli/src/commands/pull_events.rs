@@ -24,6 +24,11 @@ pub struct PullEventsArgs {
     /// Rows per page.
     #[arg(long, default_value_t = 1000)]
     page: u32,
+    /// Pull nothing now: move the store's cursor to where the edge's log ends, so that the
+    /// store takes only what the edge logs from now on (a fresh store that should not learn
+    /// from older traffic, such as another run of `marquee loop`).
+    #[arg(long)]
+    from_end: bool,
     /// Print a JSON summary.
     #[arg(long)]
     json: bool,
@@ -33,6 +38,20 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
     anyhow::ensure!((1..=10_000).contains(&args.page), "--page must be 1 to 10000");
     let base = args.from.trim_end_matches('/').to_owned();
     let mut store = Store::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    if args.from_end {
+        let url = format!("{base}/v1/admin/log?tail=1");
+        let response = send(agent().get(&url).set("authorization", &format!("Bearer {}", args.token)), None)?;
+        let end: i64 = response
+            .header("x-marquee-next-cursor")
+            .and_then(|cursor| cursor.parse().ok())
+            .context("the edge did not say where its log ends (x-marquee-next-cursor)")?;
+        store.set_edge_cursor(&base, end)?;
+        if args.json {
+            return super::print_json(&serde_json::json!({ "pulled": 0, "new": 0, "unreadable": 0, "cursor": end }));
+        }
+        println!("the store now follows {base} from its log's end, cursor {end}");
+        return Ok(());
+    }
     let cursor = store.edge_cursor(&base)?;
     let (mut pulled, mut new_rows) = (0u64, 0u64);
     let (unreadable, cursor) = page_log(&base, &args.token, args.page, cursor, |rows, next| {

@@ -2,14 +2,10 @@
 //! attributes the edge log's events to the lists the edge served and prints the online
 //! figures per A/B variant (and time window). The work is `marquee_data::online`'s.
 
-use std::path::PathBuf;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use marquee_data::online::{attribute, online_metrics, GroupBy, Grouping, OnlineReport};
-use marquee_data::store::Store;
-use marquee_data::EdgeRow;
 
-use super::pull_events::page_log;
+use super::log_source::LogSourceArgs;
 
 #[derive(clap::Subcommand)]
 pub enum ReportCommand {
@@ -18,25 +14,9 @@ pub enum ReportCommand {
 }
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["db", "from"])))]
 pub struct OnlineArgs {
-    /// Read the log `marquee pull-events` copied into this event store.
-    #[arg(long)]
-    db: Option<PathBuf>,
-    /// Read the log straight from the edge at this base URL, e.g. http://127.0.0.1:8787.
-    #[arg(long)]
-    from: Option<String>,
-    /// The admin token for --from (default: the MARQUEE_ADMIN_TOKEN environment variable).
-    #[arg(long, env = "MARQUEE_ADMIN_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// Rows per page for --from.
-    #[arg(long, default_value_t = 1000)]
-    page: u32,
-    /// Only the log's rows after this sequence number (a cursor, as pull-events keeps): the
-    /// report of one run of traffic. Events naming a list from before the cursor count as
-    /// naming an unknown list.
-    #[arg(long, default_value_t = 0)]
-    since: i64,
+    #[command(flatten)]
+    source: LogSourceArgs,
     /// How long after a list an id-less event may still be attributed to it, in hours.
     #[arg(long, default_value_t = 24.0)]
     window_hours: f64,
@@ -71,7 +51,7 @@ fn online(args: OnlineArgs) -> Result<()> {
         "--window-hours must be a non-negative number"
     );
     let window_ms = (args.window_hours * 3_600_000.0).round() as i64;
-    let rows = read_rows(&args)?;
+    let rows = args.source.read_rows()?;
     let by = match args.by {
         By::Variant => GroupBy::Variant,
         By::Round => GroupBy::Round,
@@ -85,24 +65,6 @@ fn online(args: OnlineArgs) -> Result<()> {
     }
     print_table(&report);
     Ok(())
-}
-
-fn read_rows(args: &OnlineArgs) -> Result<Vec<EdgeRow>> {
-    if let Some(db) = &args.db {
-        let store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
-        let mut rows = store.edge_rows()?;
-        rows.retain(|row| row.seq > args.since);
-        return Ok(rows);
-    }
-    let from = args.from.as_deref().context("give --db or --from")?;
-    let token = args.token.as_deref().context("--from needs --token or MARQUEE_ADMIN_TOKEN")?;
-    anyhow::ensure!((1..=10_000).contains(&args.page), "--page must be 1 to 10000");
-    let mut rows = Vec::new();
-    page_log(from.trim_end_matches('/'), token, args.page, args.since, |page, _| {
-        rows.extend(page);
-        Ok(())
-    })?;
-    Ok(rows)
 }
 
 fn print_table(report: &OnlineReport) {
