@@ -21,6 +21,7 @@ fn row(seq: i64, kind: EdgeKind, user: u64, offset_ms: i64, movie: Option<&str>,
         version: None,
         reference: None,
         latency_us: None,
+        teams: None,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use marquee_data::experiment::{Experiment, Variant};
+use marquee_data::experiment::{Experiment, ExperimentMode, Variant};
 use marquee_model::manifest::{Evaluation, Manifest};
 use marquee_model::recommend::{shard_of, ProfileShard, Recommender};
 use marquee_web::api::*;
@@ -156,6 +156,7 @@ async fn the_registry_lists_versions_with_their_roles_and_asks_before_activating
             Variant { name: "control".into(), version: None, weight: 1 },
             Variant { name: "treatment".into(), version: Some("m-old".into()), weight: 1 },
         ],
+        mode: ExperimentMode::Split,
     };
     let activated = RwSignal::new(None::<String>);
     let on_activate = Callback::new(move |version: String| activated.set(Some(version)));

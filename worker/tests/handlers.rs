@@ -1037,3 +1037,58 @@ fn the_movie_lookup_shows_catalog_metadata_and_exposure() {
     assert_eq!(admin_get(&edge, "/v1/admin/movies/%zz").status, 400);
     assert_eq!(edge.send(Request::get(&format!("/v1/admin/movies/{movie}"))).status, 401);
 }
+
+#[test]
+fn an_interleaving_experiment_serves_a_team_draft_of_both_versions_and_logs_the_teams() {
+    let edge = Edge::new();
+    edge.publish("a");
+    edge.publish("b");
+    edge.admin("POST", "/v1/admin/models/a/activate", vec![]);
+    let experiment = serde_json::json!({
+        "salt": "mix",
+        "mode": "interleave",
+        "variants": [
+            { "name": "control", "version": null, "weight": 1 },
+            { "name": "challenger", "version": "b", "weight": 1 }
+        ]
+    });
+    assert_eq!(edge.admin("PUT", "/v1/admin/experiment", experiment.to_string().into_bytes()).status, 200);
+    let three = serde_json::json!({ "salt": "x", "mode": "interleave", "variants": [
+        { "name": "a", "version": null, "weight": 1 }, { "name": "b", "version": null, "weight": 1 },
+        { "name": "c", "version": null, "weight": 1 }
+    ]});
+    assert_eq!(edge.admin("PUT", "/v1/admin/experiment", three.to_string().into_bytes()).status, 422);
+
+    let user = model().known_user;
+    let served = json(&edge.send(Request::get(&format!("/v1/recommend/{user}?n=20"))));
+    assert_eq!((served["variant"].as_str(), served["model_version"].as_str()), (Some("interleave"), Some("a+b")));
+    let seed = served["seed"].as_str().unwrap();
+    let teams = served["teams"].as_str().unwrap().to_owned();
+    let ids: Vec<String> =
+        served["items"].as_array().unwrap().iter().map(|i| i["movie_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(teams.len(), ids.len());
+    // Exactly the draft of the two versions' own lists with the same seed.
+    let list_of = |version: &str| -> Vec<String> {
+        let body = json(&admin_get(&edge, &format!("/v1/admin/recommend/{user}?version={version}&seed={seed}&n=20")));
+        body["items"].as_array().unwrap().iter().map(|i| i["movie_id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (a, b) = (list_of("a"), list_of("b"));
+    let merged = marquee_data::interleave::team_draft(&a, &b, 20, seed.parse().unwrap());
+    assert_eq!(merged.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(), ids);
+    assert_eq!(marquee_data::interleave::teams_string(&merged), teams);
+    assert!(teams.contains('A') && teams.contains('B'), "{teams}");
+
+    // The impression carries the teams, and the plain-text route serves the same way.
+    let text = edge.send(Request::get(&format!("/recommend/{user}")));
+    assert_eq!(text.header("x-marquee-variant"), Some("interleave"));
+    let rows: Vec<marquee_data::EdgeRow> = admin_get(&edge, "/v1/admin/log?since=0&limit=100")
+        .body_text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let impressions: Vec<&marquee_data::EdgeRow> =
+        rows.iter().filter(|row| row.kind == marquee_data::EdgeKind::Impression).collect();
+    assert_eq!(impressions.len(), 2);
+    assert_eq!(impressions[0].teams.as_deref(), Some(teams.as_str()));
+    assert!(impressions.iter().all(|row| row.teams.as_ref().map(String::len) == Some(20)));
+}

@@ -494,3 +494,35 @@ test("marquee loop: a round retrains, challenges the active model, simulates a d
   const svg = readFileSync(join(out, "loop.svg"), "utf8");
   assert.ok(svg.startsWith("<svg") && svg.includes("<polyline"), svg.slice(0, 200));
 });
+
+test("marquee experiment --interleave: every user sees a team draft of both versions, and clicks credit a team", async () => {
+  const url = mf.url.origin;
+  const env = { ...process.env, MARQUEE_ADMIN_TOKEN: TOKEN };
+  const run = (...args) => execFileSync(process.env.MARQUEE_BIN, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  const world = join(scratch, "world");
+  const weak = join(scratch, "models-popular");
+  const challenger = JSON.parse(run("train", "--data", world, "--out", weak, "--shards", "3", "--factors", "8", "--candidates", "popular", "--json"));
+  run("publish", models, "--to", url, "--activate");
+  run("publish", weak, "--to", url);
+  const db = join(scratch, "interleave.db");
+  const cursor = JSON.parse(run("pull-events", "--from", url, "--db", db, "--from-end", "--json")).cursor;
+  run("experiment", "start", "--to", url, "--challenger", challenger.version, "--interleave");
+
+  const list = await (await mf.dispatchFetch(`${base}/v1/recommend/5?n=20`)).json();
+  assert.equal(list.variant, "interleave");
+  assert.equal(list.model_version, `${manifest.version}+${challenger.version}`);
+  assert.match(list.teams, /^[AB]{20}$/);
+
+  const served = JSON.parse(run("simulate", "--edge", url, "--world", world, "--requests", "60", "--users", "50", "--seed", "11", "--json"));
+  assert.equal(served.events_rejected, 0);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const report = JSON.parse(run("experiment", "report", "--from", url, "--since", String(cursor), "--json"));
+  assert.equal(report.mode, "interleave");
+  const readout = report.interleaving;
+  assert.ok(readout.users > 0, JSON.stringify(readout));
+  assert.equal(readout.users_preferring_a + readout.users_preferring_b + readout.users_tied, readout.users);
+  assert.ok(readout.users_preferring_a + readout.users_preferring_b > 0, "some clicks credit a team");
+  assert.throws(() => run("experiment", "promote", "--to", url, "--since", String(cursor), "--alpha", "0.000001"), /does not prefer the challenger/);
+  run("experiment", "stop", "--to", url);
+  assert.equal((await (await mf.dispatchFetch(`${base}/v1/recommend/5?n=20`)).json()).variant, "control");
+});

@@ -67,11 +67,27 @@ pub struct EdgeRow {
     pub reference: Option<String>,
     /// How long the edge took to serve an impression, in microseconds.
     pub latency_us: Option<i64>,
+    /// An interleaved impression's teams, one letter (`A` or `B`) per position: which of the
+    /// experiment's two variants contributed each movie ([`crate::interleave`]).
+    #[serde(default)]
+    pub teams: Option<String>,
 }
 
 /// The log's columns, as [`EdgeRow`] names them.
-pub const EDGE_LOG_COLUMNS: [&str; 11] =
-    ["seq", "id", "kind", "time_ms", "user_id", "movie_id", "value", "variant", "version", "ref", "latency_us"];
+pub const EDGE_LOG_COLUMNS: [&str; 12] = [
+    "seq",
+    "id",
+    "kind",
+    "time_ms",
+    "user_id",
+    "movie_id",
+    "value",
+    "variant",
+    "version",
+    "ref",
+    "latency_us",
+    "teams",
+];
 
 #[cfg(test)]
 mod tests {
@@ -91,6 +107,7 @@ mod tests {
             version: None,
             reference: Some("r0".into()),
             latency_us: None,
+            teams: None,
         };
         let json = serde_json::to_value(&row).unwrap();
         let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();

@@ -27,11 +27,32 @@ static CONTROL: Variant = Variant { name: String::new(), version: None, weight: 
 #[error("invalid experiment: {0}")]
 pub struct ExperimentError(pub String);
 
+/// How an experiment uses its variants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentMode {
+    /// An A/B split: each user is assigned to one variant by weight and sees its lists.
+    #[default]
+    Split,
+    /// Team-draft interleaving of exactly two variants: every user sees one list merged from
+    /// both, each movie credited to the variant that contributed it ([`crate::interleave`]).
+    Interleave,
+}
+
+impl ExperimentMode {
+    fn is_split(&self) -> bool {
+        *self == ExperimentMode::Split
+    }
+}
+
 /// The experiment as stored in settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {
     pub salt: String,
     pub variants: Vec<Variant>,
+    /// Split (the default, left out of the JSON) or interleave.
+    #[serde(default, skip_serializing_if = "ExperimentMode::is_split")]
+    pub mode: ExperimentMode,
 }
 
 impl Default for Experiment {
@@ -40,6 +61,7 @@ impl Default for Experiment {
         Experiment {
             salt: "marquee".into(),
             variants: vec![Variant { name: "control".into(), version: None, weight: 1 }],
+            mode: ExperimentMode::Split,
         }
     }
 }
@@ -77,6 +99,9 @@ impl Experiment {
         }
         if self.salt.len() > 100 {
             return bad("the salt is at most 100 bytes");
+        }
+        if self.mode == ExperimentMode::Interleave && self.variants.len() != 2 {
+            return bad("an interleaving experiment needs exactly 2 variants");
         }
         Ok(())
     }
@@ -123,6 +148,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, &weight)| Variant { name: format!("v{i}"), version: None, weight })
                 .collect(),
+            mode: ExperimentMode::Split,
         }
     }
 
@@ -160,5 +186,15 @@ mod tests {
         duplicate.variants[1].name = "v0".into();
         assert!(duplicate.validate().is_err());
         assert!(Experiment::default().validate().is_ok());
+        let mut interleaved = split(&[1, 1, 1], "s");
+        interleaved.mode = ExperimentMode::Interleave;
+        assert!(interleaved.validate().is_err(), "interleaving takes exactly two variants");
+        interleaved.variants.pop();
+        assert!(interleaved.validate().is_ok());
+        // Split is the default and is left out of the JSON, so older readers see no change.
+        let text = serde_json::to_string(&split(&[1], "s")).unwrap();
+        assert!(!text.contains("mode"), "{text}");
+        let read: Experiment = serde_json::from_str(&serde_json::to_string(&interleaved).unwrap()).unwrap();
+        assert_eq!(read.mode, ExperimentMode::Interleave);
     }
 }

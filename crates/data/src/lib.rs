@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod experiment;
 mod fields;
+pub mod interleave;
 pub mod metadata;
 pub mod movielens;
 pub mod online;

@@ -30,7 +30,7 @@ use crate::edge_log::{EdgeKind, EdgeRow};
 
 mod per_user;
 mod readout;
-pub use per_user::{user_outcomes, UserOutcome};
+pub use per_user::{interleaving_credits, user_outcomes, UserOutcome};
 pub use readout::{experiment_readout, ArmSummary, ChallengerReadout, ExperimentReadout, MetricComparison};
 
 /// The default attribution window: 24 hours.

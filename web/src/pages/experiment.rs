@@ -2,7 +2,7 @@
 //! with the edge's own rules, and the readout with 95% intervals.
 
 use leptos::prelude::*;
-use marquee_data::experiment::{Experiment, Variant};
+use marquee_data::experiment::{Experiment, ExperimentMode, Variant};
 
 use crate::api::{self, ApiError, ExperimentReadout, MetricComparison, Readout, Registry, SendMethod};
 use crate::components::ErrorNote;
@@ -61,11 +61,13 @@ pub fn ExperimentPage() -> impl IntoView {
 pub fn ExperimentEditor(experiment: Experiment, versions: Vec<String>, on_save: Callback<Experiment>) -> impl IntoView {
     let salt = RwSignal::new(experiment.salt.clone());
     let rows = RwSignal::new(experiment.variants.clone());
+    let interleave = RwSignal::new(experiment.mode == ExperimentMode::Interleave);
     let problem = RwSignal::new(None::<String>);
     let versions = StoredValue::new(versions);
     let save = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let edited = Experiment { salt: salt.get_untracked(), variants: rows.get_untracked() };
+        let mode = if interleave.get_untracked() { ExperimentMode::Interleave } else { ExperimentMode::Split };
+        let edited = Experiment { salt: salt.get_untracked(), variants: rows.get_untracked(), mode };
         match edited.validate() {
             Ok(()) => {
                 problem.set(None);
@@ -118,9 +120,11 @@ pub fn ExperimentEditor(experiment: Experiment, versions: Vec<String>, on_save: 
                 })>"Add a variant"</button>
                 <label for="salt">"Salt"</label>
                 <input id="salt" prop:value=salt on:input=move |ev| salt.set(event_target_value(&ev)) />
+                <label><input type="checkbox" name="interleave" prop:checked=interleave
+                    on:change=move |ev| interleave.set(event_target_checked(&ev)) />" Interleave the two variants"</label>
                 <button type="submit" class="primary">"Save"</button>
             </div>
-            <p class="note">"Users are assigned by a hash of the salt and their id: changing the salt reshuffles everyone."</p>
+            <p class="note">"Users are assigned by a hash of the salt and their id: changing the salt reshuffles everyone. Interleaving shows every user one list drafted from both variants' lists and credits each click to the variant that contributed the movie; weights are then ignored."</p>
             {move || problem.get().map(|problem| view! { <p class="error" role="alert">{problem}</p> })}
         </form>
     }

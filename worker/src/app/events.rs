@@ -255,6 +255,7 @@ fn event_row(
         version: None,
         reference,
         latency_us: None,
+        teams: None,
     }
 }
 

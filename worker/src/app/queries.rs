@@ -235,8 +235,8 @@ pub fn upsert_model_shard(version: &str, shard: u32, bytes: usize, profiles: usi
 /// The log assigns `seq`.
 pub fn insert_log_row(row: &EdgeRow) -> Statement {
     Statement::new(
-        "INSERT OR IGNORE INTO log (id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT OR IGNORE INTO log (id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         vec![
             SqlValue::from(row.id.as_str()),
             SqlValue::from(row.kind.as_str()),
@@ -249,6 +249,7 @@ pub fn insert_log_row(row: &EdgeRow) -> Statement {
             SqlValue::from(row.version.clone()),
             SqlValue::from(row.reference.clone()),
             row.latency_us.map_or(SqlValue::Null, SqlValue::Integer),
+            SqlValue::from(row.teams.clone()),
         ],
     )
 }
@@ -292,7 +293,7 @@ pub async fn log_end<S: Storage>(storage: &S) -> Result<i64, StorageError> {
 pub async fn log_page<S: Storage>(storage: &S, since: i64, limit: i64) -> Result<Vec<EdgeRow>, StorageError> {
     storage
         .query(&Statement::new(
-            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us \
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams \
              FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             vec![SqlValue::Integer(since), SqlValue::Integer(limit)],
         ))
@@ -331,7 +332,7 @@ pub struct VariantCount {
 pub async fn recent_log_rows<S: Storage>(storage: &S, user_id: u64, limit: i64) -> Result<Vec<EdgeRow>, StorageError> {
     storage
         .query(&Statement::new(
-            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us \
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams \
              FROM log WHERE user_id = ?1 ORDER BY seq DESC LIMIT ?2",
             vec![SqlValue::Integer(user_id as i64), SqlValue::Integer(limit)],
         ))

@@ -7,6 +7,8 @@
 //! good model, then the embedded default, then the configured popularity list, and the
 //! `x-marquee-fallback` header says which.
 
+use marquee_data::experiment::ExperimentMode;
+use marquee_data::interleave::{team_draft, teams_string, Team};
 use marquee_data::{parse_user_id, EdgeKind, EdgeRow};
 use marquee_model::recommend::{shard_of, CandidateSource, ProfileShard, Recommendation, UserProfile};
 use serde_json::json;
@@ -71,6 +73,8 @@ pub(super) struct ServedList {
     profile_found: bool,
     served: Option<Served>,
     seed: u64,
+    /// An interleaved list's teams, one letter per item (`A`: the first variant's).
+    teams: Option<String>,
 }
 
 /// The seed the public routes serve with: the user and the request's time, mixed.
@@ -92,7 +96,20 @@ impl App {
         };
         let now_ms = call.now();
         let request = ListRequest { user_id, count, version: None, seed: default_seed(user_id, now_ms) };
-        let served = self.serve(&request, call.storage, now_ms).await?;
+        // Settings first: they say whether an interleaving experiment is running. (Read
+        // here, the later read in `resolve` is a cache hit, so a failure is carried over.)
+        let settings_failed = self.refresh_settings(call.storage, now_ms).await.is_err();
+        let interleaved = match self.interleaved_versions() {
+            Some((a, b)) => self.serve_interleaved(&request, (&a, &b), call.storage, now_ms).await,
+            None => None,
+        };
+        let mut served = match interleaved {
+            Some(served) => served,
+            None => self.serve(&request, call.storage, now_ms).await?,
+        };
+        if settings_failed && served.fallback.is_none() {
+            served.fallback = Some("storage");
+        }
         let recommendation_id = self.recommendation_id(user_id, now_ms);
         let latency_us = ((call.now() - call.started_ms).max(0.0) * 1000.0) as i64;
 
@@ -119,6 +136,7 @@ impl App {
             version: Some(served.version),
             reference: None,
             latency_us: Some(latency_us),
+            teams: served.teams.clone(),
         }));
         Ok(response)
     }
@@ -254,6 +272,7 @@ impl App {
                 profile_found: false,
                 served: None,
                 seed,
+                teams: None,
             });
         };
         let (found, profile_failed) = self.profile(user_id, &served, storage).await;
@@ -279,6 +298,68 @@ impl App {
             profile_found,
             served: Some(served),
             seed,
+            teams: None,
+        })
+    }
+
+    /// The two versions an interleaving experiment merges, if one is running: each variant's
+    /// version, or the active one (the embedded default when none is active).
+    pub(super) fn interleaved_versions(&self) -> Option<(String, String)> {
+        let cache = self.cache.borrow();
+        let experiment = &cache.settings.experiment;
+        if experiment.mode != ExperimentMode::Interleave {
+            return None;
+        }
+        let version = |index: usize| {
+            experiment.variants.get(index).map(|variant| {
+                variant
+                    .version
+                    .clone()
+                    .or_else(|| cache.settings.active.clone())
+                    .unwrap_or_else(|| models::DEFAULT_VERSION.to_owned())
+            })
+        };
+        Some((version(0)?, version(1)?))
+    }
+
+    /// A team-draft interleaving of the two versions' lists for the user
+    /// ([`marquee_data::interleave::team_draft`]), or `None` when either cannot be served
+    /// exactly (the caller then serves the user's ordinary list).
+    async fn serve_interleaved<S: Storage>(
+        &self,
+        request: &ListRequest<'_>,
+        (a, b): (&str, &str),
+        storage: &S,
+        now_ms: f64,
+    ) -> Option<ServedList> {
+        let first = self.serve(&ListRequest { version: Some(a), ..*request }, storage, now_ms).await.ok()?;
+        let second = self.serve(&ListRequest { version: Some(b), ..*request }, storage, now_ms).await.ok()?;
+        let ids = |list: &ServedList| list.items.iter().map(|item| item.movie_id.clone()).collect::<Vec<_>>();
+        let (ids_a, ids_b) = (ids(&first), ids(&second));
+        let merged = team_draft(&ids_a, &ids_b, request.count, request.seed);
+        let teams = teams_string(&merged);
+        let picked: Vec<(String, Team)> = merged.iter().map(|(id, team)| ((*id).to_owned(), *team)).collect();
+        let ServedList { items: items_a, version: version_a, profile, profile_found, served, fallback, .. } = first;
+        let ServedList { items: items_b, version: version_b, fallback: fallback_b, .. } = second;
+        let mut from_a: Vec<Option<ServedItem>> = items_a.into_iter().map(Some).collect();
+        let mut from_b: Vec<Option<ServedItem>> = items_b.into_iter().map(Some).collect();
+        let items = picked
+            .iter()
+            .filter_map(|(id, team)| {
+                let pool = if *team == Team::A { &mut from_a } else { &mut from_b };
+                pool.iter_mut().find(|slot| slot.as_ref().is_some_and(|item| &item.movie_id == id))?.take()
+            })
+            .collect();
+        Some(ServedList {
+            items,
+            version: format!("{version_a}+{version_b}"),
+            variant: "interleave".into(),
+            fallback: fallback.or(fallback_b),
+            profile,
+            profile_found,
+            served,
+            seed: request.seed,
+            teams: Some(teams),
         })
     }
 
@@ -379,5 +460,6 @@ fn list_json(
         "served_ms": served_ms as i64,
         "fallback": served.fallback,
         "seed": served.seed.to_string(),
+        "teams": served.teams,
     })
 }

@@ -10,8 +10,11 @@ use rusqlite::types::ValueRef;
 use serde::de::DeserializeOwned;
 
 /// The migrations, in order, as `wrangler d1 migrations apply` runs them.
-pub const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/0001_initial.sql"), include_str!("../../migrations/0002_admin_ui.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_admin_ui.sql"),
+    include_str!("../../migrations/0003_interleaving.sql"),
+];
 
 pub struct MemoryStorage {
     blobs: RefCell<BTreeMap<String, Vec<u8>>>,

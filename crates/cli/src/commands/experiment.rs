@@ -6,8 +6,11 @@
 //! `control`, serving the active version.
 
 use anyhow::{Context, Result};
-use marquee_data::experiment::{Experiment, Variant};
-use marquee_data::online::{attribute, experiment_readout, user_outcomes, ExperimentReadout, DEFAULT_WINDOW_MS};
+use marquee_data::experiment::{Experiment, ExperimentMode, Variant};
+use marquee_data::interleave::{interleaving_readout, InterleavingReadout};
+use marquee_data::online::{
+    attribute, experiment_readout, interleaving_credits, user_outcomes, ExperimentReadout, DEFAULT_WINDOW_MS,
+};
 use marquee_data::stats::{Decision, DecisionRules};
 
 use super::log_source::LogSourceArgs;
@@ -49,6 +52,10 @@ pub struct StartArgs {
     /// The assignment salt: a new salt reshuffles users (default: derived from the version).
     #[arg(long)]
     salt: Option<String>,
+    /// Interleave instead of splitting: every user sees one team-draft list from both
+    /// versions, and clicks are credited to the version that contributed the movie.
+    #[arg(long)]
+    interleave: bool,
 }
 
 #[derive(clap::Args)]
@@ -108,6 +115,15 @@ pub fn run(command: ExperimentCommand) -> Result<()> {
 fn start(args: StartArgs) -> Result<()> {
     anyhow::ensure!((1..=99).contains(&args.share), "--share must be 1 to 99 percent");
     let salt = args.salt.unwrap_or_else(|| format!("challenge-{}", args.challenger));
+    if args.interleave {
+        let experiment = Experiment { mode: ExperimentMode::Interleave, ..challenge(&args.challenger, 50, &salt) };
+        put_experiment(&args.edge, &experiment)?;
+        println!(
+            "interleaving started: every user sees the active version's and {}'s lists drafted into one",
+            args.challenger
+        );
+        return Ok(());
+    }
     start_experiment(&args.edge, &args.challenger, args.share, &salt)?;
     println!("experiment started: {}% of users get {}, the rest the active version", args.share, args.challenger);
     Ok(())
@@ -122,6 +138,7 @@ pub fn challenge(version: &str, share: u32, salt: &str) -> Experiment {
             Variant { name: "control".into(), version: None, weight: 100 - share.min(100) },
             Variant { name: "challenger".into(), version: Some(version.to_owned()), weight: share.min(100) },
         ],
+        mode: ExperimentMode::Split,
     }
 }
 
@@ -155,12 +172,45 @@ fn report(args: ReportArgs) -> Result<()> {
         }
         (None, None) => anyhow::bail!("with --db, give the experiment with --experiment FILE"),
     };
+    if experiment.mode == ExperimentMode::Interleave {
+        let readout = interleaving(&args.source, &args.rules, &experiment)?;
+        if args.json {
+            return super::print_json(&serde_json::json!({ "mode": "interleave", "interleaving": readout }));
+        }
+        print_interleaving(&readout, &experiment);
+        return Ok(());
+    }
     let readout = readout(&args.source, &args.rules, &experiment)?;
     if args.json {
         return super::print_json(&readout);
     }
     print_readout(&readout);
     Ok(())
+}
+
+/// The interleaving experiment's readout: each interleaved list credited to a team, each
+/// user's preference, and the sign test over users.
+pub fn interleaving(source: &LogSourceArgs, rules: &RuleArgs, experiment: &Experiment) -> Result<InterleavingReadout> {
+    anyhow::ensure!(experiment.mode == ExperimentMode::Interleave, "the experiment does not interleave");
+    let rows = source.read_rows()?;
+    let attributions = attribute(&rows, (rules.window_hours * 3_600_000.0).round() as i64);
+    Ok(interleaving_readout(&interleaving_credits(&rows, &attributions)))
+}
+
+fn print_interleaving(readout: &InterleavingReadout, experiment: &Experiment) {
+    let name = |index: usize| experiment.variants.get(index).map_or("?", |variant| variant.name.as_str());
+    println!(
+        "interleaving {} (A) with {} (B): {} users; {} prefer A, {} prefer B, {} neither",
+        name(0),
+        name(1),
+        readout.users,
+        readout.users_preferring_a,
+        readout.users_preferring_b,
+        readout.users_tied
+    );
+    if let Some(test) = &readout.sign_test {
+        println!("sign test over users: p = {:.4}, preference for B {:+.3}", test.p_value, test.preference);
+    }
 }
 
 fn promote(args: ActArgs) -> Result<()> {
@@ -174,10 +224,26 @@ fn promote(args: ActArgs) -> Result<()> {
         page: 1000,
         since: args.since,
     };
-    let readout = readout(&source, &args.rules, &experiment)?;
-    let decision = &readout.challengers[0].decision;
-    if !args.force && !matches!(decision, Decision::Promote { .. }) {
-        anyhow::bail!("the readout does not say promote: {}; use --force to promote anyway", describe(decision));
+    if experiment.mode == ExperimentMode::Interleave {
+        let readout = interleaving(&source, &args.rules, &experiment)?;
+        let preferred = readout.sign_test.as_ref().is_some_and(|test| {
+            test.p_value < args.rules.alpha && readout.users_preferring_b > readout.users_preferring_a
+        });
+        if !args.force && !preferred {
+            anyhow::bail!(
+                "the interleaving does not prefer the challenger at p < {}: {} users prefer it, {} the control; \
+                 use --force to promote anyway",
+                args.rules.alpha,
+                readout.users_preferring_b,
+                readout.users_preferring_a
+            );
+        }
+    } else {
+        let readout = readout(&source, &args.rules, &experiment)?;
+        let decision = &readout.challengers[0].decision;
+        if !args.force && !matches!(decision, Decision::Promote { .. }) {
+            anyhow::bail!("the readout does not say promote: {}; use --force to promote anyway", describe(decision));
+        }
     }
     activate(&args.edge, &version)?;
     put_experiment(&args.edge, &Experiment::default())?;

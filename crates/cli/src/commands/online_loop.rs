@@ -50,7 +50,8 @@ pub struct LoopArgs {
     #[arg(long, value_delimiter = ',', default_value = "0")]
     explore: Vec<usize>,
     /// The challenger each round: a model retrained on everything so far, or a deliberately
-    /// weak popular-only model (to check that the experiment rolls it back).
+    /// weak model that serves only popular movies or only new releases (to check that the
+    /// experiment detects a worse model and rolls it back).
     #[arg(long, value_enum, default_value_t = Challenger::Retrained)]
     challenger: Challenger,
     /// Users taking part each round.
@@ -81,6 +82,7 @@ pub struct LoopArgs {
 pub enum Challenger {
     Retrained,
     PopularOnly,
+    NewReleasesOnly,
 }
 
 /// One round's figures.
@@ -115,6 +117,7 @@ pub struct Round {
 
 pub fn run(args: LoopArgs) -> Result<()> {
     anyhow::ensure!(args.rounds >= 1, "--rounds must be at least 1");
+    binary()?;
     anyhow::ensure!(args.explore.iter().all(|&slots| slots <= 5), "--explore takes 0 to 5 slots");
     let world = World::load_truth(&args.world)
         .with_context(|| format!("reading the ground truth of the world in {}", args.world.display()))?;
@@ -269,8 +272,10 @@ fn train_and_publish(
     let out_arg = out.to_str().context("the output folder's path is not UTF-8")?;
     let slots = explore.to_string();
     let mut train = vec!["train", "--data", store, "--out", out_arg, "--exploration-slots", &slots, "--json"];
-    if kind == Challenger::PopularOnly {
-        train.push("--popular-only");
+    match kind {
+        Challenger::Retrained => {}
+        Challenger::PopularOnly => train.extend(["--candidates", "popular"]),
+        Challenger::NewReleasesOnly => train.extend(["--candidates", "new-releases"]),
     }
     let manifest: serde_json::Value = serde_json::from_str(&marquee(&train)?).context("reading train's manifest")?;
     let version = manifest["version"].as_str().context("train's manifest has no version")?.to_owned();
@@ -293,6 +298,13 @@ fn pull(edge: &EdgeArgs, store: &str) -> Result<i64> {
     pulled["cursor"].as_i64().context("pull-events reported no cursor")
 }
 
+/// This binary's path, resolved once: a rebuild during a long loop replaces the file, and
+/// the path then names the new build (the running process's own link would dangle).
+fn binary() -> Result<&'static Path> {
+    static BINARY: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| std::env::current_exe().ok()).as_deref().context("finding the marquee binary")
+}
+
 /// Runs this binary with `args`, showing the command (without the token); its stdout.
 fn marquee(args: &[&str]) -> Result<String> {
     let shown: Vec<&str> = args
@@ -304,8 +316,7 @@ fn marquee(args: &[&str]) -> Result<String> {
         })
         .collect();
     eprintln!("$ marquee {}", shown.join(" "));
-    let exe = std::env::current_exe().context("finding the marquee binary")?;
-    let output = Command::new(exe).args(args).stderr(std::process::Stdio::inherit()).output()?;
+    let output = Command::new(binary()?).args(args).stderr(std::process::Stdio::inherit()).output()?;
     anyhow::ensure!(output.status.success(), "`marquee {}` failed ({})", shown.join(" "), output.status);
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

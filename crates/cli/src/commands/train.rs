@@ -16,6 +16,17 @@ use marquee_train::evaluate::{evaluate_model, models::Hybrid, EvaluationParams};
 use marquee_train::mf::{BiasedSvdParams, BprParams};
 use marquee_train::recommend::{fit_hybrid, profile_shards, time_split, HybridParams, Interactions, SplitParams};
 
+/// Where a model's candidates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Candidates {
+    /// Every source: personal factors, the user's segment, popularity, new releases.
+    All,
+    /// The most popular movies only.
+    Popular,
+    /// The newest releases only.
+    NewReleases,
+}
+
 #[derive(clap::Args)]
 pub struct TrainArgs {
     /// The data: an event store, a world folder, a MovieLens folder, a CSV triple, or files
@@ -38,11 +49,12 @@ pub struct TrainArgs {
     /// ranking, so that the click log learns about them), 0 to 5.
     #[arg(long, default_value_t = RerankParams::default().exploration_slots)]
     exploration_slots: usize,
-    /// Retrieve only the most popular movies (no personal, segment or new-release
-    /// candidates) and serve them in the ranker's order with no reranking: a deliberately
-    /// weak model, for checking that an experiment detects a worse challenger.
-    #[arg(long)]
-    popular_only: bool,
+    /// Where candidates come from: every source (the hybrid), or only the most popular
+    /// movies, or only the newest releases, served in the ranker's order with no reranking.
+    /// The last two are deliberately weak models, for checking that an experiment detects a
+    /// worse challenger.
+    #[arg(long, value_enum, default_value_t = Candidates::All)]
+    candidates: Candidates,
     /// Also fit the same parameters on the older part of the data and score the newer part
     /// (as `marquee evaluate` does), and record the figures in the manifest. About doubles
     /// the time.
@@ -65,20 +77,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
         shard_count: args.shards.unwrap_or(0),
         svd: BiasedSvdParams { factors: args.factors, ..defaults.svd },
         bpr: BprParams { factors: args.factors, ..defaults.bpr },
-        retrieval: if args.popular_only {
-            RetrievalParams {
+        retrieval: match args.candidates {
+            Candidates::All => defaults.retrieval,
+            Candidates::Popular => RetrievalParams {
                 factor_candidates: 0,
                 segment_candidates: 0,
                 popular_candidates: LIST_LENGTH,
                 new_release_candidates: 0,
-            }
-        } else {
-            defaults.retrieval
+            },
+            Candidates::NewReleases => RetrievalParams {
+                factor_candidates: 0,
+                segment_candidates: 0,
+                popular_candidates: 0,
+                new_release_candidates: LIST_LENGTH,
+            },
         },
-        rerank: if args.popular_only {
-            RerankParams::off()
-        } else {
-            RerankParams { exploration_slots: args.exploration_slots, ..defaults.rerank }
+        rerank: match args.candidates {
+            Candidates::All => RerankParams { exploration_slots: args.exploration_slots, ..defaults.rerank },
+            Candidates::Popular | Candidates::NewReleases => RerankParams::off(),
         },
         ..defaults
     };

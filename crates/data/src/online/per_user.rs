@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Attribution;
 use crate::edge_log::{EdgeKind, EdgeRow};
+use crate::interleave::{credit, Team};
 
 /// One user's lists under one variant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,34 @@ pub struct UserOutcome {
     /// The sum over the user's lists of 1 / the rank of the first (by time) attributed watch
     /// or click; 0 for a list without one. Divided by `lists` it is the user's MRR.
     pub reciprocal_rank_sum: f64,
+}
+
+/// Each interleaved list's credit ([`crate::interleave::credit`]): the user and the team
+/// whose movies the user watched or clicked more of, from the impressions that carry teams
+/// and the events attributed to them.
+pub fn interleaving_credits(rows: &[EdgeRow], attributions: &[Attribution]) -> Vec<(u64, Option<Team>)> {
+    let mut clicked: HashMap<usize, Vec<usize>> = HashMap::new();
+    for attribution in attributions {
+        let Ok(attributed) = attribution.outcome else { continue };
+        if !matches!(rows[attribution.event].kind, EdgeKind::Watch | EdgeKind::Click) {
+            continue;
+        }
+        if let Some(rank) = attributed.rank {
+            let ranks = clicked.entry(attributed.impression).or_default();
+            // Several minute lines of one movie are one choice.
+            if !ranks.contains(&rank) {
+                ranks.push(rank);
+            }
+        }
+    }
+    rows.iter()
+        .enumerate()
+        .filter(|(_, row)| row.kind == EdgeKind::Impression)
+        .filter_map(|(index, row)| {
+            let teams = row.teams.as_deref()?;
+            Some((row.user_id, credit(teams, clicked.get(&index).map_or(&[], Vec::as_slice))))
+        })
+        .collect()
 }
 
 /// Each variant's users (by user id), from the rows and their attributions (see

@@ -15,6 +15,7 @@ fn impression(id: &str, user: u64, time_ms: i64, variant: &str, list: &str) -> E
         version: Some("v1".into()),
         reference: None,
         latency_us: Some(100),
+        teams: None,
     }
 }
 
@@ -31,6 +32,7 @@ fn event(kind: EdgeKind, user: u64, time_ms: i64, movie: &str, value: &str, refe
         version: None,
         reference: reference.map(Into::into),
         latency_us: None,
+        teams: None,
     }
 }
 
@@ -322,4 +324,24 @@ fn a_sample_ratio_mismatch_blocks_the_readout() {
     );
     assert!(readout.sample_ratio.unwrap().mismatch);
     assert!(matches!(readout.challengers[0].decision, Decision::Blocked { .. }));
+}
+
+#[test]
+fn interleaved_lists_credit_the_team_whose_movies_were_chosen() {
+    let with_teams = |row: EdgeRow, teams: &str| EdgeRow { teams: Some(teams.into()), ..row };
+    let rows = vec![
+        with_teams(impression("r1", 1, 0, "interleave", "a,b,c,d"), "ABBA"),
+        with_teams(impression("r2", 2, 0, "interleave", "a,b,c,d"), "BAAB"),
+        with_teams(impression("r3", 3, 0, "interleave", "a,b,c,d"), "ABAB"),
+        // r1: two minutes of b (team B, counted once) and a click on d (A): a tie.
+        event(EdgeKind::Watch, 1, 10, "b", "0", Some("r1")),
+        event(EdgeKind::Watch, 1, 20, "b", "1", Some("r1")),
+        event(EdgeKind::Click, 1, 30, "d", "", Some("r1")),
+        // r2: a watch of c by time (team A).
+        event(EdgeKind::Watch, 2, 10, "c", "0", None),
+        // r3: nothing.
+    ];
+    let credits = interleaving_credits(&rows, &attribute(&rows, DEFAULT_WINDOW_MS));
+    use crate::interleave::Team;
+    assert_eq!(credits, [(1, None), (2, Some(Team::A)), (3, None)]);
 }

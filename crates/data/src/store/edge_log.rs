@@ -29,8 +29,8 @@ impl Store {
             let transaction = self.conn.transaction()?;
             {
                 let mut insert = transaction.prepare_cached(
-                    "INSERT OR IGNORE INTO edge_log (id, seq, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    "INSERT OR IGNORE INTO edge_log (id, seq, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )?;
                 for row in rows {
                     let added = insert.execute(params![
@@ -44,7 +44,8 @@ impl Store {
                         row.variant,
                         row.version,
                         row.reference,
-                        row.latency_us
+                        row.latency_us,
+                        row.teams
                     ])?;
                     new_rows += added as u64;
                     if added == 0 {
@@ -93,7 +94,7 @@ impl Store {
     /// Every pulled log row, in log order (by `seq`, then `id`), for `marquee report online`.
     pub fn edge_rows(&self) -> Result<Vec<EdgeRow>, DataError> {
         let mut statement = self.conn.prepare(
-            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us \
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams \
              FROM edge_log ORDER BY seq, id",
         )?;
         let rows = statement.query_map([], |row| {
@@ -114,6 +115,7 @@ impl Store {
                 version: row.get(8)?,
                 reference: row.get(9)?,
                 latency_us: row.get(10)?,
+                teams: row.get(11)?,
             }))
         })?;
         // The store writes only known kinds; a row of another kind is passed over.

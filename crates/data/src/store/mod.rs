@@ -53,6 +53,12 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(include_str!("schema.sql"))?;
+        // Stores made before interleaving have no `teams` column in the pulled edge log.
+        let has_teams: bool =
+            conn.prepare("SELECT 1 FROM pragma_table_info('edge_log') WHERE name = 'teams'")?.exists([])?;
+        if !has_teams {
+            conn.execute_batch("ALTER TABLE edge_log ADD COLUMN teams TEXT")?;
+        }
         conn.execute(
             "INSERT INTO store_meta (key, value) VALUES ('schema_version', ?1) ON CONFLICT (key) DO NOTHING",
             [SCHEMA_VERSION],

@@ -90,6 +90,8 @@ CREATE TABLE IF NOT EXISTS edge_log (
     variant    TEXT,
     version    TEXT,
     ref        TEXT,
-    latency_us INTEGER
+    latency_us INTEGER,
+    -- An interleaved impression's teams, one letter per position.
+    teams      TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edge_log_ref ON edge_log (ref);

@@ -137,6 +137,7 @@ fn the_edge_log_is_stored_once_feeds_training_and_gives_click_rates() {
         version: Some("m1".into()),
         reference: reference.map(Into::into),
         latency_us: None,
+        teams: None,
     };
     let rows = vec![
         row(1, "r1", EdgeKind::Impression, None, Some("a+2000,b+2001"), Some("control"), None),

@@ -3,6 +3,7 @@
 mod edge;
 mod gbdt;
 mod ingest;
+mod interleaving;
 mod movielens_shaped;
 mod recommend;
 
@@ -23,6 +24,9 @@ pub enum BenchCommand {
     /// The Worker's budgets against `wrangler dev`: bundle size, CPU per request inside the
     /// Worker with a million published users, and throughput from wrk.
     Edge(edge::BenchEdgeArgs),
+    /// Users an A/B split and a team-draft interleaving each need to tell two models apart,
+    /// on the world's simulated users.
+    Interleaving(interleaving::BenchInterleavingArgs),
 }
 
 /// The repository root: the binary runs from anywhere, but the peers' scripts and the wasm
@@ -38,5 +42,6 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Gbdt(args) => gbdt::run(args),
         BenchCommand::Recommend(args) => recommend::run(args),
         BenchCommand::Edge(args) => edge::run(args),
+        BenchCommand::Interleaving(args) => interleaving::run(args),
     }
 }

@@ -1,0 +1,304 @@
+//! `marquee bench interleaving --world DIR --control MODELS --challenger MODELS`: how many
+//! users an A/B split and a team-draft interleaving each need to tell two models apart, on
+//! the world's simulated users (the same click model as `marquee simulate`), in process.
+//!
+//! Both experiments replay the same plan of visits (same seed, same users, same times). In
+//! the A/B split each user is assigned to one model by the experiment's hash and reads that
+//! model's list; the readout is `marquee experiment report`'s (the user as the unit, delta
+//! method, always-valid interval). In the interleaving each user reads the team-draft merge
+//! of both lists and each list is credited to the team whose item was clicked; the readout
+//! is the sign test over users. After every `--step` visits both are read, and the first
+//! checkpoint at which each detects a difference is reported: for A/B, the always-valid
+//! decision (and, for comparison, the fixed-horizon p < 0.05); for interleaving, the sign
+//! test at p < 0.01 (stricter than 0.05 because it is read at every checkpoint).
+//! One thread; the timer is not the point, the counts are.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use marquee_data::edge_log::{EdgeKind, EdgeRow};
+use marquee_data::experiment::{Experiment, ExperimentMode, Variant};
+use marquee_data::interleave::{credit, interleaving_readout, team_draft, teams_string, Team};
+use marquee_data::online::{attribute, experiment_readout, user_outcomes, DEFAULT_WINDOW_MS};
+use marquee_data::stats::{Decision, ValidDecisionRules};
+use marquee_data::world::{OnlineConfig, OnlineSimulator, World, LIST_LENGTH};
+use marquee_model::manifest::{Manifest, MANIFEST_FILE};
+use marquee_model::recommend::{shard_of, ProfileShard, Recommender, UserProfile};
+use serde::Serialize;
+
+#[derive(clap::Args)]
+pub struct BenchInterleavingArgs {
+    /// A folder written by `marquee world` (its ground truth drives the users).
+    #[arg(long)]
+    world: PathBuf,
+    /// The control's models folder (written by `marquee train`).
+    #[arg(long)]
+    control: PathBuf,
+    /// The challenger's models folder.
+    #[arg(long)]
+    challenger: PathBuf,
+    /// Users taking part.
+    #[arg(long, default_value_t = 4000)]
+    users: u32,
+    /// Visits in all.
+    #[arg(long, default_value_t = 8000)]
+    requests: u32,
+    /// Read both experiments after every this many visits.
+    #[arg(long, default_value_t = 200)]
+    step: u32,
+    /// The simulation's seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A model folder loaded for serving in process.
+struct Model {
+    recommender: Recommender,
+    shards: Vec<ProfileShard>,
+}
+
+impl Model {
+    fn load(dir: &Path) -> Result<Model> {
+        let read =
+            |file: &str| std::fs::read(dir.join(file)).with_context(|| format!("reading {}/{file}", dir.display()));
+        let manifest: Manifest = serde_json::from_slice(&read(MANIFEST_FILE)?)
+            .with_context(|| format!("{}/{MANIFEST_FILE} is not a manifest", dir.display()))?;
+        let recommender = Recommender::from_blob(&read(&manifest.recommender.path)?)?;
+        let shards = manifest
+            .profile_shards
+            .iter()
+            .map(|file| Ok(ProfileShard::from_blob(&read(&file.path)?)?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Model { recommender, shards })
+    }
+
+    /// The list the edge would serve `user` with `seed`.
+    fn list(&self, user: u64, seed: u64) -> Vec<String> {
+        let shard = self.shards.get(shard_of(user, self.recommender.shard_count()) as usize);
+        let profile = shard
+            .and_then(|shard| self.recommender.lookup_profile(shard, user).ok().flatten())
+            .unwrap_or_else(|| UserProfile::cold(user, Default::default()));
+        self.recommender
+            .recommend(&profile, LIST_LENGTH, seed)
+            .iter()
+            .filter_map(|r| self.recommender.movie_id(r.item).map(str::to_owned))
+            .collect()
+    }
+}
+
+/// One checkpoint's readings.
+#[derive(Serialize)]
+struct Checkpoint {
+    visits: u32,
+    ab_users: u64,
+    ab_decision: String,
+    ab_fixed_p_value: Option<f64>,
+    ab_click_rate_difference: Option<f64>,
+    interleaving_users: u64,
+    interleaving_preferring_control: u64,
+    interleaving_preferring_challenger: u64,
+    interleaving_p_value: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Figures {
+    users: u32,
+    requests: u32,
+    step: u32,
+    seed: u64,
+    /// Users in the A/B test when its always-valid decision was first not "keep running".
+    ab_users_to_decide: Option<u64>,
+    ab_decision: Option<String>,
+    /// Users in the A/B test when its fixed-horizon p-value first fell below 0.05.
+    ab_users_fixed_p_05: Option<u64>,
+    /// Users in the interleaving when its sign test first fell below 0.01.
+    interleaving_users_p_01: Option<u64>,
+    interleaving_preferred: Option<String>,
+    checkpoints: Vec<Checkpoint>,
+}
+
+pub fn run(args: BenchInterleavingArgs) -> Result<()> {
+    anyhow::ensure!(args.step >= 1, "--step must be at least 1");
+    let world = World::load_truth(&args.world)
+        .with_context(|| format!("reading the ground truth of the world in {}", args.world.display()))?;
+    let control = Model::load(&args.control)?;
+    let challenger = Model::load(&args.challenger)?;
+    let config =
+        OnlineConfig { users: args.users, requests: args.requests, seed: args.seed, ..OnlineConfig::default() };
+    let mut ab_sim = OnlineSimulator::new(&world, config.clone())?;
+    let mut interleave_sim = OnlineSimulator::new(&world, config)?;
+    let experiment = Experiment {
+        salt: format!("bench-{}", args.seed),
+        variants: vec![
+            Variant { name: "control".into(), version: None, weight: 1 },
+            Variant { name: "challenger".into(), version: Some("challenger".into()), weight: 1 },
+        ],
+        mode: ExperimentMode::Split,
+    };
+    let rules = ValidDecisionRules::default();
+    let mut ab_rows: Vec<EdgeRow> = Vec::new();
+    let mut credits: Vec<(u64, Option<Team>)> = Vec::new();
+    let mut figures = Figures {
+        users: args.users,
+        requests: args.requests,
+        step: args.step,
+        seed: args.seed,
+        ab_users_to_decide: None,
+        ab_decision: None,
+        ab_users_fixed_p_05: None,
+        interleaving_users_p_01: None,
+        interleaving_preferred: None,
+        checkpoints: Vec::new(),
+    };
+    let visits = ab_sim.visits().to_vec();
+    for visit in &visits {
+        let seed = u64::from(visit.index) ^ args.seed.rotate_left(32);
+        // A/B: the user's arm's list.
+        let arm = experiment.assign(visit.user_id).name.clone();
+        let list =
+            if arm == "control" { control.list(visit.user_id, seed) } else { challenger.list(visit.user_id, seed) };
+        let outcome = ab_sim.respond(visit, &list, None);
+        let id = format!("r{}", visit.index);
+        ab_rows.push(EdgeRow {
+            seq: 0,
+            id: id.clone(),
+            kind: EdgeKind::Impression,
+            time_ms: 0,
+            user_id: visit.user_id,
+            movie_id: None,
+            value: Some(list.join(",")),
+            variant: Some(arm),
+            version: None,
+            reference: None,
+            latency_us: None,
+            teams: None,
+        });
+        if let Some(click) = &outcome.click {
+            ab_rows.push(EdgeRow {
+                seq: 0,
+                id: format!("c{}", visit.index),
+                kind: EdgeKind::Click,
+                time_ms: 1,
+                user_id: visit.user_id,
+                movie_id: Some(click.movie_id.clone()),
+                value: None,
+                variant: None,
+                version: None,
+                reference: Some(id),
+                latency_us: None,
+                teams: None,
+            });
+        }
+        // Interleaving: the merge of both lists.
+        let a = control.list(visit.user_id, seed);
+        let b = challenger.list(visit.user_id, seed);
+        let merged = team_draft(&a, &b, LIST_LENGTH, seed);
+        let merged_ids: Vec<String> = merged.iter().map(|(movie, _)| (*movie).to_owned()).collect();
+        let outcome = interleave_sim.respond(visit, &merged_ids, None);
+        let ranks: Vec<usize> = outcome.click.iter().map(|click| click.rank).collect();
+        credits.push((visit.user_id, credit(&teams_string(&merged), &ranks)));
+
+        let done = visit.index + 1;
+        if done % args.step == 0 || done as usize == visits.len() {
+            let checkpoint = read(done, &ab_rows, &credits, &experiment, &rules);
+            if figures.ab_users_to_decide.is_none() && checkpoint.ab_decision != "keep_running" {
+                figures.ab_users_to_decide = Some(checkpoint.ab_users);
+                figures.ab_decision = Some(checkpoint.ab_decision.clone());
+            }
+            if figures.ab_users_fixed_p_05.is_none() && checkpoint.ab_fixed_p_value.is_some_and(|p| p < 0.05) {
+                figures.ab_users_fixed_p_05 = Some(checkpoint.ab_users);
+            }
+            if figures.interleaving_users_p_01.is_none() && checkpoint.interleaving_p_value.is_some_and(|p| p < 0.01) {
+                figures.interleaving_users_p_01 = Some(checkpoint.interleaving_users);
+                figures.interleaving_preferred = Some(
+                    if checkpoint.interleaving_preferring_control > checkpoint.interleaving_preferring_challenger {
+                        "control"
+                    } else {
+                        "challenger"
+                    }
+                    .into(),
+                );
+            }
+            figures.checkpoints.push(checkpoint);
+        }
+    }
+    if args.json {
+        return crate::commands::print_json(&figures);
+    }
+    print_text(&figures);
+    Ok(())
+}
+
+fn read(
+    visits: u32,
+    rows: &[EdgeRow],
+    credits: &[(u64, Option<Team>)],
+    experiment: &Experiment,
+    rules: &ValidDecisionRules,
+) -> Checkpoint {
+    let attributions = attribute(rows, DEFAULT_WINDOW_MS);
+    let outcomes = user_outcomes(rows, &attributions);
+    let readout = experiment_readout(&outcomes, experiment, rules);
+    let challenger = &readout.challengers[0];
+    let decision = match challenger.decision {
+        Decision::Promote { .. } => "promote",
+        Decision::RollBack { .. } => "roll_back",
+        Decision::KeepRunning { .. } => "keep_running",
+        Decision::Blocked { .. } => "blocked",
+    };
+    let interleaving = interleaving_readout(credits);
+    let users: HashSet<u64> = credits.iter().map(|(user, _)| *user).collect();
+    Checkpoint {
+        visits,
+        ab_users: readout.arms.iter().map(|arm| arm.users).sum(),
+        ab_decision: decision.into(),
+        ab_fixed_p_value: challenger.click_rate.delta_method.map(|delta| delta.p_value),
+        ab_click_rate_difference: challenger.click_rate.delta_method.map(|delta| delta.difference),
+        interleaving_users: users.len() as u64,
+        interleaving_preferring_control: interleaving.users_preferring_a,
+        interleaving_preferring_challenger: interleaving.users_preferring_b,
+        interleaving_p_value: interleaving.sign_test.map(|test| test.p_value),
+    }
+}
+
+fn print_text(figures: &Figures) {
+    println!(
+        "interleaving against A/B on the world's users ({} visits of up to {} users, seed {}; one thread)",
+        figures.requests, figures.users, figures.seed
+    );
+    println!(
+        "{:>7} {:>7} {:>13} {:>9} {:>9} {:>7} {:>6} {:>6} {:>9}",
+        "visits", "users", "A/B decision", "A/B p", "A/B diff", "users", "ctrl", "chall", "sign p"
+    );
+    for c in &figures.checkpoints {
+        let p = |value: Option<f64>| value.map_or_else(|| "-".into(), |p| format!("{p:.4}"));
+        println!(
+            "{:>7} {:>7} {:>13} {:>9} {:>9} {:>7} {:>6} {:>6} {:>9}",
+            c.visits,
+            c.ab_users,
+            c.ab_decision,
+            p(c.ab_fixed_p_value),
+            c.ab_click_rate_difference.map_or_else(|| "-".into(), |d| format!("{d:+.4}")),
+            c.interleaving_users,
+            c.interleaving_preferring_control,
+            c.interleaving_preferring_challenger,
+            p(c.interleaving_p_value)
+        );
+    }
+    let users = |value: Option<u64>| value.map_or_else(|| "not within the run".into(), |n| format!("{n} users"));
+    println!(
+        "A/B always-valid decision ({}): {}",
+        figures.ab_decision.as_deref().unwrap_or("none"),
+        users(figures.ab_users_to_decide)
+    );
+    println!("A/B fixed-horizon p < 0.05: {}", users(figures.ab_users_fixed_p_05));
+    println!(
+        "interleaving sign test p < 0.01 (preferring {}): {}",
+        figures.interleaving_preferred.as_deref().unwrap_or("-"),
+        users(figures.interleaving_users_p_01)
+    );
+}
