@@ -124,3 +124,40 @@ fn report_online_attributes_the_stores_edge_log_and_gives_the_figures_by_hand() 
     assert!(text.contains("10 events: 7 attributed (3 by ref)"), "{text}");
     assert!(!marquee_unchecked(&["report", "online"]).status.success());
 }
+
+#[test]
+fn report_online_splits_each_variant_by_demographic_group() {
+    use marquee_data::records::{Gender, User};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let mut store = Store::open(&db).unwrap();
+    store.ingest_edge_rows(&edge_log()).unwrap();
+    // Users 1 and 2 are women, 3 a man; user 4 is unknown to the store.
+    let user =
+        |id: u64, gender: Gender, age: u8| User { user_id: id, age: Some(age), gender: Some(gender), occupation: None };
+    store.ingest_users(&[user(1, Gender::Female, 17), user(2, Gender::Female, 30), user(3, Gender::Male, 60)]).unwrap();
+    drop(store);
+    let db = db.to_str().unwrap();
+    let report =
+        json(&marquee(&["report", "online", "--db", db, "--group-by", "gender", "--users-from", db, "--json"]));
+    let groups: Vec<(String, u64, u64)> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["variant"].as_str().unwrap().to_owned(),
+                g["lists"].as_u64().unwrap(),
+                g["clicked_lists"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // r1 and r2 (women) were clicked; r3 (the man) was not; r4 (user 4) was.
+    assert_eq!(groups, [("A/female".to_owned(), 2, 2), ("A/male".to_owned(), 1, 0), ("B/unknown".to_owned(), 1, 1)]);
+    let by_age = json(&marquee(&["report", "online", "--db", db, "--group-by", "age", "--users-from", db, "--json"]));
+    let names: Vec<&str> =
+        by_age["groups"].as_array().unwrap().iter().map(|g| g["variant"].as_str().unwrap()).collect();
+    // Groups sort by name within the report.
+    assert_eq!(names, ["A/25-34", "A/50 and over", "A/under 18", "B/unknown"]);
+    assert!(!marquee_unchecked(&["report", "online", "--db", db, "--group-by", "gender"]).status.success());
+}

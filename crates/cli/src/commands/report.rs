@@ -2,8 +2,13 @@
 //! attributes the edge log's events to the lists the edge served and prints the online
 //! figures per A/B variant (and time window). The work is `marquee_data::online`'s.
 
-use anyhow::Result;
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
 use marquee_data::online::{attribute, online_metrics, GroupBy, Grouping, OnlineReport};
+use marquee_data::records::{Gender, User};
+use marquee_data::store::Store;
+use marquee_data::EdgeKind;
 
 use super::log_source::LogSourceArgs;
 
@@ -23,12 +28,50 @@ pub struct OnlineArgs {
     /// Group lists by variant, or by variant and 12-minute round, hour or day.
     #[arg(long, value_enum, default_value_t = By::Variant)]
     by: By,
+    /// Also split each variant's lists by the user's demographic group (gender, age band or
+    /// occupation), read from this event store's users (the store `pull-events` fills, or the
+    /// one the model was trained from). Groups show as `variant/group`.
+    #[arg(long, value_enum, requires = "users_from")]
+    group_by: Option<Demographic>,
+    /// The event store whose users give the demographic groups.
+    #[arg(long)]
+    users_from: Option<std::path::PathBuf>,
     /// The catalog's size, the coverage denominator (default: the movies seen in any list).
     #[arg(long)]
     catalog_size: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Demographic {
+    Gender,
+    Age,
+    Occupation,
+}
+
+/// The user's group, `unknown` when the store lacks the user or the field.
+fn group_of(user: Option<&User>, by: Demographic) -> String {
+    let Some(user) = user else { return "unknown".into() };
+    match by {
+        Demographic::Gender => match user.gender {
+            Some(Gender::Male) => "male".into(),
+            Some(Gender::Female) => "female".into(),
+            Some(Gender::Other) => "other".into(),
+            None => "unknown".into(),
+        },
+        // The original system's concern: the very young and the old.
+        Demographic::Age => match user.age {
+            Some(age) if age < 18 => "under 18".into(),
+            Some(age) if age < 25 => "18-24".into(),
+            Some(age) if age < 35 => "25-34".into(),
+            Some(age) if age < 50 => "35-49".into(),
+            Some(_) => "50 and over".into(),
+            None => "unknown".into(),
+        },
+        Demographic::Occupation => user.occupation.clone().unwrap_or_else(|| "unknown".into()),
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -51,7 +94,15 @@ fn online(args: OnlineArgs) -> Result<()> {
         "--window-hours must be a non-negative number"
     );
     let window_ms = (args.window_hours * 3_600_000.0).round() as i64;
-    let rows = args.source.read_rows()?;
+    let mut rows = args.source.read_rows()?;
+    if let (Some(by), Some(store)) = (args.group_by, &args.users_from) {
+        let users = Store::open(store).with_context(|| format!("opening {}", store.display()))?.users()?;
+        let users: HashMap<u64, User> = users.into_iter().map(|user| (user.user_id, user)).collect();
+        for row in rows.iter_mut().filter(|row| row.kind == EdgeKind::Impression) {
+            let group = group_of(users.get(&row.user_id), by);
+            row.variant = Some(format!("{}/{group}", row.variant.as_deref().unwrap_or("?")));
+        }
+    }
     let by = match args.by {
         By::Variant => GroupBy::Variant,
         By::Round => GroupBy::Round,
