@@ -51,6 +51,11 @@ pub struct BenchInterleavingArgs {
     /// The simulation's seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Repeat the whole comparison with this many seeds (seed, seed + 1, ...) and print how
+    /// many runs each method called a difference in: with the same folder as control and
+    /// challenger, an A/A test, this is each method's false-positive rate.
+    #[arg(long, default_value_t = 1)]
+    runs: u32,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -125,18 +130,93 @@ struct Figures {
     checkpoints: Vec<Checkpoint>,
 }
 
+/// How often each method called a difference over repeated runs.
+#[derive(Serialize)]
+struct Repeated {
+    runs: u32,
+    /// Runs in which the A/B always-valid decision was promote or roll back at any checkpoint.
+    ab_always_valid_decided: u32,
+    /// Runs in which the A/B fixed-horizon p fell below 0.05 at any checkpoint (peeking).
+    ab_fixed_p_05_at_any_checkpoint: u32,
+    /// Runs in which the A/B fixed-horizon p was below 0.05 at the end only (no peeking).
+    ab_fixed_p_05_at_end: u32,
+    /// The same for the interleaving's sign test.
+    interleaving_p_05_at_any_checkpoint: u32,
+    interleaving_p_05_at_end: u32,
+}
+
 pub fn run(args: BenchInterleavingArgs) -> Result<()> {
     anyhow::ensure!(args.step >= 1, "--step must be at least 1");
+    anyhow::ensure!(args.runs >= 1, "--runs must be at least 1");
     let world = World::load_truth(&args.world)
         .with_context(|| format!("reading the ground truth of the world in {}", args.world.display()))?;
     let control = Model::load(&args.control)?;
     let challenger = Model::load(&args.challenger)?;
-    let config =
-        OnlineConfig { users: args.users, requests: args.requests, seed: args.seed, ..OnlineConfig::default() };
-    let mut ab_sim = OnlineSimulator::new(&world, config.clone())?;
-    let mut interleave_sim = OnlineSimulator::new(&world, config)?;
+    if args.runs == 1 {
+        let figures = run_once(&args, &world, &control, &challenger, args.seed)?;
+        if args.json {
+            return crate::commands::print_json(&figures);
+        }
+        print_text(&figures);
+        return Ok(());
+    }
+    let mut repeated = Repeated {
+        runs: args.runs,
+        ab_always_valid_decided: 0,
+        ab_fixed_p_05_at_any_checkpoint: 0,
+        ab_fixed_p_05_at_end: 0,
+        interleaving_p_05_at_any_checkpoint: 0,
+        interleaving_p_05_at_end: 0,
+    };
+    let bar = crate::progress::bar(u64::from(args.runs), "runs", args.json);
+    for run in 0..args.runs {
+        let figures = run_once(&args, &world, &control, &challenger, args.seed + u64::from(run))?;
+        let last = figures.checkpoints.last();
+        let below = |p: Option<f64>| u32::from(p.is_some_and(|p| p < 0.05));
+        repeated.ab_always_valid_decided += u32::from(figures.ab_users_to_decide.is_some());
+        repeated.ab_fixed_p_05_at_any_checkpoint += u32::from(figures.ab_users_fixed_p_05.is_some());
+        repeated.ab_fixed_p_05_at_end += below(last.and_then(|c| c.ab_fixed_p_value));
+        repeated.interleaving_p_05_at_any_checkpoint += u32::from(figures.interleaving_users_p_05.is_some());
+        repeated.interleaving_p_05_at_end += below(last.and_then(|c| c.interleaving_p_value));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if args.json {
+        return crate::commands::print_json(&repeated);
+    }
+    println!(
+        "{} runs of {} visits (seeds {}..{}), read every {} visits; runs that called a difference:",
+        args.runs,
+        args.requests,
+        args.seed,
+        args.seed + u64::from(args.runs) - 1,
+        args.step
+    );
+    println!("  A/B always-valid decision (promote or roll back): {}", repeated.ab_always_valid_decided);
+    println!(
+        "  A/B fixed-horizon p < 0.05: {} at any checkpoint, {} at the end",
+        repeated.ab_fixed_p_05_at_any_checkpoint, repeated.ab_fixed_p_05_at_end
+    );
+    println!(
+        "  interleaving sign test p < 0.05: {} at any checkpoint, {} at the end",
+        repeated.interleaving_p_05_at_any_checkpoint, repeated.interleaving_p_05_at_end
+    );
+    Ok(())
+}
+
+/// One comparison with `seed`.
+fn run_once(
+    args: &BenchInterleavingArgs,
+    world: &World,
+    control: &Model,
+    challenger: &Model,
+    seed: u64,
+) -> Result<Figures> {
+    let config = OnlineConfig { users: args.users, requests: args.requests, seed, ..OnlineConfig::default() };
+    let mut ab_sim = OnlineSimulator::new(world, config.clone())?;
+    let mut interleave_sim = OnlineSimulator::new(world, config)?;
     let experiment = Experiment {
-        salt: format!("bench-{}", args.seed),
+        salt: format!("bench-{seed}"),
         variants: vec![
             Variant { name: "control".into(), version: None, weight: 1 },
             Variant { name: "challenger".into(), version: Some("challenger".into()), weight: 1 },
@@ -150,7 +230,7 @@ pub fn run(args: BenchInterleavingArgs) -> Result<()> {
         users: args.users,
         requests: args.requests,
         step: args.step,
-        seed: args.seed,
+        seed,
         ab_users_to_decide: None,
         ab_decision: None,
         ab_users_fixed_p_05: None,
@@ -161,11 +241,14 @@ pub fn run(args: BenchInterleavingArgs) -> Result<()> {
     };
     let visits = ab_sim.visits().to_vec();
     for visit in &visits {
-        let seed = u64::from(visit.index) ^ args.seed.rotate_left(32);
+        let list_seed = u64::from(visit.index) ^ seed.rotate_left(32);
         // A/B: the user's arm's list.
         let arm = experiment.assign(visit.user_id).name.clone();
-        let list =
-            if arm == "control" { control.list(visit.user_id, seed) } else { challenger.list(visit.user_id, seed) };
+        let list = if arm == "control" {
+            control.list(visit.user_id, list_seed)
+        } else {
+            challenger.list(visit.user_id, list_seed)
+        };
         let outcome = ab_sim.respond(visit, &list, None);
         let id = format!("r{}", visit.index);
         ab_rows.push(EdgeRow {
@@ -199,9 +282,9 @@ pub fn run(args: BenchInterleavingArgs) -> Result<()> {
             });
         }
         // Interleaving: the merge of both lists.
-        let a = control.list(visit.user_id, seed);
-        let b = challenger.list(visit.user_id, seed);
-        let merged = team_draft(&a, &b, LIST_LENGTH, seed);
+        let a = control.list(visit.user_id, list_seed);
+        let b = challenger.list(visit.user_id, list_seed);
+        let merged = team_draft(&a, &b, LIST_LENGTH, list_seed);
         let merged_ids: Vec<String> = merged.iter().map(|(movie, _)| (*movie).to_owned()).collect();
         let outcome = interleave_sim.respond(visit, &merged_ids, None);
         let ranks: Vec<usize> = outcome.click.iter().map(|click| click.rank).collect();
@@ -234,11 +317,7 @@ pub fn run(args: BenchInterleavingArgs) -> Result<()> {
             figures.checkpoints.push(checkpoint);
         }
     }
-    if args.json {
-        return crate::commands::print_json(&figures);
-    }
-    print_text(&figures);
-    Ok(())
+    Ok(figures)
 }
 
 fn read(
