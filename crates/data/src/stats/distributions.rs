@@ -106,29 +106,9 @@ fn beta_continued_fraction(a: f64, b: f64, x: f64) -> Option<f64> {
         let m = m as f64;
         let m2 = 2.0 * m;
         // The even step of the recurrence.
-        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        h *= d * c;
+        h *= lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), &mut c, &mut d);
         // The odd step.
-        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        let delta = d * c;
+        let delta = lentz_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), &mut c, &mut d);
         h *= delta;
         if (delta - 1.0).abs() < EPSILON {
             return h.is_finite().then_some(h);
@@ -404,4 +384,20 @@ pub fn binomial_two_sided_p_value(successes: u64, trials: u64) -> Option<f64> {
     // P(X ≤ k) = I_½(n − k, k + 1).
     let lower = incomplete_beta_with_complement((trials - k) as f64, k as f64 + 1.0, 0.5, 0.5)?;
     Some((2.0 * lower).min(1.0))
+}
+
+/// One step of the modified Lentz method for a continued fraction with partial numerator
+/// `aa`: updates `c` and `d` (kept away from zero) and returns the factor the fraction's
+/// value is multiplied by.
+fn lentz_step(aa: f64, c: &mut f64, d: &mut f64) -> f64 {
+    *d = 1.0 + aa * *d;
+    if d.abs() < TINY {
+        *d = TINY;
+    }
+    *c = 1.0 + aa / *c;
+    if c.abs() < TINY {
+        *c = TINY;
+    }
+    *d = 1.0 / *d;
+    *d * *c
 }
