@@ -26,13 +26,13 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use marquee_data::experiment::Experiment;
 use marquee_data::online::{attribute, experiment_readout, online_metrics, user_outcomes, Grouping, DEFAULT_WINDOW_MS};
-use marquee_data::records::Gender;
 use marquee_data::stats::{Decision, DecisionRules};
 use marquee_data::store::Store;
 use marquee_data::world::World;
 use serde::Serialize;
 
 use super::experiment::{activate, put_experiment, start_experiment, EdgeArgs};
+use super::report::{group_of, Demographic};
 
 #[derive(clap::Args)]
 pub struct LoopArgs {
@@ -110,8 +110,8 @@ pub struct Round {
     pub exposure_gini: f64,
     /// Per movie shown: list appearances against the users who watched it (the feedback loop).
     pub exposure_popularity_correlation: Option<f64>,
-    /// The lowest group click rate over the highest, across gender and age bands (groups
-    /// with at least 50 lists).
+    /// The lowest group click rate over the highest, across gender and age buckets (the
+    /// fairness reports' groups; those with at least 50 lists).
     pub worst_to_best_group_ratio: Option<f64>,
 }
 
@@ -321,27 +321,18 @@ fn marquee(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The lowest over the highest click rate among gender and age-band groups with at least
-/// 50 lists.
+/// The lowest over the highest click rate among gender and age-bucket groups (as
+/// `report online --group-by` labels them) with at least 50 lists.
 fn group_ratio(world: &World, users: &[marquee_data::online::UserOutcome]) -> Option<f64> {
     let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let by_id: BTreeMap<u64, &marquee_data::records::User> =
         world.users.iter().map(|user| (user.user_id, user)).collect();
     for outcome in users {
-        let Some(user) = by_id.get(&outcome.user_id) else { continue };
-        let gender = match user.gender {
-            Some(Gender::Male) => "male",
-            Some(Gender::Female) => "female",
-            Some(Gender::Other) => "other",
-            None => "unknown",
-        };
-        let age = match user.age {
-            Some(age) if age < 25 => "under 25",
-            Some(age) if age < 45 => "25-44",
-            Some(_) => "45 and over",
-            None => "age unknown",
-        };
-        for key in [format!("gender {gender}"), format!("age {age}")] {
+        let user = by_id.get(&outcome.user_id).copied();
+        for key in [
+            format!("gender {}", group_of(user, Demographic::Gender)),
+            format!("age {}", group_of(user, Demographic::Age)),
+        ] {
             let entry = groups.entry(key).or_default();
             entry.0 += outcome.lists;
             entry.1 += outcome.clicked_lists;

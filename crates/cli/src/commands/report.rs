@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use marquee_data::online::{attribute, online_metrics, GroupBy, Grouping, OnlineReport};
-use marquee_data::records::{Gender, User};
+use marquee_data::records::User;
 use marquee_data::store::Store;
 use marquee_data::EdgeKind;
+use marquee_train::recommend::user_demographics;
 
 use super::log_source::LogSourceArgs;
 
@@ -45,32 +46,21 @@ pub struct OnlineArgs {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum Demographic {
+pub enum Demographic {
     Gender,
     Age,
     Occupation,
 }
 
-/// The user's group, `unknown` when the store lacks the user or the field.
-fn group_of(user: Option<&User>, by: Demographic) -> String {
-    let Some(user) = user else { return "unknown".into() };
+/// The user's group, labelled as the fairness reports label it (`F`, `18-24`, ...; `?`
+/// when the store lacks the user or the field).
+pub fn group_of(user: Option<&User>, by: Demographic) -> String {
+    let Some(user) = user else { return "?".into() };
+    let demographics = user_demographics(user, &[]);
     match by {
-        Demographic::Gender => match user.gender {
-            Some(Gender::Male) => "male".into(),
-            Some(Gender::Female) => "female".into(),
-            Some(Gender::Other) => "other".into(),
-            None => "unknown".into(),
-        },
-        // The original system's concern: the very young and the old.
-        Demographic::Age => match user.age {
-            Some(age) if age < 18 => "under 18".into(),
-            Some(age) if age < 25 => "18-24".into(),
-            Some(age) if age < 35 => "25-34".into(),
-            Some(age) if age < 50 => "35-49".into(),
-            Some(_) => "50 and over".into(),
-            None => "unknown".into(),
-        },
-        Demographic::Occupation => user.occupation.clone().unwrap_or_else(|| "unknown".into()),
+        Demographic::Gender => demographics.gender_label().into(),
+        Demographic::Age => demographics.age_label().into(),
+        Demographic::Occupation => user.occupation.clone().unwrap_or_else(|| "?".into()),
     }
 }
 
