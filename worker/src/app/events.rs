@@ -121,18 +121,19 @@ pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError
         return Err(AppError::BadRequest("no events: send one JSON object or stream line per line".into()));
     }
     let lists = served_lists(call.storage, &events).await?;
-    let (events, unlisted): (Vec<_>, Vec<_>) = events
-        .into_iter()
-        .map(|(line, event)| (line, check_listed(&lists, &event).map(|()| event)))
-        .partition(|(_, checked)| checked.is_ok());
-    let rejected_unlisted = unlisted.len();
-    for (line, checked) in unlisted {
-        if let Err(reason) = checked {
-            rejected.push(json!({ "line": line, "error": reason }));
+    let mut stored = Vec::with_capacity(events.len());
+    let mut rejected_unlisted = 0;
+    for (line, event) in events {
+        match check_listed(&lists, &event) {
+            Ok(()) => stored.push(event),
+            Err(reason) => {
+                rejected_unlisted += 1;
+                rejected.push(json!({ "line": line, "error": reason }));
+            }
         }
     }
     rejected.sort_by_key(|entry| entry["line"].as_u64());
-    let events: Vec<EdgeRow> = events.into_iter().filter_map(|(_, checked)| checked.ok()).collect();
+    let events = stored;
     if !events.is_empty() {
         let statements: Vec<_> = events.iter().map(queries::insert_log_row).collect();
         call.storage.execute(&statements).await?;
