@@ -171,6 +171,12 @@ fn the_json_route_returns_scores_ids_and_explanations() {
     let explanation = body["items"][0]["explanation"].as_array().unwrap();
     assert_eq!(explanation.len(), 3);
     assert!(explanation[0]["feature"].as_str().is_some() && explanation[0]["contribution"].as_f64().is_some());
+    // `true` is as good as `1`; `false` leaves the reasons out; anything else is refused.
+    let with_true = json(&edge.send(Request::get("/v1/recommend/7?n=5&explain=true")));
+    assert_eq!(with_true["items"][0]["explanation"].as_array().map(Vec::len), Some(3));
+    let without = json(&edge.send(Request::get("/v1/recommend/7?n=5&explain=false")));
+    assert!(without["items"][0].get("explanation").is_none());
+    assert_eq!(edge.send(Request::get("/v1/recommend/7?explain=yes")).status, 400);
 }
 
 #[test]
@@ -305,6 +311,11 @@ fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
 
     let too_big = vec![b'x'; (1 << 20) + 1];
     assert_eq!(edge.send(Request::new("POST", "/v1/events", too_big)).status, 413);
+    // Too many lines is its own refusal, saying so (not a message about bytes).
+    let many = "2024-01-01T10:00:00,2,GET /data/m/heat+1995/7.mpg\n".repeat(5_001);
+    let refused = edge.send(Request::new("POST", "/v1/events", many.into_bytes()));
+    assert_eq!(refused.status, 413);
+    assert!(refused.body_text().contains("over 5000 lines"), "{}", refused.body_text());
     assert_eq!(edge.send(Request::new("POST", "/v1/events", b"garbage".to_vec())).status, 400);
     assert_eq!(edge.send(Request::get("/v1/events")).status, 405);
 }

@@ -23,6 +23,9 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("the request body is over {limit} bytes")]
     TooLarge { limit: usize },
+    /// More lines than one request may carry.
+    #[error("the request has over {limit} lines; send at most {limit} per request")]
+    TooManyLines { limit: usize },
     #[error("{0}")]
     Unprocessable(String),
     #[error("{0}")]
@@ -40,7 +43,7 @@ impl AppError {
             AppError::NotFound | AppError::Missing(_) => 404,
             AppError::MethodNotAllowed(_) => 405,
             AppError::Conflict(_) => 409,
-            AppError::TooLarge { .. } => 413,
+            AppError::TooLarge { .. } | AppError::TooManyLines { .. } => 413,
             AppError::Unprocessable(_) => 422,
             AppError::Unavailable(_) => 503,
         }
@@ -63,7 +66,7 @@ impl AppError {
             AppError::NotFound | AppError::Missing(_) => "not_found",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
-            AppError::TooLarge { .. } => "too_large",
+            AppError::TooLarge { .. } | AppError::TooManyLines { .. } => "too_large",
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Unavailable(_) => "unavailable",
         };

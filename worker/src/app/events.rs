@@ -110,7 +110,7 @@ pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError
         }
         lines += 1;
         if lines > MAX_LINES {
-            return Err(AppError::TooLarge { limit: MAX_BODY_BYTES });
+            return Err(AppError::TooManyLines { limit: MAX_LINES });
         }
         match parse(line, now_ms) {
             Ok(event) => events.push((index + 1, event)),

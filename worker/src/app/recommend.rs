@@ -92,7 +92,7 @@ impl App {
         let user_id = user_param(call)?;
         let (count, explain) = match format {
             ListFormat::Text => (MAX_RECOMMENDATIONS, false),
-            ListFormat::Json => (requested_count(call.request)?, call.request.query_param("explain") == Some("1")),
+            ListFormat::Json => (requested_count(call.request)?, explain_param(call.request)?),
         };
         let now_ms = call.now();
         let request = ListRequest { user_id, count, version: None, seed: default_seed(user_id, now_ms) };
@@ -409,6 +409,16 @@ fn version_query(version: &str) -> Result<&str, AppError> {
         Ok(version)
     } else {
         Err(AppError::BadRequest("version must be \"default\" or 1 to 64 letters, digits, '-', '_' or '.'".into()))
+    }
+}
+
+/// `?explain=`: `1` or `true` adds each item's top feature contributions; `0`, `false` or
+/// no parameter leaves them out; anything else is refused rather than silently ignored.
+fn explain_param(request: &Request) -> Result<bool, AppError> {
+    match request.query_param("explain") {
+        None | Some("0" | "false") => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some(_) => Err(AppError::BadRequest("explain must be 1, true, 0 or false".into())),
     }
 }
 
