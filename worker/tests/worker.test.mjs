@@ -76,6 +76,8 @@ test("with empty storage, /recommend answers the embedded default model's list",
   const body = await response.text();
   assert.equal(body.split(",").length, 20);
   assert.ok(!/[ \n]/.test(body));
+  // POPULAR_MOVIES is empty as shipped: the list of last resort is built in, never empty.
+  assert.equal((await (await mf.dispatchFetch(`${base}/healthz`)).json()).fallback_movies, 20);
 });
 
 test("malformed input gets a one-line 400, unknown routes 404, wrong methods 405", async () => {

@@ -8,6 +8,7 @@ pub mod error;
 mod events;
 pub mod experiment;
 mod insights;
+pub mod last_resort;
 mod lookup;
 mod metrics;
 pub mod models;
@@ -36,11 +37,22 @@ pub const MAX_RECOMMENDATIONS: usize = 20;
 pub struct AppConfig {
     /// The admin API's bearer token (a Worker secret); `None` closes the admin API.
     pub admin_token: Option<String>,
-    /// A popularity list to serve when even the embedded model is unusable.
+    /// A popularity list to serve when even the embedded model is unusable (empty: the
+    /// built-in [`last_resort::LAST_RESORT_MOVIES`]).
     pub popular_movies: Vec<String>,
 }
 
 impl AppConfig {
+    /// The list served when no model can be used: the configured one, or the built-in list
+    /// of last resort, so that the answer is never empty.
+    pub fn fallback_movies(&self) -> Vec<&str> {
+        if self.popular_movies.is_empty() {
+            last_resort::LAST_RESORT_MOVIES.to_vec()
+        } else {
+            self.popular_movies.iter().map(String::as_str).collect()
+        }
+    }
+
     /// Reads the comma-separated `POPULAR_MOVIES` variable; blanks and spaces are dropped.
     pub fn with_popular_list(mut self, list: &str) -> Self {
         self.popular_movies = list.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect();
@@ -233,7 +245,7 @@ impl App {
             "active_version": active,
             "default_model_loaded": default_loaded,
             "storage_reachable": storage_ok && settings.is_ok(),
-            "fallback_movies": self.config.popular_movies.len(),
+            "fallback_movies": self.config.fallback_movies().len(),
         })
     }
 

@@ -258,10 +258,10 @@ impl App {
             // Not even the embedded model: the configured popularity list.
             let items = self
                 .config
-                .popular_movies
-                .iter()
+                .fallback_movies()
+                .into_iter()
                 .take(count)
-                .map(|id| ServedItem { movie_id: id.clone(), score: 0.0, item: 0, source: CandidateSource::Popular })
+                .map(|id| ServedItem { movie_id: id.to_owned(), score: 0.0, item: 0, source: CandidateSource::Popular })
                 .collect();
             return Ok(ServedList {
                 items,

@@ -191,7 +191,7 @@ pub async fn handle(
 }
 
 /// The embedded default model's most popular movies, for `entry.mjs` to answer with after
-/// a trap reset the instance.
+/// a trap reset the instance (the built-in list of last resort if even that model fails).
 #[wasm_bindgen(js_name = fallbackList)]
 pub fn fallback_list() -> String {
     crate::app::models::ModelCache::new()
@@ -206,7 +206,7 @@ pub fn fallback_list() -> String {
                 .collect::<Vec<_>>()
                 .join(",")
         })
-        .unwrap_or_default()
+        .unwrap_or_else(|| crate::app::last_resort::LAST_RESORT_MOVIES.join(","))
 }
 
 /// A model blob loaded once and scored many times from JavaScript: the benchmark's wasm
