@@ -4,6 +4,7 @@
 mod support;
 
 use std::cell::Cell;
+use std::future::Future as _;
 use std::sync::OnceLock;
 
 use marquee_data::store::Store;
@@ -70,7 +71,7 @@ impl Edge {
     fn new() -> Self {
         let config = AppConfig { admin_token: Some(TOKEN.into()), ..Default::default() }.with_popular_list("p1,p2,p3");
         Edge {
-            app: App::new(config, 1.0),
+            app: App::new(config, 1),
             storage: MemoryStorage::new(),
             now: Cell::new(1_700_000_000_000.0),
             tick: Cell::new(0.25),
@@ -105,7 +106,7 @@ impl Edge {
     /// A fresh isolate on the same storage: nothing cached.
     fn restart(&mut self) {
         let config = AppConfig { admin_token: Some(TOKEN.into()), ..Default::default() }.with_popular_list("p1,p2,p3");
-        self.app = App::new(config, self.now.get());
+        self.app = App::new(config, self.now.get().to_bits());
     }
 
     /// Lets the settings cache expire.
@@ -193,7 +194,7 @@ fn the_admin_api_needs_the_token() {
         assert_eq!(response.header("www-authenticate"), Some("Bearer"));
     }
     assert!(edge.storage.blob_keys().is_empty(), "nothing was stored");
-    let closed = App::new(AppConfig::default(), 0.0);
+    let closed = App::new(AppConfig::default(), 0);
     let outcome = block_on(closed.handle(
         &Request::get("/v1/admin/models").with_header("authorization", "Bearer "),
         &edge.storage,
@@ -1102,4 +1103,77 @@ fn an_interleaving_experiment_serves_a_team_draft_of_both_versions_and_logs_the_
     assert_eq!(impressions.len(), 2);
     assert_eq!(impressions[0].teams.as_deref(), Some(teams.as_str()));
     assert!(impressions.iter().all(|row| row.teams.as_ref().map(String::len) == Some(20)));
+}
+
+/// Storage that makes every call wait one turn, so that concurrent requests interleave at
+/// their awaits as they do in a Worker isolate.
+struct Yielding<'s>(&'s MemoryStorage);
+
+/// Pending once, then ready: one turn of the executor.
+async fn one_turn() {
+    let mut yielded = false;
+    std::future::poll_fn(|_| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+impl Storage for Yielding<'_> {
+    async fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>, marquee_worker::app::storage::StorageError> {
+        one_turn().await;
+        self.0.get_blob(key).await
+    }
+    async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(), marquee_worker::app::storage::StorageError> {
+        one_turn().await;
+        self.0.put_blob(key, bytes).await
+    }
+    async fn query<T: serde::de::DeserializeOwned>(
+        &self,
+        statement: &Statement,
+    ) -> Result<Vec<T>, marquee_worker::app::storage::StorageError> {
+        one_turn().await;
+        self.0.query(statement).await
+    }
+    async fn execute(&self, statements: &[Statement]) -> Result<(), marquee_worker::app::storage::StorageError> {
+        one_turn().await;
+        self.0.execute(statements).await
+    }
+}
+
+#[test]
+fn concurrent_requests_for_one_user_in_one_millisecond_get_distinct_recommendation_ids() {
+    let edge = Edge::new();
+    let storage = Yielding(&edge.storage);
+    let clock = || 1_700_000_000_000.0;
+    let request = Request::get("/recommend/5");
+    let mut first = std::pin::pin!(edge.app.handle(&request, &storage, &clock));
+    let mut second = std::pin::pin!(edge.app.handle(&request, &storage, &clock));
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let (mut a, mut b) = (None, None);
+    // Poll both in turn, as the isolate's event loop would, until both have answered.
+    while a.is_none() || b.is_none() {
+        if a.is_none() {
+            if let std::task::Poll::Ready(outcome) = first.as_mut().poll(&mut context) {
+                a = Some(outcome);
+            }
+        }
+        if b.is_none() {
+            if let std::task::Poll::Ready(outcome) = second.as_mut().poll(&mut context) {
+                b = Some(outcome);
+            }
+        }
+    }
+    let id = |outcome: &Option<marquee_worker::Outcome>| {
+        outcome.as_ref().unwrap().response.header("x-marquee-recommendation-id").unwrap().to_owned()
+    };
+    assert_ne!(id(&a), id(&b), "two lists, two ids: the second impression must not be dropped");
+    for outcome in [a.unwrap(), b.unwrap()] {
+        block_on(edge.storage.execute(&outcome.deferred)).unwrap();
+    }
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind = 'impression'"), 2);
 }

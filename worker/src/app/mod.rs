@@ -74,9 +74,10 @@ pub struct App {
     routes: RouteTable,
     cache: RefCell<ModelCache>,
     metrics: RefCell<metrics::MetricsBuffer>,
-    /// Seeds recommendation ids: the isolate's start time and a request counter.
-    isolate_seed: u64,
-    requests: Cell<u64>,
+    /// The first part of this isolate's recommendation ids: its seed, mixed, in 16 hex digits.
+    isolate_tag: String,
+    /// Recommendation ids this isolate has issued.
+    ids_issued: Cell<u64>,
 }
 
 /// One request being answered: what its handler reads, and the writes it leaves for after
@@ -107,15 +108,18 @@ impl<S> Call<'_, S> {
 pub const LATENCY_BUCKETS_MS: [f64; 11] = [0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
 
 impl App {
-    /// Builds the handler; `now_ms` seeds the recommendation ids of this isolate.
-    pub fn new(config: AppConfig, now_ms: f64) -> Self {
+    /// Builds the handler; `isolate_seed` tells this isolate's recommendation ids from other
+    /// isolates' (the Worker passes its start time mixed with a random draw).
+    pub fn new(config: AppConfig, isolate_seed: u64) -> Self {
+        let mut hash = Fnv64::new();
+        hash.write_u64(isolate_seed);
         App {
             config,
             routes: RouteTable::new(),
             cache: RefCell::new(ModelCache::new()),
             metrics: RefCell::new(metrics::MetricsBuffer::default()),
-            isolate_seed: now_ms.to_bits(),
-            requests: Cell::new(0),
+            isolate_tag: format!("{:016x}", hash.finish()),
+            ids_issued: Cell::new(0),
         }
     }
 
@@ -124,7 +128,6 @@ impl App {
     /// milliseconds since the Unix epoch.
     pub async fn handle<S: Storage>(&self, request: &Request, storage: &S, clock: &dyn Fn() -> f64) -> Outcome {
         let started_ms = clock();
-        self.requests.set(self.requests.get().wrapping_add(1));
         let (label, result, format, mut deferred) = match self.routes.find(&request.method, &request.path) {
             Matched::NotFound => ("not_found", Err(AppError::NotFound), ErrorFormat::Json, Vec::new()),
             Matched::Found { route, handler, params } => {
@@ -276,12 +279,12 @@ impl App {
         }
     }
 
-    /// A unique id for one served list: the isolate's seed, a counter and the user, mixed.
-    fn recommendation_id(&self, user_id: u64, now_ms: f64) -> String {
-        let mut hash = Fnv64::new();
-        for word in [self.isolate_seed, self.requests.get(), user_id, now_ms.to_bits()] {
-            hash.write_u64(word);
-        }
-        format!("r{:x}{:04x}", hash.finish(), self.requests.get() & 0xffff)
+    /// A unique id for one served list: the isolate's tag and the number of ids it has
+    /// issued, taken and advanced in one step (an isolate runs one piece of code at a time),
+    /// so no two lists of an isolate share an id whatever their requests await in between.
+    fn recommendation_id(&self) -> String {
+        let issued = self.ids_issued.get();
+        self.ids_issued.set(issued.wrapping_add(1));
+        format!("r{}{issued:x}", self.isolate_tag)
     }
 }

@@ -110,7 +110,7 @@ impl App {
         if settings_failed && served.fallback.is_none() {
             served.fallback = Some("storage");
         }
-        let recommendation_id = self.recommendation_id(user_id, now_ms);
+        let recommendation_id = self.recommendation_id();
         let latency_us = ((call.now() - call.started_ms).max(0.0) * 1000.0) as i64;
 
         let ids: Vec<&str> = served.items.iter().map(|item| item.movie_id.as_str()).collect();
@@ -157,7 +157,7 @@ impl App {
             }
         };
         let served = self.serve(&ListRequest { user_id, count, version, seed }, call.storage, now_ms).await?;
-        let mut body = list_json(user_id, &served, &self.recommendation_id(user_id, now_ms), now_ms, true);
+        let mut body = list_json(user_id, &served, &self.recommendation_id(), now_ms, true);
         body["profile_found"] = served.profile_found.into();
         Ok(Response::json(200, &body))
     }

@@ -125,7 +125,10 @@ fn app_for(env: &Env) -> Rc<App> {
         }
         let config = AppConfig { admin_token: (!token.is_empty()).then_some(token), ..AppConfig::default() }
             .with_popular_list(&popular);
-        let app = Rc::new(App::new(config, js_sys::Date::now()));
+        // The start time alone could match another isolate's; a random draw makes a clash
+        // of recommendation ids across isolates vanishingly unlikely.
+        let random = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        let app = Rc::new(App::new(config, js_sys::Date::now().to_bits() ^ random.rotate_left(11)));
         *slot = Some((key, app.clone()));
         app
     })
