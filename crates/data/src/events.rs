@@ -50,6 +50,16 @@ pub struct Timestamp(pub i64);
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
 
+/// The years an event's time may fall in: 1900 to 2099. A time outside is an error in the
+/// data (a stream line dated 9999 would overflow nanoseconds since 1970, which fit an `i64`
+/// only until 2262), so every parser refuses it here, once, and no later arithmetic on a
+/// time can overflow.
+pub const EVENT_YEARS: std::ops::RangeInclusive<i64> = 1900..=2099;
+
+/// 2100-01-01T00:00:00Z in milliseconds since the Unix epoch: the first instant after
+/// [`EVENT_YEARS`], for readers of millisecond times (the edge's JSON events).
+pub const EVENT_TIME_END_MS: i64 = 4_102_444_800_000;
+
 impl Timestamp {
     /// The instant `seconds` after the Unix epoch.
     pub fn from_unix_seconds(seconds: i64) -> Self {
@@ -64,7 +74,8 @@ impl Timestamp {
     /// Parses `YYYY-MM-DDTHH:MM:SS` with an optional fraction of 1 to 9 digits, as the stream
     /// writes it (`2019-09-05T19:27:01`, `2023-03-20T08:12:38.176557`,
     /// `2025-10-17T01:33:45.122692921`). A trailing `Z` is accepted. Returns `None` for
-    /// anything else, including impossible dates such as February 30th.
+    /// anything else, including impossible dates such as February 30th and years outside
+    /// [`EVENT_YEARS`].
     pub fn parse(text: &str) -> Option<Self> {
         let b = text.as_bytes();
         let b = b.strip_suffix(b"Z").unwrap_or(b);
@@ -77,7 +88,8 @@ impl Timestamp {
         let hour = digits(&b[11..13])? as i64;
         let minute = digits(&b[14..16])? as i64;
         let second = digits(&b[17..19])? as i64;
-        if !(1..=12).contains(&month)
+        if !EVENT_YEARS.contains(&year)
+            || !(1..=12).contains(&month)
             || day == 0
             || day > days_in_month(year, month)
             || hour > 23
@@ -306,6 +318,21 @@ mod tests {
         }
         assert!(Timestamp::parse("2020-02-29T00:00:00").is_some());
         assert!(Timestamp::parse("2019-02-29T00:00:00").is_none());
+    }
+
+    #[test]
+    fn times_outside_the_event_years_are_refused_not_wrapped() {
+        // 9999 would overflow nanoseconds since 1970 (a wrapped negative time in release, a
+        // panic in debug); it is refused, as is anything before 1900 or from 2100 on.
+        for far in ["9999-12-31T23:59:59", "2262-04-12T00:00:00", "2100-01-01T00:00:00", "1899-12-31T23:59:59"] {
+            assert_eq!(Timestamp::parse(far), None, "{far}");
+        }
+        let first = Timestamp::parse("1900-01-01T00:00:00").unwrap();
+        let last = Timestamp::parse("2099-12-31T23:59:59.999999999").unwrap();
+        assert!(first.0 < 0 && first < last);
+        assert_eq!(last.0 / 1_000_000 + 1, EVENT_TIME_END_MS);
+        let line = "9999-01-01T00:00:00,1,GET /data/m/heat+1995/7.mpg";
+        assert!(crate::stream::parse_line(line, RatingScale::FIVE).is_err(), "a malformed line, not a panic");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use marquee_data::events::RatingScale;
+use marquee_data::events::{RatingScale, EVENT_TIME_END_MS};
 use marquee_data::stream::parse_line;
 use marquee_data::{check_user_id, EdgeKind, EdgeRow, StreamEvent, UserId};
 use marquee_model::hash::fnv64;
@@ -26,8 +26,6 @@ use super::{Call, Response};
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The most lines one request may carry.
 pub const MAX_LINES: usize = 5_000;
-/// The latest event time accepted (2100-01-01), in milliseconds since the Unix epoch.
-const MAX_TIME_MS: i64 = 4_102_444_800_000;
 
 /// A JSON event line: its `type` picks the variant, and each variant's required fields are
 /// its own. Every variant also carries the same four fields ([`Common`]); they are spelt
@@ -227,7 +225,7 @@ fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<EdgeRow, Strin
     }
     let user_id = check_user_id(event.user_id).map_err(|error| error.to_string())?;
     let time_ms = event.time_ms.unwrap_or(now_ms as i64);
-    if !(0..=MAX_TIME_MS).contains(&time_ms) {
+    if !(0..EVENT_TIME_END_MS).contains(&time_ms) {
         return Err("time_ms must be milliseconds since 1970, before 2100".into());
     }
     let id = event.id.unwrap_or_else(|| format!("j{:016x}", fnv64(line.as_bytes())));
