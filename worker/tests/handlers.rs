@@ -312,6 +312,13 @@ fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
 
     let too_big = vec![b'x'; (1 << 20) + 1];
     assert_eq!(edge.send(Request::new("POST", "/v1/events", too_big)).status, 413);
+    // A form upload is refused whole: its envelope is not event lines.
+    let form = "--x\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n2024-01-01T10:00:00,2,GET /data/m/heat+1995/8.mpg\r\n--x--\r\n";
+    let upload = Request::new("POST", "/v1/events", form.as_bytes().to_vec())
+        .with_header("content-type", "multipart/form-data; boundary=x");
+    let refused = edge.send(upload);
+    assert_eq!(refused.status, 415, "{}", refused.body_text());
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind = 'watch' AND value = '8'"), 0);
     // Too many lines is its own refusal, saying so (not a message about bytes).
     let many = "2024-01-01T10:00:00,2,GET /data/m/heat+1995/7.mpg\n".repeat(5_001);
     let refused = edge.send(Request::new("POST", "/v1/events", many.into_bytes()));

@@ -30,6 +30,9 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     Conflict(String),
+    /// A body in a form the route does not read (a multipart upload to the events route).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Storage or another dependency failed; the detail goes to the log only.
     #[error("temporarily unavailable")]
     Unavailable(String),
@@ -44,6 +47,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => 405,
             AppError::Conflict(_) => 409,
             AppError::TooLarge { .. } | AppError::TooManyLines { .. } => 413,
+            AppError::UnsupportedMediaType(_) => 415,
             AppError::Unprocessable(_) => 422,
             AppError::Unavailable(_) => 503,
         }
@@ -67,6 +71,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge { .. } | AppError::TooManyLines { .. } => "too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Unavailable(_) => "unavailable",
         };

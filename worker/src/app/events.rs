@@ -92,6 +92,16 @@ impl JsonEvent {
 /// Stores the request's good lines and reports its bad ones by line number.
 pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError> {
     let body = &call.request.body;
+    // A form upload's envelope (boundaries, part headers) would be read as event lines and
+    // its events half-accepted: the route takes plain lines only.
+    let media_type = call.request.header("content-type").unwrap_or("").trim_start().to_ascii_lowercase();
+    if media_type.starts_with("multipart/") || media_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(AppError::UnsupportedMediaType(
+            "send events as the body itself, one JSON object or stream line per line (text/plain or \
+             application/x-ndjson), not as a form upload"
+                .into(),
+        ));
+    }
     if body.len() > MAX_BODY_BYTES {
         return Err(AppError::TooLarge { limit: MAX_BODY_BYTES });
     }
