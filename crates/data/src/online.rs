@@ -30,6 +30,7 @@ use crate::edge_log::{EdgeKind, EdgeRow};
 
 mod per_user;
 mod readout;
+use per_user::ListCredit;
 pub use per_user::{interleaving_credits, user_outcomes, UserOutcome};
 pub use readout::{experiment_readout, ArmSummary, ChallengerReadout, ExperimentReadout, MetricComparison};
 
@@ -311,9 +312,7 @@ pub fn online_metrics(
             *universe.entry(movie).or_default() += 1;
         }
     }
-    // First attributed watch or click per list: (time, event index, rank).
-    let mut first: HashMap<usize, (i64, usize, usize)> = HashMap::new();
-    let mut clicked: HashSet<usize> = HashSet::new();
+    let ListCredit { clicked, first, .. } = ListCredit::new(rows, attributions);
     let mut counts = AttributionCounts::default();
     for attribution in attributions {
         counts.events += 1;
@@ -334,14 +333,6 @@ pub fn online_metrics(
         let Some(group) = groups.get_mut(&key_of(impression)) else { continue };
         match event.kind {
             EdgeKind::Watch | EdgeKind::Click => {
-                clicked.insert(attributed.impression);
-                if let Some(rank) = attributed.rank {
-                    let candidate = (event.time_ms, attribution.event, rank);
-                    let slot = first.entry(attributed.impression).or_insert(candidate);
-                    if candidate < *slot {
-                        *slot = candidate;
-                    }
-                }
                 if event.kind == EdgeKind::Watch {
                     group.watch_minutes += 1;
                     if let Some(movie) = event.movie_id.as_deref() {

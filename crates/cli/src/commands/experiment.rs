@@ -124,7 +124,7 @@ fn start(args: StartArgs) -> Result<()> {
         );
         return Ok(());
     }
-    start_experiment(&args.edge, &args.challenger, args.share, &salt)?;
+    put_experiment(&args.edge, &challenge(&args.challenger, args.share, &salt))?;
     println!("experiment started: {}% of users get {}, the rest the active version", args.share, args.challenger);
     Ok(())
 }
@@ -140,11 +140,6 @@ pub fn challenge(version: &str, share: u32, salt: &str) -> Experiment {
         ],
         mode: ExperimentMode::Split,
     }
-}
-
-/// Starts the two-arm experiment on the edge.
-pub fn start_experiment(edge: &EdgeArgs, version: &str, share: u32, salt: &str) -> Result<()> {
-    put_experiment(edge, &challenge(version, share, salt))
 }
 
 /// Makes `version` the edge's active version.

@@ -31,7 +31,7 @@ use marquee_data::store::Store;
 use marquee_data::world::World;
 use serde::Serialize;
 
-use super::experiment::{activate, put_experiment, start_experiment, EdgeArgs};
+use super::experiment::{activate, challenge, put_experiment, EdgeArgs};
 use super::report::{group_of, Demographic};
 
 #[derive(clap::Args)]
@@ -164,7 +164,8 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
     for round in 1..=args.rounds {
         let challenger =
             train_and_publish(args, edge, &store_arg, &dir.join(format!("round-{round}")), explore, args.challenger)?;
-        start_experiment(edge, &challenger, args.share, &format!("loop-{explore}-{round}"))?;
+        let experiment = challenge(&challenger, args.share, &format!("loop-{explore}-{round}"));
+        put_experiment(edge, &experiment)?;
         let seed = (args.seed + u64::from(round)).to_string();
         let (users, requests) = (args.users.to_string(), args.requests.to_string());
         let simulate = [
@@ -193,7 +194,6 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
         since = cursor;
 
         let attributions = attribute(&rows, DEFAULT_WINDOW_MS);
-        let experiment = super::experiment::challenge(&challenger, args.share, &format!("loop-{explore}-{round}"));
         let readout = experiment_readout(&user_outcomes(&rows, &attributions), &experiment, &rules);
         let decision = readout.challengers[0].decision.clone();
         let control_version = active.clone();
