@@ -14,6 +14,7 @@ pub mod experiment;
 mod fields;
 pub mod interleave;
 pub mod metadata;
+pub mod monitor;
 pub mod movielens;
 pub mod online;
 pub mod records;
