@@ -78,14 +78,17 @@ impl Edge {
         }
     }
 
-    /// Sends a request, then runs its deferred writes as `ctx.waitUntil` would.
+    /// Sends a request, then runs its deferred writes as `ctx.waitUntil` would, keeping
+    /// them for the next request if they fail (as the Worker does after its retries).
     fn send(&self, request: Request) -> Response {
         let clock = || {
             self.now.set(self.now.get() + self.tick.get());
             self.now.get()
         };
         let outcome = block_on(self.app.handle(&request, &self.storage, &clock));
-        let _ = block_on(self.storage.execute(&outcome.deferred));
+        if block_on(self.storage.execute(&outcome.deferred)).is_err() {
+            self.app.keep_unwritten(outcome.deferred);
+        }
         outcome.response
     }
 
@@ -262,6 +265,120 @@ fn a_corrupt_active_blob_never_replaces_a_good_model() {
         assert_eq!(response.header("x-marquee-fallback"), Some("model"));
         assert_eq!(response.body_text().split(',').count(), 20);
     }
+    // What the alert rules read: one failed load (the version is then left alone a while),
+    // three fallback answers, and when the version was activated.
+    edge.send(Request::get("/metrics"));
+    let text = edge.send(Request::get("/metrics")).body_text();
+    for expected in [
+        "marquee_model_load_failures_total{reason=\"corrupt\"} 1",
+        "marquee_model_load_failures_total{reason=\"missing\"} 0",
+        "marquee_fallbacks_total{route=\"recommend\",reason=\"model\"} 3",
+        "marquee_model_activated_timestamp_seconds 1700000",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn writes_that_fail_in_an_outage_are_kept_and_land_after_it() {
+    let edge = Edge::new();
+    edge.send(Request::get("/recommend/1"));
+    edge.storage.failing.set(true);
+    edge.wait(10_000.0);
+    for user in [2, 3] {
+        assert_eq!(edge.send(Request::get(&format!("/recommend/{user}"))).status, 200);
+    }
+    assert_eq!(json(&edge.send(Request::get("/healthz")))["writes_pending_retry"].as_u64().map(|n| n > 0), Some(true));
+    edge.storage.failing.set(false);
+    edge.wait(10_000.0);
+    edge.send(Request::get("/recommend/4"));
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind = 'impression'"), 4, "no served list is lost");
+    assert_eq!(edge.count("SELECT sum(impressions) AS n FROM variant_counts"), 4);
+    assert_eq!(json(&edge.send(Request::get("/healthz")))["writes_pending_retry"], 0);
+    // Every recommend answer is counted, the ones answered in the outage included.
+    edge.send(Request::get("/metrics"));
+    let text = edge.send(Request::get("/metrics")).body_text();
+    assert!(text.contains("marquee_requests_total{route=\"recommend\",status=\"200\"} 4"), "{text}");
+}
+
+#[test]
+fn a_scrape_reads_small_counter_tables_never_the_log() {
+    let edge = Edge::new();
+    for user in 1..=5 {
+        let served = edge.send(Request::get(&format!("/recommend/{user}")));
+        let id = served.header("x-marquee-recommendation-id").unwrap().to_owned();
+        let movie = served.body_text().split(',').next().unwrap().to_owned();
+        let line = format!(
+            r#"{{"type":"click","id":"c{user}","user_id":{user},"movie_id":"{movie}","recommendation_id":"{id}"}}"#
+        );
+        // Sent twice: the retry is a duplicate, stored and counted once.
+        for _ in 0..2 {
+            assert_eq!(edge.send(Request::new("POST", "/v1/events", line.clone().into_bytes())).status, 200);
+        }
+    }
+    edge.storage.queried.borrow_mut().clear();
+    let text = edge.send(Request::get("/metrics")).body_text();
+    let queried = edge.storage.queried.borrow().clone();
+    assert!(!queried.is_empty());
+    for sql in &queried {
+        let words: Vec<&str> = sql.split_whitespace().collect();
+        assert!(!words.windows(2).any(|pair| matches!(pair[0], "FROM" | "JOIN") && pair[1] == "log"), "{sql}");
+    }
+    assert!(text.contains("marquee_impressions_total{variant=\"control\"} 5"), "{text}");
+    assert!(text.contains("marquee_clicks_total{variant=\"control\"} 5"), "{text}");
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind = 'click'"), 5);
+}
+
+#[test]
+fn health_reports_are_validated_kept_and_exported_for_alerting() {
+    let edge = Edge::new();
+    let drift = serde_json::json!({
+        "generated_ms": 1_700_000_000_000i64,
+        "share_drifted": 0.6,
+        "dataset_drifted": true,
+        "columns": [
+            {"name": "age", "scope": "input", "test": "wasserstein", "score": 0.31, "threshold": 0.1, "drifted": true},
+            {"name": "genre", "scope": "output", "test": "jensenshannon", "score": 0.02, "threshold": 0.1, "drifted": false}
+        ]
+    });
+    let fairness = serde_json::json!({
+        "generated_ms": 1_700_000_000_000i64,
+        "ratios": [{"metric": "ndcg", "worst_group": "F 56+", "best_group": "M 25-34", "ratio": 0.71, "flagged": true}],
+        "exposure_gini": 0.83,
+        "long_tail_share": 0.04
+    });
+    let put = |kind: &str, body: &serde_json::Value| {
+        edge.admin("PUT", &format!("/v1/admin/monitor/{kind}"), serde_json::to_vec(body).unwrap())
+    };
+    assert_eq!(edge.send(Request::new("PUT", "/v1/admin/monitor/drift", b"{}".to_vec())).status, 401);
+    assert_eq!(admin_get(&edge, "/v1/admin/monitor/drift").status, 404);
+    assert_eq!(put("drift", &drift).status, 200);
+    assert_eq!(put("fairness", &fairness).status, 200);
+    assert_eq!(put("weather", &fairness).status, 404);
+    let mut out_of_range = fairness.clone();
+    out_of_range["exposure_gini"] = 1.5.into();
+    let refused = put("fairness", &out_of_range);
+    assert_eq!(refused.status, 422);
+    assert!(json(&refused)["message"].as_str().unwrap().contains("exposure_gini"));
+    let mut injected = drift.clone();
+    injected["columns"][0]["name"] = "age\"} 1\nmarquee_up 0".into();
+    assert_eq!(put("drift", &injected).status, 422);
+    assert_eq!(json(&admin_get(&edge, "/v1/admin/monitor/fairness"))["report"], fairness);
+
+    let text = edge.send(Request::get("/metrics")).body_text();
+    for expected in [
+        "marquee_drift_share_drifted 0.6",
+        "marquee_drift_dataset_drifted 1",
+        "marquee_drift_column_score{column=\"age\",scope=\"input\",test=\"wasserstein\"} 0.31",
+        "marquee_drift_column_drifted{column=\"genre\",scope=\"output\"} 0",
+        "marquee_drift_report_timestamp_seconds 1700000000",
+        "marquee_fairness_ratio{metric=\"ndcg\",worst_group=\"F 56+\",best_group=\"M 25-34\"} 0.71",
+        "marquee_fairness_flagged{metric=\"ndcg\"} 1",
+        "marquee_exposure_gini 0.83",
+        "marquee_long_tail_share 0.04",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
 }
 
 #[test]
@@ -410,18 +527,23 @@ fn metrics_and_the_log_come_from_storage() {
     let click =
         format!(r#"{{"type":"click","user_id":1,"movie_id":"{movie}","recommendation_id":"{recommendation_id}"}}"#);
     assert_eq!(edge.send(Request::new("POST", "/v1/events", click.into_bytes())).status, 200);
+    // A scrape reads what is stored and writes this isolate's buffered counts after
+    // answering, so the second scrape sees every request before the first.
+    edge.send(Request::get("/metrics"));
     let metrics = edge.send(Request::get("/metrics"));
     assert_eq!(metrics.status, 200);
     let text = metrics.body_text();
     for expected in [
         "marquee_requests_total{route=\"recommend\",status=\"200\"} 1",
         "marquee_requests_total{route=\"recommend\",status=\"400\"} 1",
-        "marquee_request_duration_seconds_bucket{route=\"recommend\",le=\"+Inf\"} 2",
-        "marquee_request_duration_seconds_count{route=\"recommend\"} 2",
+        "marquee_request_io_seconds_bucket{route=\"recommend\",le=\"+Inf\"} 2",
+        "marquee_request_io_seconds_count{route=\"recommend\"} 2",
         "marquee_model_info{version=\"default\"} 1",
         "marquee_impressions_total{variant=\"control\"} 1",
         "marquee_clicks_total{variant=\"control\"} 1",
-        "# TYPE marquee_request_duration_seconds histogram",
+        "marquee_fallbacks_total{route=\"recommend\",reason=\"model\"} 0",
+        "marquee_model_load_failures_total{reason=\"corrupt\"} 0",
+        "# TYPE marquee_request_io_seconds histogram",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }

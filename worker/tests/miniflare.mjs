@@ -29,6 +29,21 @@ export async function startWorker(scriptPath, bindings = {}) {
   return mf;
 }
 
+// Splits SQL on `;`, keeping a trigger's `BEGIN ... END` body (which holds `;`s) whole, as
+// wrangler's own splitter does.
+function splitStatements(sql) {
+  const statements = [];
+  let pending = "";
+  for (const piece of sql.split(";")) {
+    pending = pending ? `${pending};${piece}` : piece;
+    const text = pending.trim();
+    if (/^CREATE\s+TRIGGER\b/i.test(text) && !/\bEND$/i.test(text)) continue;
+    if (text) statements.push(text);
+    pending = "";
+  }
+  return statements;
+}
+
 // The same files `wrangler d1 migrations apply` runs, statement by statement.
 async function applyMigrations(db) {
   const dir = new URL("../migrations/", import.meta.url);
@@ -37,7 +52,7 @@ async function applyMigrations(db) {
       .split("\n")
       .filter((line) => !line.trim().startsWith("--"))
       .join("\n");
-    for (const statement of sql.split(";").map((s) => s.trim()).filter(Boolean)) {
+    for (const statement of splitStatements(sql)) {
       await db.prepare(statement).run();
     }
   }

@@ -261,13 +261,15 @@ test("events: good lines are kept, bad ones reported, retries not duplicated, bi
 });
 
 test("/metrics reports counters, the latency histogram, the model and impressions per variant", async () => {
-  // Deferred writes land through ctx.waitUntil; give them a moment.
+  // A scrape writes the isolate's buffered counts after answering (through ctx.waitUntil),
+  // so the second scrape sees every request made before the first.
+  await mf.dispatchFetch(`${base}/metrics`).then((response) => response.text());
   await new Promise((resolve) => setTimeout(resolve, 200));
   const response = await mf.dispatchFetch(`${base}/metrics`);
   assert.equal(response.status, 200);
   const text = await response.text();
   assert.match(text, /marquee_requests_total\{route="recommend",status="200"\} \d+/);
-  assert.match(text, /marquee_request_duration_seconds_bucket\{route="recommend",le="\+Inf"\} \d+/);
+  assert.match(text, /marquee_request_io_seconds_bucket\{route="recommend",le="\+Inf"\} \d+/);
   assert.match(text, /marquee_model_info\{version="v1"\} 1/);
   assert.match(text, /marquee_impressions_total\{variant="treatment"\} \d+/);
 });

@@ -204,10 +204,18 @@ impl App {
     }
 
     /// Makes `version` the active one; the one it replaces becomes the previous.
-    pub(super) async fn activate<S: Storage>(&self, version: &str, storage: &S) -> Result<Response, AppError> {
+    pub(super) async fn activate<S: Storage>(
+        &self,
+        version: &str,
+        storage: &S,
+        now_ms: f64,
+    ) -> Result<Response, AppError> {
         self.require_version(version, storage).await?;
         let current = queries::read_settings(storage).await?.active_version;
-        let mut statements = vec![queries::write_setting(SettingKey::ActiveVersion, version.to_owned())];
+        let mut statements = vec![
+            queries::write_setting(SettingKey::ActiveVersion, version.to_owned()),
+            queries::write_setting(SettingKey::ActiveSince, (now_ms as i64).to_string()),
+        ];
         if let Some(current) = current.filter(|current| current != version) {
             statements.push(queries::write_setting(SettingKey::PreviousVersion, current));
         }
@@ -217,11 +225,11 @@ impl App {
     }
 
     /// `POST /v1/admin/rollback`: activates the previous version.
-    pub(super) async fn rollback<S: Storage>(&self, storage: &S) -> Result<Response, AppError> {
+    pub(super) async fn rollback<S: Storage>(&self, storage: &S, now_ms: f64) -> Result<Response, AppError> {
         let Some(previous) = queries::read_settings(storage).await?.previous_version else {
             return Err(AppError::Conflict("there is no previous version to roll back to".into()));
         };
-        self.activate(&previous, storage).await
+        self.activate(&previous, storage, now_ms).await
     }
 
     /// `GET /v1/admin/experiment`: the experiment as stored now (not as cached).

@@ -246,11 +246,8 @@ impl App {
         let storage = call.storage;
         let settings = queries::read_settings(storage).await?;
         let experiment = Experiment::from_stored(settings.experiment.as_deref());
-        let impressions: BTreeMap<String, i64> = queries::impressions_by_variant(storage)
-            .await?
-            .into_iter()
-            .map(|row| (row.variant.unwrap_or_default(), row.count))
-            .collect();
+        let impressions: BTreeMap<String, i64> =
+            queries::variant_counts(storage).await?.into_iter().map(|row| (row.variant, row.impressions)).collect();
         let ranks: BTreeMap<String, queries::VariantRanks> =
             queries::reciprocal_ranks(storage).await?.into_iter().map(|row| (row.variant.clone(), row)).collect();
         let active = settings.active_version.as_deref().unwrap_or(DEFAULT_VERSION);

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 
 use super::error::AppError;
 use super::queries;
+use super::routes::RECOMMENDATION_LABELS;
 use super::storage::{Statement, Storage};
 use super::{Response, LATENCY_BUCKETS_MS};
+use marquee_data::monitor::{DriftSummary, FairnessSummary};
 
 /// Request counts, latency buckets and sums not yet written to D1, in all and per minute.
 /// Each isolate adds up its requests and writes them at most about once a second (and
@@ -20,6 +22,8 @@ pub struct MetricsBuffer {
     sums: BTreeMap<&'static str, (i64, i64)>,
     windows: BTreeMap<(i64, &'static str), WindowCounts>,
     latency_windows: BTreeMap<(i64, &'static str, &'static str), i64>,
+    fallbacks: BTreeMap<(&'static str, String), i64>,
+    load_failures: BTreeMap<&'static str, i64>,
     buffered: u32,
     last_flush_ms: Option<f64>,
     /// The minute old windows were last deleted in.
@@ -36,12 +40,15 @@ struct WindowCounts {
 
 /// What one answered request adds to the metrics.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Answered {
+pub struct Answered<'a> {
     /// The route's metrics label.
     pub route: &'static str,
     pub status: u16,
-    /// Whether the answer carried `x-marquee-fallback`.
-    pub fallback: bool,
+    /// The answer's `x-marquee-fallback` reason, if it served a fallback.
+    pub fallback: Option<&'a str>,
+    /// From the request's arrival to its answer by the runtime's clock. In workerd that
+    /// clock advances only across I/O, so this is the time to the request's last storage
+    /// answer: waits and the CPU work before them, not the CPU work after the last one.
     pub elapsed_ms: f64,
 }
 
@@ -71,7 +78,7 @@ fn bucket_label(elapsed_ms: f64) -> &'static str {
 impl MetricsBuffer {
     /// Counts one request answered at `now_ms`; returns the writes to make now, if it is
     /// time to flush.
-    pub fn record(&mut self, answered: Answered, now_ms: f64) -> Vec<Statement> {
+    pub fn record(&mut self, answered: Answered<'_>, now_ms: f64) -> Vec<Statement> {
         let Answered { route, status, fallback, elapsed_ms } = answered;
         let bucket = bucket_label(elapsed_ms);
         let minute = minute_of(now_ms);
@@ -83,7 +90,10 @@ impl MetricsBuffer {
         let window = self.windows.entry((minute, route)).or_default();
         window.requests += 1;
         window.errors += i64::from(status >= 500);
-        window.fallbacks += i64::from(fallback);
+        window.fallbacks += i64::from(fallback.is_some());
+        if let Some(reason) = fallback {
+            *self.fallbacks.entry((route, reason.to_owned())).or_default() += 1;
+        }
         *self.latency_windows.entry((minute, route, bucket)).or_default() += 1;
         self.buffered += 1;
         let due = self.last_flush_ms.is_none_or(|last| now_ms - last >= FLUSH_INTERVAL_MS || now_ms < last);
@@ -99,6 +109,12 @@ impl MetricsBuffer {
         } else {
             Vec::new()
         }
+    }
+
+    /// Counts a model version that failed to load (`missing`, `corrupt` or `storage`); it is
+    /// written with the next flush.
+    pub fn record_load_failure(&mut self, reason: &'static str) {
+        *self.load_failures.entry(reason).or_default() += 1;
     }
 
     /// Everything buffered, as upserts that add to D1's totals.
@@ -124,6 +140,12 @@ impl MetricsBuffer {
         }
         for ((minute, route, le), count) in std::mem::take(&mut self.latency_windows) {
             statements.push(queries::add_latency_window(minute, route, le, count));
+        }
+        for ((route, reason), count) in std::mem::take(&mut self.fallbacks) {
+            statements.push(queries::add_fallback_count(route, &reason, count));
+        }
+        for (reason, count) in std::mem::take(&mut self.load_failures) {
+            statements.push(queries::add_load_failures(reason, count));
         }
         self.buffered = 0;
         statements
@@ -158,58 +180,220 @@ pub fn bucket_index(le: &str) -> Option<usize> {
     LE_LABELS.iter().position(|&label| label == le)
 }
 
-/// The Prometheus text of every counter in storage.
+/// The fallback reasons the recommendation routes answer with (`x-marquee-fallback`),
+/// exported at 0 before their first occurrence so that `increase()` sees the first one.
+const FALLBACK_REASONS: [&str; 4] = ["model", "popularity", "profile", "storage"];
+
+/// Why a model version failed to load, exported at 0 likewise.
+pub const LOAD_FAILURE_REASONS: [&str; 3] = ["corrupt", "missing", "storage"];
+
+/// Writes one `# HELP` and `# TYPE` header.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The Prometheus text of every counter in storage. Each query reads a small table kept
+/// incrementally (a row per route and status, bucket, reason, variant or report), never
+/// the log, so a scrape costs the same whatever the log's size.
 pub async fn render<S: Storage>(storage: &S, model_version: Option<&str>) -> Result<Response, AppError> {
     let counts = queries::request_counts(storage).await?;
     let buckets = queries::latency_buckets(storage).await?;
     let sums = queries::latency_sums(storage).await?;
-    let impressions = queries::impressions_by_variant(storage).await?;
-    let clicks = queries::clicks_by_variant(storage).await?;
+    let fallbacks = queries::fallback_counts(storage).await?;
+    let load_failures = queries::load_failure_counts(storage).await?;
+    let variants = queries::variant_counts(storage).await?;
+    let settings = queries::read_settings(storage).await?;
+    let reports = queries::reports(storage).await?;
 
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP marquee_requests_total Requests answered, by route and status.");
-    let _ = writeln!(out, "# TYPE marquee_requests_total counter");
+    header(&mut out, "marquee_requests_total", "counter", "Requests answered, by route and status.");
     for row in &counts {
         let _ =
             writeln!(out, "marquee_requests_total{{route=\"{}\",status=\"{}\"}} {}", row.route, row.status, row.count);
     }
-    let _ = writeln!(out, "# HELP marquee_request_duration_seconds Time to answer, in the Worker.");
-    let _ = writeln!(out, "# TYPE marquee_request_duration_seconds histogram");
-    for sum in &sums {
+    render_latency(&mut out, &buckets, &sums);
+
+    header(
+        &mut out,
+        "marquee_fallbacks_total",
+        "counter",
+        "Recommendation answers that served a fallback list, by route and reason.",
+    );
+    for route in RECOMMENDATION_LABELS {
+        for reason in FALLBACK_REASONS {
+            let count =
+                fallbacks.iter().find(|row| row.route == route && row.reason == reason).map_or(0, |row| row.count);
+            let _ = writeln!(out, "marquee_fallbacks_total{{route=\"{route}\",reason=\"{reason}\"}} {count}");
+        }
+    }
+    for row in fallbacks.iter().filter(|row| !FALLBACK_REASONS.contains(&row.reason.as_str())) {
+        let _ =
+            writeln!(out, "marquee_fallbacks_total{{route=\"{}\",reason=\"{}\"}} {}", row.route, row.reason, row.count);
+    }
+
+    header(&mut out, "marquee_model_load_failures_total", "counter", "Model versions that failed to load, by reason.");
+    for reason in LOAD_FAILURE_REASONS {
+        let count = load_failures.iter().find(|row| row.reason == reason).map_or(0, |row| row.count);
+        let _ = writeln!(out, "marquee_model_load_failures_total{{reason=\"{reason}\"}} {count}");
+    }
+
+    header(&mut out, "marquee_model_info", "gauge", "The model version the active pointer names.");
+    let _ = writeln!(out, "marquee_model_info{{version=\"{}\"}} 1", model_version.unwrap_or("default"));
+    if let Some(since_ms) = settings.active_since_ms.as_deref().and_then(|text| text.parse::<i64>().ok()) {
+        header(
+            &mut out,
+            "marquee_model_activated_timestamp_seconds",
+            "gauge",
+            "When the active version was activated.",
+        );
+        let _ = writeln!(out, "marquee_model_activated_timestamp_seconds {}", since_ms as f64 / 1000.0);
+    }
+
+    for (name, help, pick) in [
+        ("marquee_impressions_total", "Recommendation lists served, by A/B variant.", 0),
+        ("marquee_clicks_total", "Clicks on served lists, by the list's A/B variant.", 1),
+    ] {
+        header(&mut out, name, "counter", help);
+        for row in &variants {
+            let count = if pick == 0 { row.impressions } else { row.clicks };
+            let _ = writeln!(out, "{name}{{variant=\"{}\"}} {count}", row.variant);
+        }
+    }
+    for report in &reports {
+        render_report(&mut out, report);
+    }
+    let mut response = Response::text(200, out);
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    Ok(response)
+}
+
+/// The request-time histogram. It is named for what workerd's clock can measure: the time
+/// from a request's arrival to its last storage answer (see [`Answered::elapsed_ms`]).
+fn render_latency(out: &mut String, buckets: &[queries::LatencyBucket], sums: &[queries::LatencySum]) {
+    header(
+        out,
+        "marquee_request_io_seconds",
+        "histogram",
+        "Wall time from a request's arrival to its last storage answer, by the runtime's clock \
+         (in workerd it advances only across I/O: CPU work after the last read is not counted).",
+    );
+    for sum in sums {
         let route = &sum.route;
         let mut cumulative = 0;
-        for le in LATENCY_BUCKETS_MS.iter().map(|le| le.to_string()).chain(std::iter::once("+Inf".to_owned())) {
+        for le in LE_LABELS {
             cumulative += buckets
                 .iter()
                 .filter(|bucket| bucket.route == *route && bucket.le == le)
                 .map(|bucket| bucket.count)
                 .sum::<i64>();
-            let le_seconds =
-                if le == "+Inf" { le.clone() } else { (le.parse::<f64>().unwrap_or(0.0) / 1000.0).to_string() };
+            // ("+Inf" would parse as a float: Rust reads it as infinity.)
+            let le_seconds = match le.parse::<f64>() {
+                Ok(ms) if ms.is_finite() => (ms / 1000.0).to_string(),
+                _ => le.to_owned(),
+            };
             let _ = writeln!(
                 out,
-                "marquee_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le_seconds}\"}} {cumulative}"
+                "marquee_request_io_seconds_bucket{{route=\"{route}\",le=\"{le_seconds}\"}} {cumulative}"
             );
         }
-        let _ = writeln!(out, "marquee_request_duration_seconds_sum{{route=\"{route}\"}} {}", sum.sum_us as f64 / 1e6);
-        let _ = writeln!(out, "marquee_request_duration_seconds_count{{route=\"{route}\"}} {}", sum.count);
+        let _ = writeln!(out, "marquee_request_io_seconds_sum{{route=\"{route}\"}} {}", sum.sum_us as f64 / 1e6);
+        let _ = writeln!(out, "marquee_request_io_seconds_count{{route=\"{route}\"}} {}", sum.count);
     }
-    let _ = writeln!(out, "# HELP marquee_model_info The model version the active pointer names.");
-    let _ = writeln!(out, "# TYPE marquee_model_info gauge");
-    let _ = writeln!(out, "marquee_model_info{{version=\"{}\"}} 1", model_version.unwrap_or("default"));
-    for (name, help, rows) in [
-        ("marquee_impressions_total", "Recommendation lists served, by A/B variant.", &impressions),
-        ("marquee_clicks_total", "Clicks on served lists, by the list's A/B variant.", &clicks),
-    ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for row in rows.iter() {
-            let _ = writeln!(out, "{name}{{variant=\"{}\"}} {}", row.variant.as_deref().unwrap_or(""), row.count);
+}
+
+/// One stored health report's gauges. A body that no longer parses (written by another
+/// version) is skipped rather than failing the scrape.
+fn render_report(out: &mut String, report: &queries::StoredReport) {
+    let flag = |value: bool| u8::from(value);
+    match report.kind.as_str() {
+        "drift" => {
+            let Ok(drift) = serde_json::from_str::<DriftSummary>(&report.body) else { return };
+            header(
+                out,
+                "marquee_drift_share_drifted",
+                "gauge",
+                "The share of columns the latest drift report found drifted.",
+            );
+            let _ = writeln!(out, "marquee_drift_share_drifted {}", drift.share_drifted);
+            header(
+                out,
+                "marquee_drift_dataset_drifted",
+                "gauge",
+                "1 when the latest drift report found the dataset drifted.",
+            );
+            let _ = writeln!(out, "marquee_drift_dataset_drifted {}", flag(drift.dataset_drifted));
+            header(out, "marquee_drift_column_score", "gauge", "Each column's drift statistic (p-value or distance).");
+            for column in &drift.columns {
+                let _ = writeln!(
+                    out,
+                    "marquee_drift_column_score{{column=\"{}\",scope=\"{}\",test=\"{}\"}} {}",
+                    column.name, column.scope, column.test, column.score
+                );
+            }
+            header(
+                out,
+                "marquee_drift_column_drifted",
+                "gauge",
+                "1 for each column the latest drift report found drifted.",
+            );
+            for column in &drift.columns {
+                let _ = writeln!(
+                    out,
+                    "marquee_drift_column_drifted{{column=\"{}\",scope=\"{}\"}} {}",
+                    column.name,
+                    column.scope,
+                    flag(column.drifted)
+                );
+            }
+            header(
+                out,
+                "marquee_drift_report_timestamp_seconds",
+                "gauge",
+                "When the latest drift report was computed.",
+            );
+            let _ = writeln!(out, "marquee_drift_report_timestamp_seconds {}", drift.generated_ms as f64 / 1000.0);
         }
+        "fairness" => {
+            let Ok(fairness) = serde_json::from_str::<FairnessSummary>(&report.body) else { return };
+            header(out, "marquee_fairness_ratio", "gauge", "Each metric's worst group's value over the best group's.");
+            for ratio in &fairness.ratios {
+                let _ = writeln!(
+                    out,
+                    "marquee_fairness_ratio{{metric=\"{}\",worst_group=\"{}\",best_group=\"{}\"}} {}",
+                    ratio.metric, ratio.worst_group, ratio.best_group, ratio.ratio
+                );
+            }
+            header(
+                out,
+                "marquee_fairness_flagged",
+                "gauge",
+                "1 for each metric whose ratio is below the four-fifths rule.",
+            );
+            for ratio in &fairness.ratios {
+                let _ =
+                    writeln!(out, "marquee_fairness_flagged{{metric=\"{}\"}} {}", ratio.metric, flag(ratio.flagged));
+            }
+            header(out, "marquee_exposure_gini", "gauge", "The Gini coefficient of exposure over the catalog.");
+            let _ = writeln!(out, "marquee_exposure_gini {}", fairness.exposure_gini);
+            header(
+                out,
+                "marquee_long_tail_share",
+                "gauge",
+                "The share of recommended slots that went to long-tail items.",
+            );
+            let _ = writeln!(out, "marquee_long_tail_share {}", fairness.long_tail_share);
+            header(
+                out,
+                "marquee_fairness_report_timestamp_seconds",
+                "gauge",
+                "When the latest fairness report was computed.",
+            );
+            let _ =
+                writeln!(out, "marquee_fairness_report_timestamp_seconds {}", fairness.generated_ms as f64 / 1000.0);
+        }
+        _ => {}
     }
-    let mut response = Response::text(200, out);
-    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    Ok(response)
 }
 
 #[cfg(test)]
@@ -256,11 +440,11 @@ mod tests {
         let minute_ms = 60_000.0 * 28_333_334.0;
         let answered = |status, fallback, elapsed_ms| Answered { route: "recommend", status, fallback, elapsed_ms };
         // The first record flushes at once; the rest stay buffered until drained.
-        let first = buffer.record(answered(200, false, 3.0), minute_ms);
+        let first = buffer.record(answered(200, None, 3.0), minute_ms);
         assert!(!first.is_empty());
-        assert!(buffer.record(answered(503, false, 30.0), minute_ms + 10.0).is_empty());
-        assert!(buffer.record(answered(200, true, 30.0), minute_ms + 20.0).is_empty());
-        assert!(buffer.record(answered(200, false, 3.0), minute_ms + 900.0).is_empty());
+        assert!(buffer.record(answered(503, None, 30.0), minute_ms + 10.0).is_empty());
+        assert!(buffer.record(answered(200, Some("storage"), 30.0), minute_ms + 20.0).is_empty());
+        assert!(buffer.record(answered(200, None, 3.0), minute_ms + 900.0).is_empty());
         let statements = buffer.drain();
         let windows: Vec<&Vec<SqlValue>> = statements
             .iter()

@@ -12,6 +12,7 @@ pub mod last_resort;
 mod lookup;
 mod metrics;
 pub mod models;
+mod monitor_reports;
 pub mod queries;
 mod recommend;
 pub mod response;
@@ -78,7 +79,15 @@ pub struct App {
     isolate_tag: String,
     /// Recommendation ids this isolate has issued.
     ids_issued: Cell<u64>,
+    /// Deferred writes that failed, to go out with the next request's (see `keep_unwritten`).
+    unwritten: RefCell<Vec<Statement>>,
+    /// Failed writes dropped because too many were kept.
+    unwritten_dropped: Cell<u64>,
 }
+
+/// The most failed writes an isolate keeps for retry: about a minute of a busy isolate's
+/// impressions and counters.
+pub const MAX_UNWRITTEN: usize = 20_000;
 
 /// One request being answered: what its handler reads, and the writes it leaves for after
 /// the response (`ctx.waitUntil`).
@@ -120,6 +129,8 @@ impl App {
             metrics: RefCell::new(metrics::MetricsBuffer::default()),
             isolate_tag: format!("{:016x}", hash.finish()),
             ids_issued: Cell::new(0),
+            unwritten: RefCell::new(Vec::new()),
+            unwritten_dropped: Cell::new(0),
         }
     }
 
@@ -154,10 +165,16 @@ impl App {
         let answered = metrics::Answered {
             route: label,
             status: response.status,
-            fallback: response.header("x-marquee-fallback").is_some(),
+            fallback: response.header("x-marquee-fallback"),
             elapsed_ms,
         };
         deferred.extend(self.metrics.borrow_mut().record(answered, clock()));
+        if !deferred.is_empty() {
+            // Writes that failed before go first, in the same batch.
+            let mut unwritten = std::mem::take(&mut *self.unwritten.borrow_mut());
+            unwritten.append(&mut deferred);
+            deferred = unwritten;
+        }
         Outcome { response, deferred, internal_error }
     }
 
@@ -172,8 +189,14 @@ impl App {
             Handler::PostEvents => events::ingest(call).await,
             Handler::Health => Ok(Response::json(200, &self.health(call.storage, call.now()).await)),
             Handler::Metrics => {
-                self.flush_metrics(call.storage).await?;
-                metrics::render(call.storage, self.served_version().as_deref()).await
+                // A scrape reads what is stored and writes this isolate's buffered counts
+                // after answering: no write stands between Prometheus and its answer, and the
+                // totals it reads only ever grow (a counter that dipped would read as a reset).
+                let rendered = metrics::render(call.storage, self.served_version().as_deref()).await;
+                for statement in self.metrics.borrow_mut().drain() {
+                    call.defer(statement);
+                }
+                rendered
             }
             Handler::ListModels => self.list_versions(call).await,
             Handler::GetRecommender => self.get_recommender(call).await,
@@ -181,8 +204,8 @@ impl App {
             Handler::GetProfileShard => admin::get_profile_shard(call).await,
             Handler::PutProfileShard => self.put_profile_shard(call).await,
             Handler::PutManifest => admin::put_manifest(call).await,
-            Handler::Activate => self.activate(admin::version_param(call)?, call.storage).await,
-            Handler::Rollback => self.rollback(call.storage).await,
+            Handler::Activate => self.activate(admin::version_param(call)?, call.storage, call.now()).await,
+            Handler::Rollback => self.rollback(call.storage, call.now()).await,
             Handler::GetExperiment => self.get_experiment(call).await,
             Handler::PutExperiment => self.put_experiment(call).await,
             Handler::ReadLog => admin::read_log(call).await,
@@ -192,14 +215,35 @@ impl App {
             Handler::AdminRecommend => self.admin_recommend(call).await,
             Handler::InspectUser => self.inspect_user(call).await,
             Handler::InspectMovie => self.inspect_movie(call).await,
+            Handler::GetReport => monitor_reports::get_report(call).await,
+            Handler::PutReport => monitor_reports::put_report(call).await,
         }
     }
 
-    /// Writes this isolate's buffered counts, so that a reader sees its own requests.
+    /// Writes this isolate's buffered counts, so that a reader sees its own requests. If the
+    /// write fails they are kept for the next request's deferred writes, not lost.
     async fn flush_metrics<S: Storage>(&self, storage: &S) -> Result<(), AppError> {
         let pending = self.metrics.borrow_mut().drain();
-        storage.execute(&pending).await?;
+        if let Err(error) = storage.execute(&pending).await {
+            self.keep_unwritten(pending);
+            return Err(error.into());
+        }
         Ok(())
+    }
+
+    /// Keeps deferred writes that failed (after the Worker's retries), to go out first with
+    /// the next request's. D1 runs a batch as one transaction, so a failed batch wrote
+    /// nothing and replaying it cannot count twice; log rows are `INSERT OR IGNORE` besides.
+    /// At most [`MAX_UNWRITTEN`] statements are kept; the oldest beyond that are dropped and
+    /// counted in `/healthz`, so an outage cannot grow the isolate's memory without bound.
+    pub fn keep_unwritten(&self, statements: Vec<Statement>) {
+        let mut unwritten = self.unwritten.borrow_mut();
+        unwritten.extend(statements);
+        let excess = unwritten.len().saturating_sub(MAX_UNWRITTEN);
+        if excess > 0 {
+            unwritten.drain(..excess);
+            self.unwritten_dropped.set(self.unwritten_dropped.get() + excess as u64);
+        }
     }
 
     /// Re-reads the active version and the experiment when the cached copy is stale. A
@@ -249,6 +293,8 @@ impl App {
             "default_model_loaded": default_loaded,
             "storage_reachable": storage_ok && settings.is_ok(),
             "fallback_movies": self.config.fallback_movies().len(),
+            "writes_pending_retry": self.unwritten.borrow().len(),
+            "writes_dropped": self.unwritten_dropped.get(),
         })
     }
 
@@ -262,18 +308,20 @@ impl App {
             return None;
         }
         let loaded = match storage.get_blob(&models::recommender_key(version)).await {
-            Ok(Some(bytes)) => marquee_model::recommend::Recommender::from_blob(&bytes).ok(),
-            Ok(None) | Err(_) => None,
+            Ok(Some(bytes)) => marquee_model::recommend::Recommender::from_blob(&bytes).map_err(|_| "corrupt"),
+            Ok(None) => Err("missing"),
+            Err(_) => Err("storage"),
         };
         let mut cache = self.cache.borrow_mut();
         match loaded {
-            Some(recommender) => {
+            Ok(recommender) => {
                 let served = models::Served { version: version.to_owned(), recommender: std::rc::Rc::new(recommender) };
                 cache.insert(served.clone());
                 Some(served)
             }
-            None => {
+            Err(reason) => {
                 cache.mark_bad(version, now_ms);
+                self.metrics.borrow_mut().record_load_failure(reason);
                 None
             }
         }

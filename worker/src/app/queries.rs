@@ -24,6 +24,8 @@ pub enum SettingKey {
     Experiment,
     /// When the experiment was last set, in ms since the epoch: its readout starts there.
     ExperimentStarted,
+    /// When the active version was activated, in ms since the epoch (the stale-model alert).
+    ActiveSince,
 }
 
 impl SettingKey {
@@ -33,6 +35,7 @@ impl SettingKey {
             SettingKey::PreviousVersion => "previous_version",
             SettingKey::Experiment => "experiment",
             SettingKey::ExperimentStarted => "experiment_started_ms",
+            SettingKey::ActiveSince => "active_since_ms",
         }
     }
 }
@@ -46,6 +49,8 @@ pub struct StoredSettings {
     pub experiment: Option<String>,
     /// When it was set (ms since the epoch, as text).
     pub experiment_started_ms: Option<String>,
+    /// When the active version was activated (ms since the epoch, as text).
+    pub active_since_ms: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +69,7 @@ pub async fn read_settings<S: Storage>(storage: &S) -> Result<StoredSettings, St
             key if key == SettingKey::PreviousVersion.as_str() => &mut settings.previous_version,
             key if key == SettingKey::Experiment.as_str() => &mut settings.experiment,
             key if key == SettingKey::ExperimentStarted.as_str() => &mut settings.experiment_started_ms,
+            key if key == SettingKey::ActiveSince.as_str() => &mut settings.active_since_ms,
             // A key a newer Worker wrote: not this build's business.
             _ => continue,
         };
@@ -300,32 +306,20 @@ pub async fn log_page<S: Storage>(storage: &S, since: i64, limit: i64) -> Result
         .await
 }
 
-/// How many lists each A/B variant was served.
-pub async fn impressions_by_variant<S: Storage>(storage: &S) -> Result<Vec<VariantCount>, StorageError> {
+/// Lists served and clicks on them per A/B variant (`""` for none), as the log's triggers
+/// keep them (`0004_operations.sql`): one row per variant, whatever the log's size.
+pub async fn variant_counts<S: Storage>(storage: &S) -> Result<Vec<VariantCounts>, StorageError> {
     storage
-        .query(&Statement::new(
-            "SELECT variant, count(*) AS count FROM log WHERE kind = 'impression' GROUP BY variant",
-            Vec::new(),
-        ))
+        .query(&Statement::new("SELECT variant, impressions, clicks FROM variant_counts ORDER BY variant", Vec::new()))
         .await
 }
 
-/// How many clicks the lists of each A/B variant received.
-pub async fn clicks_by_variant<S: Storage>(storage: &S) -> Result<Vec<VariantCount>, StorageError> {
-    storage
-        .query(&Statement::new(
-            "SELECT i.variant AS variant, count(*) AS count FROM log c JOIN log i ON i.id = c.ref \
-             WHERE c.kind = 'click' AND i.kind = 'impression' GROUP BY i.variant",
-            Vec::new(),
-        ))
-        .await
-}
-
-/// A count per A/B variant.
+/// One A/B variant's served lists and clicks.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct VariantCount {
-    pub variant: Option<String>,
-    pub count: i64,
+pub struct VariantCounts {
+    pub variant: String,
+    pub impressions: i64,
+    pub clicks: i64,
 }
 
 /// The newest `limit` log rows of one user, newest first.
@@ -527,6 +521,92 @@ pub fn add_latency_sum(route: &str, sum_us: i64, count: i64) -> Statement {
          ON CONFLICT (route) DO UPDATE SET sum_us = sum_us + excluded.sum_us, count = count + excluded.count",
         vec![SqlValue::from(route), SqlValue::Integer(sum_us), SqlValue::Integer(count)],
     )
+}
+
+/// Adds `count` fallback answers of a route for a reason.
+pub fn add_fallback_count(route: &str, reason: &str, count: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO fallback_counts (route, reason, count) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (route, reason) DO UPDATE SET count = count + excluded.count",
+        vec![SqlValue::from(route), SqlValue::from(reason), SqlValue::Integer(count)],
+    )
+}
+
+/// Adds `count` model-load failures for a reason.
+pub fn add_load_failures(reason: &str, count: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO model_load_failures (reason, count) VALUES (?1, ?2) \
+         ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count",
+        vec![SqlValue::from(reason), SqlValue::Integer(count)],
+    )
+}
+
+/// Every fallback counter.
+pub async fn fallback_counts<S: Storage>(storage: &S) -> Result<Vec<FallbackCount>, StorageError> {
+    storage
+        .query(&Statement::new("SELECT route, reason, count FROM fallback_counts ORDER BY route, reason", Vec::new()))
+        .await
+}
+
+/// Fallback answers of one route for one reason.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct FallbackCount {
+    pub route: String,
+    pub reason: String,
+    pub count: i64,
+}
+
+/// Every model-load failure counter.
+pub async fn load_failure_counts<S: Storage>(storage: &S) -> Result<Vec<LoadFailureCount>, StorageError> {
+    storage.query(&Statement::new("SELECT reason, count FROM model_load_failures ORDER BY reason", Vec::new())).await
+}
+
+/// Model versions that failed to load for one reason.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct LoadFailureCount {
+    pub reason: String,
+    pub count: i64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Health reports: the latest drift and fairness summaries the trainer published.
+
+/// The kinds of report `monitor_reports` keeps, one row each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportKind {
+    Drift,
+    Fairness,
+}
+
+impl ReportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Drift => "drift",
+            ReportKind::Fairness => "fairness",
+        }
+    }
+}
+
+/// Replaces the stored report of a kind.
+pub fn write_report(kind: ReportKind, body: String, stored_ms: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO monitor_reports (kind, body, stored_ms) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (kind) DO UPDATE SET body = excluded.body, stored_ms = excluded.stored_ms",
+        vec![SqlValue::from(kind.as_str()), SqlValue::from(body), SqlValue::Integer(stored_ms)],
+    )
+}
+
+/// Every stored report (at most one per kind).
+pub async fn reports<S: Storage>(storage: &S) -> Result<Vec<StoredReport>, StorageError> {
+    storage.query(&Statement::new("SELECT kind, body, stored_ms FROM monitor_reports", Vec::new())).await
+}
+
+/// A report as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StoredReport {
+    pub kind: String,
+    pub body: String,
+    pub stored_ms: i64,
 }
 
 /// Every request counter.

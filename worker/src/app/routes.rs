@@ -47,6 +47,8 @@ pub enum Handler {
     AdminRecommend,
     InspectUser,
     InspectMovie,
+    GetReport,
+    PutReport,
 }
 
 /// How a route answers errors.
@@ -126,6 +128,7 @@ pub const ROUTES: &[Route] = &[
     admin("/v1/admin/recommend/{user}", &[(Method::Get, Handler::AdminRecommend)]),
     admin("/v1/admin/users/{user}", &[(Method::Get, Handler::InspectUser)]),
     admin("/v1/admin/movies/{movie}", &[(Method::Get, Handler::InspectMovie)]),
+    admin("/v1/admin/monitor/{kind}", &[(Method::Get, Handler::GetReport), (Method::Put, Handler::PutReport)]),
 ];
 
 /// The route table, compiled for matching.

@@ -92,3 +92,10 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = arrayBuffer)]
     pub fn array_buffer(this: &R2ObjectBody) -> Result<Promise, JsValue>;
 }
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout`, for the backoff between retries of a failed write.
+    #[wasm_bindgen(catch, js_name = setTimeout)]
+    pub fn set_timeout(handler: &js_sys::Function, timeout_ms: i32) -> Result<JsValue, JsValue>;
+}

@@ -146,6 +146,18 @@ struct Answer<'a> {
     body: &'a [u8],
 }
 
+/// How long to wait before each retry of a failed deferred write, in milliseconds.
+const DEFERRED_RETRY_BACKOFF_MS: [i32; 2] = [50, 400];
+
+/// Resolves after `ms` milliseconds (a timer is I/O to workerd: the request stays alive
+/// through `ctx.waitUntil`).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = bindings::set_timeout(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Answers one request. `headers` is `[...request.headers]`. Writes that can wait (the
 /// impression, counters) are handed to `ctx.waitUntil`, after the response.
 #[wasm_bindgen]
@@ -176,8 +188,19 @@ pub async fn handle(
     if !outcome.deferred.is_empty() {
         let statements = outcome.deferred;
         ctx.wait_until(&wasm_bindgen_futures::future_to_promise(async move {
+            // A batch is one transaction: retrying it after a failure cannot write twice.
+            for (attempt, backoff_ms) in DEFERRED_RETRY_BACKOFF_MS.iter().enumerate() {
+                match storage.execute(&statements).await {
+                    Ok(()) => return Ok(JsValue::UNDEFINED),
+                    Err(error) => {
+                        console_error(&format!("deferred write failed (attempt {}): {}", attempt + 1, error.0))
+                    }
+                }
+                sleep_ms(*backoff_ms).await;
+            }
             if let Err(error) = storage.execute(&statements).await {
-                console_error(&format!("deferred write failed: {}", error.0));
+                console_error(&format!("deferred write failed again, kept for the next request: {}", error.0));
+                app.keep_unwritten(statements);
             }
             Ok(JsValue::UNDEFINED)
         }));

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_admin_ui.sql"),
     include_str!("../../migrations/0003_interleaving.sql"),
+    include_str!("../../migrations/0004_operations.sql"),
 ];
 
 pub struct MemoryStorage {
@@ -21,6 +22,8 @@ pub struct MemoryStorage {
     db: rusqlite::Connection,
     /// While set, every call fails, as an outage would.
     pub failing: Cell<bool>,
+    /// The SQL of every query run, in order (what a scrape reads, for example).
+    pub queried: RefCell<Vec<&'static str>>,
 }
 
 impl MemoryStorage {
@@ -29,7 +32,18 @@ impl MemoryStorage {
         for migration in MIGRATIONS {
             db.execute_batch(migration).expect("the migrations apply");
         }
-        MemoryStorage { blobs: RefCell::new(BTreeMap::new()), db, failing: Cell::new(false) }
+        MemoryStorage {
+            blobs: RefCell::new(BTreeMap::new()),
+            db,
+            failing: Cell::new(false),
+            queried: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The database itself, for fixtures too large to build through the app.
+    #[allow(dead_code)]
+    pub fn raw(&self) -> &rusqlite::Connection {
+        &self.db
     }
 
     /// The keys of every stored blob.
@@ -79,6 +93,7 @@ impl Storage for MemoryStorage {
 
     async fn query<T: DeserializeOwned>(&self, statement: &Statement) -> Result<Vec<T>, StorageError> {
         self.check()?;
+        self.queried.borrow_mut().push(statement.sql);
         let error = |e: rusqlite::Error| StorageError(e.to_string());
         let mut prepared = self.db.prepare(statement.sql).map_err(error)?;
         let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
