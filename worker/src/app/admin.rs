@@ -136,7 +136,23 @@ impl App {
             .map_err(|error| AppError::Unprocessable(format!("not a valid recommender blob: {error}")))?;
         let header = read_header(body)
             .map_err(|error| AppError::Unprocessable(format!("not a valid recommender blob: {error}")))?;
-        let previous = queries::model_version(call.storage, version).await?;
+        // Versions are immutable once they have a recommender: other isolates may be serving
+        // the one stored, and shards uploaded for it would fail a new one's fingerprint. The
+        // same bytes again (a retried publish) are answered as stored.
+        if queries::model_version(call.storage, version).await?.is_some() {
+            let stored = call.storage.get_blob(&models::recommender_key(version)).await?;
+            if stored.as_deref() == Some(body.as_slice()) {
+                return Ok(Response::json(
+                    200,
+                    &json!({ "version": version, "bytes": body.len(), "shard_count": recommender.shard_count(),
+                             "movies": recommender.catalog().len(), "unchanged": true }),
+                ));
+            }
+            return Err(AppError::Conflict(format!(
+                "version {version} already has a different recommender; versions are immutable, so publish \
+                 this one under a new version name"
+            )));
+        }
         call.storage.put_blob(&models::recommender_key(version), body).await?;
         let row = ModelVersionRow {
             version: version.to_owned(),
@@ -148,19 +164,8 @@ impl App {
             catalog_fingerprint: Some(hex64(recommender.fingerprint())),
             format_version: Some(i64::from(header.version)),
         };
-        let mut statements = vec![queries::upsert_model_version(&row)];
-        // What an earlier upload of this version recorded stays only while it passes the
-        // checks a fresh upload would: shards by catalog and layout, the manifest by size.
-        if let Some(previous) = previous {
-            if previous.catalog_fingerprint != row.catalog_fingerprint || previous.shard_count != row.shard_count {
-                statements.push(queries::forget_shards(version));
-            }
-            if previous.recommender_size != row.recommender_size || previous.shard_count != row.shard_count {
-                statements.push(queries::clear_manifest(version));
-            }
-        }
-        call.storage.execute(&statements).await?;
-        // A re-upload replaces whatever this isolate had loaded or given up on.
+        call.storage.execute(&[queries::upsert_model_version(&row)]).await?;
+        // Whatever this isolate had given up on under this name (before it was uploaded).
         self.cache.borrow_mut().forget(version);
         Ok(Response::json(
             201,
@@ -210,7 +215,17 @@ impl App {
         storage: &S,
         now_ms: f64,
     ) -> Result<Response, AppError> {
-        self.require_version(version, storage).await?;
+        let Some(row) = queries::model_version(storage, version).await? else {
+            return Err(AppError::Conflict(format!("version {version} has not been uploaded")));
+        };
+        // A half-published version would serve every user as cold: refuse it.
+        let uploaded = queries::shards_uploaded(storage, version).await?;
+        if uploaded < row.shard_count {
+            return Err(AppError::Conflict(format!(
+                "version {version} has {uploaded} of its {} profile shards; upload the rest before activating it",
+                row.shard_count
+            )));
+        }
         let current = queries::read_settings(storage).await?.active_version;
         let mut statements = vec![
             queries::write_setting(SettingKey::ActiveVersion, version.to_owned()),

@@ -178,7 +178,8 @@ impl App {
         Outcome { response, deferred, internal_error }
     }
 
-    fn authorized(&self, request: &Request) -> bool {
+    /// Whether the request carries the admin token.
+    pub fn authorized(&self, request: &Request) -> bool {
         auth::require_admin(request, self.config.admin_token.as_deref()).is_ok()
     }
 
@@ -250,13 +251,18 @@ impl App {
     /// failure keeps the previous settings (and is reported by `/healthz`).
     async fn refresh_settings<S: Storage>(&self, storage: &S, now_ms: f64) -> Result<(), AppError> {
         if !self.cache.borrow().settings_stale(now_ms) {
-            return Ok(());
+            // Until the next read, answers go on saying the settings could not be read.
+            return match self.cache.borrow().settings_failed {
+                true => Err(AppError::Unavailable("the settings could not be read".into())),
+                false => Ok(()),
+            };
         }
         let stored = queries::read_settings(storage).await;
         let mut cache = self.cache.borrow_mut();
         // Even on failure, wait a full period before asking again, so a storage outage
         // does not add a failing query to every request.
         cache.settings_read_ms = Some(now_ms);
+        cache.settings_failed = stored.is_err();
         let stored = stored?;
         cache.settings = Settings {
             active: stored.active_version,

@@ -77,6 +77,8 @@ pub struct ModelCache {
     last_good: Option<Served>,
     pub settings: Settings,
     pub settings_read_ms: Option<f64>,
+    /// Whether that read failed (the settings are then the last good ones, or none).
+    pub settings_failed: bool,
     shards: Vec<CachedShard>,
 }
 
@@ -94,6 +96,7 @@ impl ModelCache {
             last_good: None,
             settings: Settings::default(),
             settings_read_ms: None,
+            settings_failed: false,
             shards: Vec::new(),
         }
     }

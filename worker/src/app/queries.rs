@@ -163,6 +163,21 @@ pub async fn model_version<S: Storage>(storage: &S, version: &str) -> Result<Opt
     Ok(rows.into_iter().next())
 }
 
+/// How many of a version's profile shards have been uploaded.
+pub async fn shards_uploaded<S: Storage>(storage: &S, version: &str) -> Result<i64, StorageError> {
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let rows: Vec<Count> = storage
+        .query(&Statement::new(
+            "SELECT count(*) AS n FROM model_shards WHERE version = ?1",
+            vec![SqlValue::from(version)],
+        ))
+        .await?;
+    Ok(rows.first().map_or(0, |row| row.n))
+}
+
 /// Whether `version` has been uploaded.
 pub async fn model_version_exists<S: Storage>(storage: &S, version: &str) -> Result<bool, StorageError> {
     #[derive(Deserialize)]

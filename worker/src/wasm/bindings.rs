@@ -23,6 +23,10 @@ extern "C" {
     #[wasm_bindgen(method, getter, js_name = ADMIN_TOKEN)]
     pub fn admin_token(this: &Env) -> JsValue;
 
+    /// `"1"` enables `/v1/admin/faults` (fault-injection runs only; see `wasm/faults.rs`).
+    #[wasm_bindgen(method, getter, js_name = FAULT_INJECTION)]
+    pub fn fault_injection(this: &Env) -> JsValue;
+
     /// A comma-separated popularity list, the fallback of last resort.
     #[wasm_bindgen(method, getter, js_name = POPULAR_MOVIES)]
     pub fn popular_movies(this: &Env) -> JsValue;

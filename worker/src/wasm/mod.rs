@@ -4,6 +4,7 @@
 //! of [`bindings`]. Rows and responses cross with serde-wasm-bindgen.
 
 mod bindings;
+mod faults;
 #[cfg(feature = "row-conversion-bench")]
 mod row_conversion_bench;
 
@@ -18,7 +19,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::app::storage::{SqlValue, Statement, Storage, StorageError};
-use crate::app::{App, AppConfig, Request};
+use crate::app::{App, AppConfig, Request, Response};
 use bindings::{D1Database, D1PreparedStatement, D1Result, Env, ExecutionContext, R2Bucket, R2ObjectBody};
 
 thread_local! {
@@ -32,6 +33,8 @@ thread_local! {
 struct JsStorage {
     models: Option<R2Bucket>,
     db: Option<D1Database>,
+    /// Injected faults (`FAULT_INJECTION` runs only; see [`faults`]).
+    faults: Option<faults::Faults>,
 }
 
 /// A JavaScript exception as a storage error (its message, for the Worker's log).
@@ -77,12 +80,19 @@ impl JsStorage {
 
 impl Storage for JsStorage {
     async fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        if let Some(faults) = &self.faults {
+            faults::before_call(faults, faults::Store::R2).await?;
+        }
         let found = settle(self.bucket()?.get(key)).await?;
         if found.is_null() || found.is_undefined() {
             return Ok(None);
         }
         let buffer = settle(found.unchecked_into::<R2ObjectBody>().array_buffer()).await?;
-        Ok(Some(Uint8Array::new(&buffer).to_vec()))
+        let bytes = Uint8Array::new(&buffer).to_vec();
+        Ok(Some(match &self.faults {
+            Some(faults) => faults::after_read(faults, key, bytes),
+            None => bytes,
+        }))
     }
 
     async fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
@@ -90,6 +100,9 @@ impl Storage for JsStorage {
     }
 
     async fn query<T: DeserializeOwned>(&self, statement: &Statement) -> Result<Vec<T>, StorageError> {
+        if let Some(faults) = &self.faults {
+            faults::before_call(faults, faults::Store::D1).await?;
+        }
         let result: D1Result = settle(self.prepare(statement)?.all()).await?.unchecked_into();
         serde_wasm_bindgen::from_value(result.results())
             .map_err(|error| StorageError(format!("D1 returned unexpected rows for {:?}: {error}", statement.sql)))
@@ -101,6 +114,9 @@ impl Storage for JsStorage {
         };
         if statements.is_empty() {
             return Ok(());
+        }
+        if let Some(faults) = &self.faults {
+            faults::before_call(faults, faults::Store::D1).await?;
         }
         let batch = statements.iter().map(|statement| self.prepare(statement)).collect::<Result<Array, _>>()?;
         settle(db.batch(&batch)).await.map(drop)
@@ -171,7 +187,6 @@ pub async fn handle(
     ctx: ExecutionContext,
 ) -> Result<JsValue, JsValue> {
     let app = app_for(&env);
-    let storage = JsStorage { models: env.models(), db: env.db() };
     let headers: Vec<(String, String)> = serde_wasm_bindgen::from_value(headers).unwrap_or_default();
     let request = Request {
         method,
@@ -180,6 +195,12 @@ pub async fn handle(
         headers: headers.into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect(),
         body,
     };
+    let fault_injection = env.fault_injection().as_string().as_deref() == Some("1");
+    if fault_injection && request.path.starts_with("/v1/admin/faults") {
+        return answer(&configure_faults(&app, &request));
+    }
+    let storage =
+        JsStorage { models: env.models(), db: env.db(), faults: fault_injection.then(faults::current).flatten() };
     let clock = || js_sys::Date::now();
     let outcome = app.handle(&request, &storage, &clock).await;
     if let Some(detail) = &outcome.internal_error {
@@ -205,15 +226,45 @@ pub async fn handle(
             Ok(JsValue::UNDEFINED)
         }));
     }
-    let response = &outcome.response;
+    answer(&outcome.response)
+}
+
+/// A response as `entry.mjs` reads it: plain objects, not Maps, so it reads fields as it
+/// would any object's.
+fn answer(response: &Response) -> Result<JsValue, JsValue> {
     let answer = Answer {
         status: response.status,
         content_type: response.content_type,
         headers: &response.headers,
         body: &response.body,
     };
-    // Plain objects, not Maps, so that entry.mjs reads fields as it would any object.
     answer.serialize(&serde_wasm_bindgen::Serializer::new()).map_err(JsValue::from)
+}
+
+/// `PUT /v1/admin/faults` (set this isolate's faults, JSON) and `POST
+/// /v1/admin/faults/restart` (drop the isolate's app), for fault-injection runs only.
+fn configure_faults(app: &App, request: &Request) -> Response {
+    let json = |status: u16, body: serde_json::Value| Response::json(status, &body);
+    if !app.authorized(request) {
+        return json(401, serde_json::json!({ "error": "unauthorized", "message": "missing or wrong bearer token" }));
+    }
+    match (request.method.as_str(), request.path.as_str()) {
+        ("PUT", "/v1/admin/faults") => match serde_json::from_slice::<faults::Faults>(&request.body) {
+            Ok(new) => match new.validate() {
+                Ok(()) => {
+                    faults::set(new.clone());
+                    json(200, serde_json::json!({ "faults": new }))
+                }
+                Err(message) => json(422, serde_json::json!({ "error": "unprocessable", "message": message })),
+            },
+            Err(error) => json(400, serde_json::json!({ "error": "bad_request", "message": error.to_string() })),
+        },
+        ("POST", "/v1/admin/faults/restart") => {
+            APP.with(|slot| *slot.borrow_mut() = None);
+            json(200, serde_json::json!({ "restarted": true }))
+        }
+        _ => json(404, serde_json::json!({ "error": "not_found", "message": "no such route" })),
+    }
 }
 
 /// The embedded default model's most popular movies, for `entry.mjs` to answer with after

@@ -87,7 +87,7 @@ struct Cpu {
 
 /// `wrangler dev` in its own process group, stopped with everything it started (workerd)
 /// when dropped: killing node alone would leave workerd holding the port.
-struct Wrangler(Child);
+pub(super) struct Wrangler(Child);
 
 impl Drop for Wrangler {
     fn drop(&mut self) {
@@ -144,7 +144,7 @@ pub fn run(args: BenchEdgeArgs) -> Result<()> {
         .collect::<Result<_, _>>()?;
     let profile_bytes: u64 = shard_blobs.iter().map(|blob| blob.len() as u64).sum();
 
-    let _wrangler = start_wrangler(&root, scratch.path(), args.port)?;
+    let _wrangler = start_wrangler(&root, scratch.path(), args.port, &[format!("ADMIN_TOKEN:{TOKEN}")])?;
     let base = format!("http://127.0.0.1:{}", args.port);
     let started = Instant::now();
     let log_tail = || {
@@ -203,7 +203,9 @@ fn bundle(root: &Path) -> Result<Bundle> {
     })
 }
 
-fn start_wrangler(root: &Path, scratch: &Path, port: u16) -> Result<Wrangler> {
+/// Starts `wrangler dev` on `port` with fresh local state under `scratch` and `vars`
+/// (`NAME:value`, the admin token among them), once it answers `/healthz`.
+pub(super) fn start_wrangler(root: &Path, scratch: &Path, port: u16, vars: &[String]) -> Result<Wrangler> {
     let wrangler = root.join("node_modules/.bin/wrangler");
     anyhow::ensure!(wrangler.exists(), "no {}: run `npm ci` (or cargo xtask setup)", wrangler.display());
     // wrangler refuses to start without the assets folder the admin UI is built into.
@@ -232,7 +234,7 @@ fn start_wrangler(root: &Path, scratch: &Path, port: u16) -> Result<Wrangler> {
     let child = Command::new(&wrangler)
         .args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port.to_string(), "--persist-to"])
         .arg(&persist)
-        .args(["--var", &format!("ADMIN_TOKEN:{TOKEN}")])
+        .args(vars.iter().flat_map(|var| ["--var", var.as_str()]))
         .current_dir(root)
         .envs(offline)
         .stdout(log.try_clone()?)

@@ -6,6 +6,7 @@ mod ingest;
 mod interleaving;
 mod movielens_shaped;
 mod recommend;
+mod soak;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,9 @@ pub enum BenchCommand {
     /// Users an A/B split and a team-draft interleaving each need to tell two models apart,
     /// on the world's simulated users.
     Interleaving(interleaving::BenchInterleavingArgs),
+    /// Availability, latency and lost events under steady traffic at a local edge while
+    /// storage faults, corrupt and half-published versions and isolate restarts are injected.
+    Soak(soak::BenchSoakArgs),
 }
 
 /// The repository root: the binary runs from anywhere, but the peers' scripts and the wasm
@@ -43,5 +47,6 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Recommend(args) => recommend::run(args),
         BenchCommand::Edge(args) => edge::run(args),
         BenchCommand::Interleaving(args) => interleaving::run(args),
+        BenchCommand::Soak(args) => soak::run(args),
     }
 }
