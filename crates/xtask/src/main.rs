@@ -9,6 +9,7 @@
 //! machine skips the installs.
 
 mod demo;
+mod monitoring;
 mod process;
 mod setup;
 mod test;
@@ -22,7 +23,8 @@ usage: cargo xtask <command>
 
 commands:
   demo [--port N]   build the built-in world and store, then serve the edge and admin UI on 127.0.0.1
-  test              run every test: lint, native, wasm in headless Chromium, the Worker in workerd, the UI end to end
+  test              run every test: lint, the Prometheus rules and dashboard, native, wasm in headless Chromium, the Worker in workerd, the UI end to end
+  monitoring        check the Prometheus configuration and rules (promtool, unit tests) and the Grafana dashboard
   setup             install what the other commands need, and nothing that is already there
   fuzz [SECONDS]    fuzz model-blob loading (default 600 s)
   default-model     retrain the model embedded in the Worker (worker/default-model/) from the built-in world
@@ -49,6 +51,10 @@ fn main() -> Result<()> {
         "test" => {
             setup::ensure_all(&root)?;
             test::run(&root)
+        }
+        "monitoring" => {
+            setup::ensure_prometheus(&root)?;
+            monitoring::check(&root)
         }
         "setup" => setup::ensure_all(&root),
         "peers" => setup::ensure_peers(&root),

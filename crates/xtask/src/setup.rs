@@ -17,6 +17,7 @@ pub fn ensure_all(root: &Path) -> Result<()> {
     ensure_trunk(root)?;
     ensure_wasm_pack(root)?;
     ensure_chromium(root)?;
+    ensure_prometheus(root)?;
     ensure_cargo_fuzz(root)?;
     ensure_npm_packages(root)?;
     Ok(())
@@ -114,6 +115,29 @@ fn ensure_chromium(root: &Path) -> Result<()> {
         "apt-get install chromium chromium-driver",
         command(root, "apt-get")
             .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// Prometheus runs the integration test against the edge, and promtool (in the same
+/// Debian package) checks and unit-tests the rules in `monitoring/`.
+pub fn ensure_prometheus(root: &Path) -> Result<()> {
+    if output(root, "promtool", &["--version"]).is_some() && output(root, "prometheus", &["--version"]).is_some() {
+        return Ok(());
+    }
+    let is_root = output(root, "id", &["-u"]).as_deref() == Some("0");
+    if !is_root {
+        bail!(
+            "Prometheus and promtool are needed for the monitoring tests. Install them as root:\n    \
+             sudo apt-get update && sudo apt-get install -y --no-install-recommends prometheus\nthen run this command again."
+        );
+    }
+    run("apt-get update", command(root, "apt-get").args(["update", "-q"]))?;
+    // Without recommends: they add the node exporter, which nothing here uses.
+    run(
+        "apt-get install prometheus",
+        command(root, "apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends", "prometheus"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }

@@ -14,10 +14,13 @@ const FUZZ_SECONDS: u32 = 60;
 /// Crates (by folder) whose tests also run as wasm in headless Chromium.
 const BROWSER_TESTED: &[&str] = &["web", "crates/model"];
 
-/// Runs lint, native tests, browser tests and the workerd tests.
+/// Runs lint, the monitoring checks, native tests, browser tests and the workerd tests
+/// (among them the Prometheus integration test).
 pub fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
     run_step(root, "cargo fmt --check", "cargo", &["fmt", "--all", "--", "--check"])?;
+    // Seconds, and independent of every build: the Prometheus rules and the dashboard.
+    crate::monitoring::check(root)?;
     run_step(root, "cargo clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     run_step(root, "native tests", "cargo", &["test", "--workspace"])?;
 
