@@ -6,7 +6,7 @@
 // (monitoring/dashboards/marquee.json) returns data through Prometheus's HTTP API.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -134,13 +134,32 @@ async function stopPrometheus() {
   clearTimeout(killer);
 }
 
-// The embedded default model, published under `version` (a real, loadable blob without
-// any profile shards: every user is served cold).
-async function publishDefaultAs(version) {
-  const blob = await admin("/v1/admin/models/default/recommender");
-  assert.equal(blob.status, 200);
-  const put = await admin(`/v1/admin/models/${version}/recommender`, { method: "PUT", body: await blob.arrayBuffer() });
-  assert.equal(put.status, 201, await put.text());
+// A small model trained by the marquee CLI (MARQUEE_BIN, set by cargo xtask test),
+// published whole under `version`: the recommender, then every profile shard.
+let models;
+let manifest;
+
+function marquee(...args) {
+  const bin = process.env.MARQUEE_BIN;
+  assert.ok(bin, "MARQUEE_BIN must name the marquee binary (cargo xtask test sets it)");
+  return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function trainModel() {
+  marquee("world", "--out", join(scratch, "world"), "--users", "300", "--movies", "200", "--days", "5");
+  models = join(scratch, "models");
+  manifest = JSON.parse(
+    marquee("train", "--data", join(scratch, "world"), "--out", models, "--shards", "2", "--factors", "8", "--json"),
+  );
+}
+
+async function publish(version) {
+  const put = async (path, file) => {
+    const response = await admin(`/v1/admin/models/${version}/${path}`, { method: "PUT", body: readFileSync(join(models, file)) });
+    assert.equal(response.status, 201, await response.text());
+  };
+  await put("recommender", manifest.recommender.path);
+  for (const [shard, file] of manifest.profile_shards.entries()) await put(`profiles/${shard}`, file.path);
 }
 
 // One list from each recommendation route per user; returns what a click needs.
@@ -176,15 +195,17 @@ async function click({ user, movie, id }) {
 // client error, a model version whose blob is corrupted in R2 after upload (so the edge
 // fails to load it and serves fallbacks), and one drift and one fairness report.
 async function driveTraffic() {
-  await publishDefaultAs("v1");
+  await publish("v1");
   assert.equal((await admin("/v1/admin/models/v1/activate", { method: "POST" })).status, 200);
   const served = await serveLists(Array.from({ length: 30 }, (_, i) => i + 1));
   for (const list of served.slice(0, 12)) await click(list);
   assert.equal((await mf.dispatchFetch(`${base}/recommend/not-a-number`)).status, 400);
 
-  await publishDefaultAs("v2");
+  await publish("v2");
   const bucket = await mf.getR2Bucket("MODELS");
   await bucket.put("models/v2/recommender.blob", new Uint8Array(64).fill(7));
+  // A cold isolate reads it (the uploading one has the good blob cached).
+  assert.equal((await admin("/v1/admin/faults/restart", { method: "POST" })).status, 200);
   assert.equal((await admin("/v1/admin/models/v2/activate", { method: "POST" })).status, 200);
   await serveLists(Array.from({ length: 10 }, (_, i) => i + 100));
 
@@ -220,7 +241,9 @@ async function driveTraffic() {
 
 before(async () => {
   scratch = mkdtempSync(join(tmpdir(), "marquee-prometheus-"));
-  mf = await startWorker("entry.mjs", { ADMIN_TOKEN: TOKEN });
+  trainModel();
+  // FAULT_INJECTION (test-only) lets the corrupt version be read by a cold isolate.
+  mf = await startWorker("entry.mjs", { ADMIN_TOKEN: TOKEN, FAULT_INJECTION: "1" });
   await startPrometheus(new URL(mf.url).host);
   await until("the first scrape of the edge", async () =>
     (await query('up{job="marquee-edge"} == 1')).result.length === 1,
