@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use marquee_data::experiment::{Experiment, ExperimentMode, Variant};
+use marquee_data::monitor::{DriftColumn, DriftSummary, FairnessRatio, FairnessSummary};
 use marquee_model::manifest::{Evaluation, Manifest};
 use marquee_model::recommend::{shard_of, ProfileShard, Recommender};
 use marquee_web::api::*;
@@ -99,6 +100,36 @@ async fn overview_draws_figures_and_one_chart_per_panel() {
             click_rate: Some(0.5),
             points: vec![VariantPoint { start_ms: 1_796_142_480_000.0, impressions: 10, clicked_lists: 5 }],
         }],
+        active_since_ms: Some(1_796_142_780_000.0 - 3.0 * 86_400_000.0),
+        fallback_reasons: [("model".to_owned(), 7), ("storage".to_owned(), 2)].into_iter().collect(),
+        model_load_failures: 1,
+        reports: HealthReports {
+            drift: Some(DriftSummary {
+                generated_ms: 1_796_142_780_000 - 3_600_000,
+                share_drifted: 0.5,
+                dataset_drifted: true,
+                columns: vec![DriftColumn {
+                    name: "age".into(),
+                    scope: "input".into(),
+                    test: "wasserstein".into(),
+                    score: 0.25,
+                    threshold: 0.1,
+                    drifted: true,
+                }],
+            }),
+            fairness: Some(FairnessSummary {
+                generated_ms: 1_796_142_780_000 - 7_200_000,
+                ratios: vec![FairnessRatio {
+                    metric: "ndcg".into(),
+                    worst_group: "F 56+".into(),
+                    best_group: "M 25-34".into(),
+                    ratio: 0.72,
+                    flagged: true,
+                }],
+                exposure_gini: 0.81,
+                long_tail_share: 0.05,
+            }),
+        },
     };
     let _mounted =
         leptos::mount::mount_to(container.clone(), move || view! { <OverviewView summary=summary.clone() /> });
@@ -106,12 +137,23 @@ async fn overview_draws_figures_and_one_chart_per_panel() {
     assert!(figures.iter().any(|text| text.contains("Active version") && text.contains("m1")), "{figures:?}");
     assert!(figures.iter().any(|text| text.contains("p99 latency") && text.contains("9.00 ms")), "{figures:?}");
     assert!(figures.iter().any(|text| text.contains("Fallback rate") && text.contains("1.7%")), "{figures:?}");
-    assert_eq!(texts(&container, "figure.chart").len(), 6);
     let paths = container.query_selector_all("path.line").expect("query");
     assert!(paths.length() >= 6);
     let requests: web_sys::Element = element(&container, "figure[data-chart='Requests per second'] path.line");
     assert_eq!(requests.get_attribute("d").unwrap_or_default().matches('L').count(), 4, "five steps, one line");
     assert!(texts(&container, "table.variants td").contains(&"50.0%".to_owned()));
+    // The operator's panels: availability against its objective, model age, fallbacks by
+    // reason, and the latest drift and fairness reports.
+    assert!(figures.iter().any(|text| text.contains("Availability") && text.contains("100.0%")), "{figures:?}");
+    assert!(figures.iter().any(|text| text.contains("Model age") && text.contains("3.0 days")), "{figures:?}");
+    assert_eq!(texts(&container, "figure.chart").len(), 7);
+    assert_eq!(texts(&container, "table.fallback-reasons td"), ["model", "7", "storage", "2"]);
+    let drift = texts(&container, "table.drift caption").join(" ");
+    assert!(drift.contains("drifted") && drift.contains("50.0%") && drift.contains("60 minutes"), "{drift}");
+    assert_eq!(texts(&container, "table.drift tr.drifted td").first().map(String::as_str), Some("age"));
+    let fairness = texts(&container, "table.fairness caption").join(" ");
+    assert!(fairness.contains("Gini 0.81") && fairness.contains("5.0%"), "{fairness}");
+    assert!(texts(&container, "table.fairness tr.flagged td").contains(&"0.72".to_owned()));
 }
 
 #[wasm_bindgen_test]

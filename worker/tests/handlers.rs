@@ -365,6 +365,10 @@ fn health_reports_are_validated_kept_and_exported_for_alerting() {
     injected["columns"][0]["name"] = "age\"} 1\nmarquee_up 0".into();
     assert_eq!(put("drift", &injected).status, 422);
     assert_eq!(json(&admin_get(&edge, "/v1/admin/monitor/fairness"))["report"], fairness);
+    // The admin UI's overview reads them from the summary.
+    let summary = json(&admin_get(&edge, "/v1/admin/summary?window_s=3600&step_s=60"));
+    assert_eq!(summary["reports"]["drift"], drift);
+    assert_eq!(summary["reports"]["fairness"], fairness);
 
     let text = edge.send(Request::get("/metrics")).body_text();
     for expected in [

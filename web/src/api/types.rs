@@ -64,10 +64,31 @@ pub struct Summary {
     pub window_s: u64,
     pub step_s: u64,
     pub active_version: Option<String>,
+    /// When the active version was activated (ms since the epoch).
+    #[serde(default)]
+    pub active_since_ms: Option<f64>,
     pub health: Health,
     pub series: Vec<SeriesPoint>,
     pub totals: Totals,
     pub variants: Vec<VariantSeries>,
+    /// Fallback answers by reason, since counting began.
+    #[serde(default)]
+    pub fallback_reasons: std::collections::BTreeMap<String, u64>,
+    /// Model versions that failed to load, since counting began.
+    #[serde(default)]
+    pub model_load_failures: u64,
+    /// The latest drift and fairness reports the trainer published.
+    #[serde(default)]
+    pub reports: HealthReports,
+}
+
+/// The latest published health reports (`marquee drift|fairness --publish`).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct HealthReports {
+    #[serde(default)]
+    pub drift: Option<marquee_data::monitor::DriftSummary>,
+    #[serde(default)]
+    pub fairness: Option<marquee_data::monitor::FairnessSummary>,
 }
 
 /// One uploaded version, as `GET /v1/admin/models` lists it.

@@ -136,6 +136,19 @@ impl App {
         let settings = queries::read_settings(storage).await?;
         let experiment = Experiment::from_stored(settings.experiment.as_deref());
         let health = self.health(storage, now_ms).await;
+        let fallback_reasons: BTreeMap<String, i64> =
+            queries::fallback_counts(storage).await?.into_iter().fold(BTreeMap::new(), |mut reasons, row| {
+                *reasons.entry(row.reason).or_default() += row.count;
+                reasons
+            });
+        let load_failures: i64 = queries::load_failure_counts(storage).await?.iter().map(|row| row.count).sum();
+        // The latest health reports, as published (each validated when it was stored).
+        let mut reports = serde_json::Map::new();
+        for report in queries::reports(storage).await? {
+            if let Ok(body) = serde_json::from_str::<Value>(&report.body) {
+                reports.insert(report.kind, body);
+            }
+        }
 
         let points = steps.points as usize;
         let mut per_step = vec![[0i64; 3]; points];
@@ -232,10 +245,15 @@ impl App {
                 "window_s": steps.points * steps.step_ms / 1000,
                 "step_s": steps.step_ms / 1000,
                 "active_version": settings.active_version,
+                "active_since_ms": settings.active_since_ms.and_then(|text| text.parse::<i64>().ok()),
                 "health": health,
                 "series": series,
                 "totals": totals,
                 "variants": variants,
+                // Since counting began (the counters /metrics exports), not per window.
+                "fallback_reasons": fallback_reasons,
+                "model_load_failures": load_failures,
+                "reports": reports,
             }),
         ))
     }
