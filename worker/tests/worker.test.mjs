@@ -285,6 +285,27 @@ test("events: good lines are kept, bad ones reported, retries not duplicated, bi
   assert.equal(big.status, 413);
 });
 
+test("bodies over the route's limit get 413 through the entry; without the token an upload gets 401", async () => {
+  const chunked = (bytes) =>
+    new ReadableStream({
+      start(controller) {
+        for (let sent = 0; sent < bytes; sent += 64 << 10) controller.enqueue(new Uint8Array(64 << 10).fill(120));
+        controller.close();
+      },
+    });
+  // (A chunked body over the limit is cut off mid-send, which the test client reports as a
+  // failed fetch rather than the 413: worker/tests/read_body.test.mjs covers that case.)
+  const declared = await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: new Uint8Array(3 << 20) });
+  assert.equal(declared.status, 413);
+  const anonymous = await mf.dispatchFetch(`${base}/v1/admin/models/v9/recommender`, { method: "PUT", body: new Uint8Array(3 << 20) });
+  assert.equal(anonymous.status, 401);
+  const line = '{"type":"watch","user_id":7,"movie_id":"m7","minute":3}';
+  const ok = await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: chunked(0), duplex: "half" });
+  assert.equal(ok.status, 400, "an empty body is read as empty");
+  const one = await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: line });
+  assert.equal((await one.json()).accepted, 1);
+});
+
 test("/metrics reports counters, the latency histogram, the model and impressions per variant", async () => {
   // A scrape writes the isolate's buffered counts after answering (through ctx.waitUntil),
   // so the second scrape sees every request made before the first.

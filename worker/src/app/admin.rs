@@ -15,10 +15,13 @@ use super::storage::Storage;
 use super::{App, Call, Request, Response};
 
 /// The largest blob accepted (workerd's request-body limit is about 100 MB).
-const MAX_BLOB_BYTES: usize = 96 << 20;
+pub(super) const MAX_BLOB_BYTES: usize = 96 << 20;
 
 /// The largest manifest accepted (one names every shard: about 60 bytes each).
-const MAX_MANIFEST_BYTES: usize = 1 << 20;
+pub(super) const MAX_MANIFEST_BYTES: usize = 1 << 20;
+
+/// The largest experiment accepted (a few variants, each a name, a version and a weight).
+pub(super) const MAX_EXPERIMENT_BYTES: usize = 64 << 10;
 
 /// The most log rows one page may hold, and how many a page holds by default.
 const MAX_LOG_PAGE: i64 = 10_000;
@@ -257,6 +260,9 @@ impl App {
 
     /// `PUT /v1/admin/experiment`: validated, and every version it names must be uploaded.
     pub(super) async fn put_experiment<S: Storage>(&self, call: &Call<'_, S>) -> Result<Response, AppError> {
+        if call.request.body.len() > MAX_EXPERIMENT_BYTES {
+            return Err(AppError::TooLarge { limit: MAX_EXPERIMENT_BYTES });
+        }
         let experiment: Experiment = serde_json::from_slice(&call.request.body)
             .map_err(|error| AppError::BadRequest(format!("invalid experiment JSON: {error}")))?;
         experiment.validate()?;

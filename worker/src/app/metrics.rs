@@ -111,6 +111,11 @@ impl MetricsBuffer {
         }
     }
 
+    /// Whether nothing is waiting to be written.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty() && self.load_failures.is_empty()
+    }
+
     /// Counts a model version that failed to load (`missing`, `corrupt` or `storage`); it is
     /// written with the next flush.
     pub fn record_load_failure(&mut self, reason: &'static str) {

@@ -83,6 +83,8 @@ pub struct App {
     unwritten: RefCell<Vec<Statement>>,
     /// Failed writes dropped because too many were kept.
     unwritten_dropped: Cell<u64>,
+    /// Whether a write of the buffered counts is pending (see `schedule_flush`).
+    flush_scheduled: Cell<bool>,
 }
 
 /// The most failed writes an isolate keeps for retry: about a minute of a busy isolate's
@@ -131,6 +133,7 @@ impl App {
             ids_issued: Cell::new(0),
             unwritten: RefCell::new(Vec::new()),
             unwritten_dropped: Cell::new(0),
+            flush_scheduled: Cell::new(false),
         }
     }
 
@@ -176,6 +179,28 @@ impl App {
             deferred = unwritten;
         }
         Outcome { response, deferred, internal_error }
+    }
+
+    /// The most body bytes a request may bring, known before its body is read: the
+    /// handler's limit, or 0 (read nothing) when the path is unknown, the method is not one
+    /// it takes, or an admin route lacks the token, so those are answered without ever
+    /// reading what was sent. `request.body` is ignored.
+    pub fn body_limit(&self, request: &Request) -> usize {
+        match self.routes.find(&request.method, &request.path) {
+            Matched::Found { route, handler: Some(handler), .. } => {
+                if route.access == Access::Admin && !self.authorized(request) {
+                    0
+                } else {
+                    handler.max_body_bytes()
+                }
+            }
+            _ => 0,
+        }
+    }
+
+    /// The answer to a body over `limit` bytes, refused before it was read.
+    pub fn too_large(limit: usize) -> Response {
+        AppError::TooLarge { limit }.to_response(ErrorFormat::Json)
     }
 
     /// Whether the request carries the admin token.
@@ -230,6 +255,23 @@ impl App {
             return Err(error.into());
         }
         Ok(())
+    }
+
+    /// Whether the Worker should write this isolate's buffered counts after a pause (true
+    /// once per pause, when counts are waiting and no such write is pending): with the write
+    /// given to `ctx.waitUntil`, an isolate that goes idle still writes what it counted.
+    pub fn schedule_flush(&self) -> bool {
+        if self.flush_scheduled.get() || self.metrics.borrow().is_empty() {
+            return false;
+        }
+        self.flush_scheduled.set(true);
+        true
+    }
+
+    /// The buffered counts as writes, for the scheduled flush.
+    pub fn drain_metrics(&self) -> Vec<Statement> {
+        self.flush_scheduled.set(false);
+        self.metrics.borrow_mut().drain()
     }
 
     /// Keeps deferred writes that failed (after the Worker's retries), to go out first with

@@ -10,7 +10,7 @@ use super::storage::Storage;
 use super::{Call, Response};
 
 /// The largest report accepted: a summary of at most 200 entries is well under this.
-const MAX_REPORT_BYTES: usize = 256 << 10;
+pub(super) const MAX_REPORT_BYTES: usize = 256 << 10;
 
 /// The `{kind}` of the path.
 fn report_kind<S: Storage>(call: &Call<'_, S>) -> Result<ReportKind, AppError> {

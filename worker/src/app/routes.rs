@@ -51,6 +51,38 @@ pub enum Handler {
     PutReport,
 }
 
+/// The largest request body each handler reads; `entry.mjs` refuses anything larger (413)
+/// before reading it, and handlers without a body are given none.
+impl Handler {
+    pub fn max_body_bytes(self) -> usize {
+        match self {
+            Handler::PostEvents => super::events::MAX_BODY_BYTES,
+            Handler::PutRecommender | Handler::PutProfileShard => super::admin::MAX_BLOB_BYTES,
+            Handler::PutManifest => super::admin::MAX_MANIFEST_BYTES,
+            Handler::PutExperiment => super::admin::MAX_EXPERIMENT_BYTES,
+            Handler::PutReport => super::monitor_reports::MAX_REPORT_BYTES,
+            Handler::Recommend
+            | Handler::RecommendJson
+            | Handler::Health
+            | Handler::Metrics
+            | Handler::ListModels
+            | Handler::GetRecommender
+            | Handler::GetProfileShard
+            | Handler::Activate
+            | Handler::Rollback
+            | Handler::GetExperiment
+            | Handler::ReadLog
+            | Handler::Bench
+            | Handler::Summary
+            | Handler::Readout
+            | Handler::AdminRecommend
+            | Handler::InspectUser
+            | Handler::InspectMovie
+            | Handler::GetReport => 0,
+        }
+    }
+}
+
 /// How a route answers errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorFormat {

@@ -174,6 +174,25 @@ async fn sleep_ms(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// How long buffered counts wait for a request to carry them before being written alone.
+const SCHEDULED_FLUSH_MS: i32 = 1_000;
+
+/// Writes deferred statements, retrying with backoff (a batch is one transaction, so a retry
+/// cannot write twice); if they still fail, the app keeps them for the next request's batch.
+async fn write_or_keep(app: &App, storage: &JsStorage, statements: Vec<Statement>) {
+    for (attempt, backoff_ms) in DEFERRED_RETRY_BACKOFF_MS.iter().enumerate() {
+        match storage.execute(&statements).await {
+            Ok(()) => return,
+            Err(error) => console_error(&format!("deferred write failed (attempt {}): {}", attempt + 1, error.0)),
+        }
+        sleep_ms(*backoff_ms).await;
+    }
+    if let Err(error) = storage.execute(&statements).await {
+        console_error(&format!("deferred write failed again, kept for the next request: {}", error.0));
+        app.keep_unwritten(statements);
+    }
+}
+
 /// Answers one request. `headers` is `[...request.headers]`. Writes that can wait (the
 /// impression, counters) are handed to `ctx.waitUntil`, after the response.
 #[wasm_bindgen]
@@ -207,21 +226,20 @@ pub async fn handle(
         console_error(&format!("{} {}: {detail}", request.method, request.path));
     }
     if !outcome.deferred.is_empty() {
-        let statements = outcome.deferred;
+        let (app, storage, statements) = (app.clone(), storage.clone(), outcome.deferred);
         ctx.wait_until(&wasm_bindgen_futures::future_to_promise(async move {
-            // A batch is one transaction: retrying it after a failure cannot write twice.
-            for (attempt, backoff_ms) in DEFERRED_RETRY_BACKOFF_MS.iter().enumerate() {
-                match storage.execute(&statements).await {
-                    Ok(()) => return Ok(JsValue::UNDEFINED),
-                    Err(error) => {
-                        console_error(&format!("deferred write failed (attempt {}): {}", attempt + 1, error.0))
-                    }
-                }
-                sleep_ms(*backoff_ms).await;
-            }
-            if let Err(error) = storage.execute(&statements).await {
-                console_error(&format!("deferred write failed again, kept for the next request: {}", error.0));
-                app.keep_unwritten(statements);
+            write_or_keep(&app, &storage, statements).await;
+            Ok(JsValue::UNDEFINED)
+        }));
+    }
+    if app.schedule_flush() {
+        // Counts buffered and not yet written: written after the flush interval even if no
+        // other request comes (the isolate stays alive for ctx.waitUntil).
+        ctx.wait_until(&wasm_bindgen_futures::future_to_promise(async move {
+            sleep_ms(SCHEDULED_FLUSH_MS).await;
+            let statements = app.drain_metrics();
+            if !statements.is_empty() {
+                write_or_keep(&app, &storage, statements).await;
             }
             Ok(JsValue::UNDEFINED)
         }));
@@ -265,6 +283,29 @@ fn configure_faults(app: &App, request: &Request) -> Response {
         }
         _ => json(404, serde_json::json!({ "error": "not_found", "message": "no such route" })),
     }
+}
+
+/// The most body bytes `entry.mjs` may read for this request (see `App::body_limit`):
+/// decided from the method, the path and the `authorization` header alone.
+#[wasm_bindgen(js_name = bodyLimit)]
+pub fn body_limit(method: String, path: String, authorization: Option<String>, env: Env) -> f64 {
+    let app = app_for(&env);
+    let headers = authorization.map(|value| vec![("authorization".to_owned(), value)]).unwrap_or_default();
+    let request = Request { method, path, query: String::new(), headers, body: Vec::new() };
+    let fault_injection = env.fault_injection().as_string().as_deref() == Some("1");
+    if fault_injection && request.path.starts_with("/v1/admin/faults") && app.authorized(&request) {
+        return FAULTS_BODY_BYTES as f64;
+    }
+    app.body_limit(&request) as f64
+}
+
+/// The largest fault configuration read (a few numbers and a key fragment).
+const FAULTS_BODY_BYTES: usize = 4 << 10;
+
+/// The 413 answer to a body over `limit` bytes, refused before it was read.
+#[wasm_bindgen(js_name = tooLarge)]
+pub fn too_large(limit: f64) -> Result<JsValue, JsValue> {
+    answer(&App::too_large(limit as usize))
 }
 
 /// The embedded default model's most popular movies, for `entry.mjs` to answer with after

@@ -250,7 +250,7 @@ pub fn run(args: BenchSoakArgs) -> Result<()> {
                         latency_ms,
                         fallback,
                     });
-                    if let (Some(movie), true) = (first_movie, sent % 4 == 0) {
+                    if let (Some(movie), true) = (first_movie, sent.is_multiple_of(4)) {
                         let id = format!("{run_tag}-{thread}-{sent}");
                         let line = serde_json::json!({
                             "type": "watch", "id": id, "user_id": user, "movie_id": movie, "minute": 1 + sent % 90
