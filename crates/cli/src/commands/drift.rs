@@ -31,7 +31,7 @@ use marquee_data::events::days_from_civil;
 use marquee_data::monitor::{DriftColumn, DriftSummary};
 use marquee_data::store::Store;
 use marquee_data::{Gender, Movie, Timestamp, User};
-use marquee_model::recommend::{GenderCode, FEATURE_COUNT, FEATURE_NAMES};
+use marquee_model::recommend::{GenderCode, UserProfile, FEATURE_COUNT, FEATURE_NAMES};
 use serde::Serialize;
 
 use super::served_model::ServedModel;
@@ -338,12 +338,17 @@ impl Window {
                 let recommender = &model.recommender;
                 let catalog = recommender.catalog();
                 let mut rows: Vec<[f32; FEATURE_COUNT]> = Vec::with_capacity(sessions.len());
+                // Each user's profile is decoded once, however many sessions they had.
+                let mut profiles: HashMap<u64, UserProfile> = HashMap::new();
                 for session in &sessions {
                     let Some(&item) = items.get(session.movie_id.as_str()) else { continue };
-                    let demographics = user_of(session.user_id)
-                        .map(|u| marquee_train::recommend::user_demographics(u, &catalog.occupations))
-                        .unwrap_or_default();
-                    rows.push(recommender.ranker_row(&model.profile(session.user_id, demographics), item));
+                    let profile = profiles.entry(session.user_id).or_insert_with(|| {
+                        let demographics = user_of(session.user_id)
+                            .map(|u| marquee_train::recommend::user_demographics(u, &catalog.occupations))
+                            .unwrap_or_default();
+                        model.profile(session.user_id, demographics)
+                    });
+                    rows.push(recommender.ranker_row(profile, item));
                 }
                 for (index, name) in FEATURE_NAMES.iter().enumerate() {
                     let values = rows.iter().map(|row| row[index]);
