@@ -50,6 +50,8 @@ enum Command {
     Evaluate(commands::evaluate::EvaluateArgs),
     /// Compare every model on the same split: accuracy, training cost, inference cost, size.
     Compare(commands::compare::CompareArgs),
+    /// Report data drift between two windows of the store: inputs, ranker features, outputs.
+    Drift(commands::drift::DriftArgs),
     /// Measure Marquee's speed against its targets.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -79,6 +81,7 @@ fn main() -> std::process::ExitCode {
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::compare::run(args),
+        Command::Drift(args) => commands::drift::run(args),
         Command::Bench(command) => commands::bench::run(command),
     };
     match result {

@@ -7,6 +7,7 @@
 //! service to learn from when no data is at hand.
 
 pub mod csv_triple;
+pub mod drift;
 pub mod edge_log;
 pub mod error;
 pub mod events;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod drift;
 pub mod evaluate;
 pub mod experiment;
 pub mod export;
@@ -15,6 +16,7 @@ pub mod online_loop;
 pub mod publish;
 pub mod pull_events;
 pub mod report;
+pub mod served_model;
 pub mod simulate;
 pub mod stats;
 pub mod train;

@@ -97,28 +97,19 @@ impl Store {
             "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams \
              FROM edge_log ORDER BY seq, id",
         )?;
-        let rows = statement.query_map([], |row| {
-            let kind: String = row.get(2)?;
-            let user_id: i64 = row.get(4)?;
-            let Some(kind) = EdgeKind::ALL.into_iter().find(|known| known.as_str() == kind) else {
-                return Ok(None);
-            };
-            Ok(Some(EdgeRow {
-                seq: row.get(0)?,
-                id: row.get(1)?,
-                kind,
-                time_ms: row.get(3)?,
-                user_id: user_id as u64,
-                movie_id: row.get(5)?,
-                value: row.get(6)?,
-                variant: row.get(7)?,
-                version: row.get(8)?,
-                reference: row.get(9)?,
-                latency_us: row.get(10)?,
-                teams: row.get(11)?,
-            }))
-        })?;
+        let rows = statement.query_map([], edge_row)?;
         // The store writes only known kinds; a row of another kind is passed over.
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
+    }
+
+    /// The pulled impressions (lists served) from `from_ms` (inclusive) to `to_ms`
+    /// (exclusive), by the edge's clock, in log order.
+    pub fn impressions_between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<EdgeRow>, DataError> {
+        let mut statement = self.conn.prepare(
+            "SELECT seq, id, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams \
+             FROM edge_log WHERE kind = 'impression' AND time_ms >= ?1 AND time_ms < ?2 ORDER BY seq, id",
+        )?;
+        let rows = statement.query_map(params![from_ms, to_ms], edge_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
     }
 
@@ -140,4 +131,28 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// One `edge_log` row in the column order of the queries above; `None` for a kind this build
+/// does not know.
+fn edge_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<EdgeRow>> {
+    let kind: String = row.get(2)?;
+    let user_id: i64 = row.get(4)?;
+    let Some(kind) = EdgeKind::ALL.into_iter().find(|known| known.as_str() == kind) else {
+        return Ok(None);
+    };
+    Ok(Some(EdgeRow {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        kind,
+        time_ms: row.get(3)?,
+        user_id: user_id as u64,
+        movie_id: row.get(5)?,
+        value: row.get(6)?,
+        variant: row.get(7)?,
+        version: row.get(8)?,
+        reference: row.get(9)?,
+        latency_us: row.get(10)?,
+        teams: row.get(11)?,
+    }))
 }

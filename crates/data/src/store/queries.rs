@@ -99,6 +99,43 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The watch sessions that started from `from` (inclusive) to `to` (exclusive), in order
+    /// of when they started.
+    pub fn watch_sessions_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<WatchSession>, DataError> {
+        let mut statement = self.conn.prepare(
+            "SELECT user_id, movie_id, minutes_watched, first_time, last_time FROM watch_sessions
+             WHERE first_time >= ?1 AND first_time < ?2 ORDER BY first_time, user_id, movie_id",
+        )?;
+        let rows = statement.query_map(rusqlite::params![from.0, to.0], |row| {
+            Ok(WatchSession {
+                user_id: row.get::<_, i64>(0)? as u64,
+                movie_id: row.get(1)?,
+                minutes_watched: row.get(2)?,
+                first_time: Timestamp(row.get(3)?),
+                last_time: Timestamp(row.get(4)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every user active from `from` (inclusive) to `to` (exclusive), in id order, with how
+    /// active: watch sessions started, recommendation requests in the stream and lists the
+    /// edge served (by its clock, in milliseconds) in that time.
+    pub fn activity_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<(UserId, u64)>, DataError> {
+        let (from_ms, to_ms) = (from.0.div_euclid(1_000_000), to.0.div_euclid(1_000_000));
+        let mut statement = self.conn.prepare(
+            "SELECT user_id, count(*) FROM (
+                 SELECT user_id FROM watch_sessions WHERE first_time >= ?1 AND first_time < ?2
+                 UNION ALL SELECT user_id FROM recommendations WHERE time >= ?1 AND time < ?2
+                 UNION ALL SELECT user_id FROM edge_log WHERE kind = 'impression' AND time_ms >= ?3 AND time_ms < ?4
+             ) GROUP BY user_id ORDER BY user_id",
+        )?;
+        let rows = statement.query_map(rusqlite::params![from.0, to.0, from_ms, to_ms], |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// How many ratings one user and movie have had over time, oldest first.
     pub fn rating_history(&self, user_id: UserId, movie_id: &str) -> Result<Vec<(Timestamp, f32)>, DataError> {
         let mut statement = self

@@ -34,7 +34,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, WeightedAliasIndex};
 
-pub use config::{WorldConfig, MAX_DAYS, MAX_MOVIES, MAX_USERS};
+pub use config::{DriftKind, WorldConfig, WorldDrift, MAX_DAYS, MAX_MOVIES, MAX_USERS};
 pub use online::{ClickModel, OnlineConfig, OnlineSimulator, OnlineSummary, Served, LIST_LENGTH};
 pub use simulate::WorldStats;
 pub use tastes::{MovieTaste, UserTaste, FACTORS, GENRES, POPULARITY_WEIGHT};
@@ -47,6 +47,7 @@ use crate::records::{Movie, User};
 const STREAM_USERS: u64 = 1;
 const STREAM_MOVIES: u64 = 2;
 const STREAM_EMIT: u64 = 3;
+const STREAM_COHORT: u64 = 4;
 const STREAM_DAYS: u64 = 1000;
 
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -67,6 +68,8 @@ pub struct World {
     pub user_tastes: Vec<UserTaste>,
     /// Each movie's hidden appeal, parallel to `movies`.
     pub movie_tastes: Vec<MovieTaste>,
+    /// With a taste shift: each user's tastes from the drift day on, parallel to `users`.
+    shifted_tastes: Option<Vec<UserTaste>>,
     popularity: WeightedAliasIndex<f64>,
     /// Per genre: its movies and an alias table over their popularity.
     by_genre: Vec<Option<(Vec<u32>, WeightedAliasIndex<f64>)>>,
@@ -88,7 +91,16 @@ impl World {
     /// [`World::simulate`]). Fails if the config does not validate.
     pub fn generate(config: WorldConfig) -> Result<World, DataError> {
         config.validate().map_err(|reason| DataError::Invalid { path: PathBuf::from("world config"), reason })?;
-        let (users, user_tastes) = population::generate(&config, &mut rng(config.seed, STREAM_USERS));
+        let (mut users, mut user_tastes) = population::generate(&config, &mut rng(config.seed, STREAM_USERS));
+        if let Some(WorldDrift { kind: DriftKind::NewCohort, after_days }) = config.drift {
+            population::add_cohort(
+                &config,
+                after_days,
+                &mut users,
+                &mut user_tastes,
+                &mut rng(config.seed, STREAM_COHORT),
+            );
+        }
         let (movies, movie_tastes) = catalog::generate(&config, &mut rng(config.seed, STREAM_MOVIES));
         let weight = |m: &Movie| m.popularity.unwrap_or(1.0).max(1e-3);
         let invalid = |e: rand_distr::WeightedError| DataError::Invalid {
@@ -105,17 +117,51 @@ impl World {
             })
             .collect();
         let movie_index = movies.iter().enumerate().map(|(i, m)| (m.movie_id.clone(), i as u32)).collect();
-        Ok(World { config, users, movies, user_tastes, movie_tastes, popularity, by_genre, movie_index })
+        let mut world = World {
+            config,
+            users,
+            movies,
+            user_tastes,
+            movie_tastes,
+            shifted_tastes: None,
+            popularity,
+            by_genre,
+            movie_index,
+        };
+        world.shift_tastes();
+        Ok(world)
     }
 
-    /// A user's utility for a movie (by their indices in `users` and `movies`): latent factors'
-    /// dot product plus mean genre affinity plus quality plus a popularity bias. Higher means
-    /// likelier to be chosen, watched to the end and rated well; it is roughly standard normal.
+    /// Derives the tastes after a taste shift from `user_tastes` (again, after a loader
+    /// replaces them).
+    fn shift_tastes(&mut self) {
+        self.shifted_tastes = match self.config.drift {
+            Some(WorldDrift { kind: DriftKind::TasteShift, .. }) => {
+                Some(self.user_tastes.iter().map(tastes::shifted).collect())
+            }
+            _ => None,
+        };
+    }
+
+    /// Each user's tastes on `day` of the window (0-based): `user_tastes`, or after a taste
+    /// shift has started, the shifted ones.
+    fn tastes_on(&self, day: u32) -> &[UserTaste] {
+        match (&self.shifted_tastes, self.config.drift) {
+            (Some(shifted), Some(drift)) if day >= drift.after_days => shifted,
+            _ => &self.user_tastes,
+        }
+    }
+
+    /// A user's utility for a movie (by their indices in `users` and `movies`) at the end of
+    /// the window (after a taste shift, with the shifted tastes): latent factors' dot product
+    /// plus mean genre affinity plus quality plus a popularity bias. Higher means likelier to
+    /// be chosen, watched to the end and rated well; it is roughly standard normal.
     ///
     /// # Panics
     /// If either index is out of range.
     pub fn utility(&self, user_index: usize, movie_index: usize) -> f32 {
-        tastes::utility(&self.user_tastes[user_index], &self.movie_tastes[movie_index])
+        let tastes = self.tastes_on(self.config.days);
+        tastes::utility(&tastes[user_index], &self.movie_tastes[movie_index])
     }
 
     /// The index in `users` of a user id, if the world has that user.

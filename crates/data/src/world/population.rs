@@ -29,9 +29,23 @@ const AGE_BANDS: [(u8, u8, f64); 8] = [
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
-/// Draws every user with their tastes, in increasing user-id order.
+/// The share of a world's users who belong to a new cohort, when it has one.
+pub(super) const COHORT_SHARE: f64 = 0.4;
+
+/// How many of a world's `users` are the new cohort (none unless it drifts by one).
+pub(super) fn cohort_size(config: &WorldConfig) -> usize {
+    match config.drift {
+        Some(super::WorldDrift { kind: super::DriftKind::NewCohort, .. }) => {
+            ((f64::from(config.users) * COHORT_SHARE).round() as usize).min(config.users as usize)
+        }
+        _ => 0,
+    }
+}
+
+/// Draws the world's usual users with their tastes, in increasing user-id order: all of
+/// them, or all but the new cohort's when there is one.
 pub(super) fn generate(config: &WorldConfig, rng: &mut impl Rng) -> (Vec<User>, Vec<UserTaste>) {
-    let count = config.users as usize;
+    let count = config.users as usize - cohort_size(config);
     let bands = WeightedAliasIndex::new(AGE_BANDS.iter().map(|b| b.2).collect()).ok();
     let occupations = WeightedAliasIndex::new(OCCUPATION_WEIGHTS.to_vec()).ok();
     let joiners = ((count as f64) * JOINING_SHARE).round() as usize;
@@ -77,4 +91,57 @@ pub(super) fn generate(config: &WorldConfig, rng: &mut impl Rng) -> (Vec<User>, 
         tastes.push(taste);
     }
     (users, tastes)
+}
+
+/// How many times as active as the usual users the new cohort is.
+const COHORT_ACTIVITY: f64 = 2.5;
+
+/// Age bands of the new cohort: mostly 16 to 22.
+const COHORT_AGE_BANDS: [(u8, u8, f64); 3] = [(13, 15, 15.0), (16, 22, 75.0), (23, 27, 10.0)];
+
+/// Appends the new cohort to `users` and `tastes`: teenagers and young adults, mostly
+/// students, 60% women, two and a half times as active as the rest, who create their accounts at
+/// uniformly random times from the start of day `after_days` to the end of the window. Their
+/// ids continue after the last user's.
+pub(super) fn add_cohort(
+    config: &WorldConfig,
+    after_days: u32,
+    users: &mut Vec<User>,
+    tastes: &mut Vec<UserTaste>,
+    rng: &mut impl Rng,
+) {
+    let count = cohort_size(config);
+    let bands = WeightedAliasIndex::new(COHORT_AGE_BANDS.iter().map(|b| b.2).collect()).ok();
+    let occupations = WeightedAliasIndex::new(OCCUPATION_WEIGHTS.to_vec()).ok();
+    let day = 86_400 * NANOS_PER_SECOND;
+    let from = i64::from(after_days) * day;
+    let until = i64::from(config.days) * day;
+    let mut join_offsets: Vec<i64> =
+        (0..count).map(|_| from + rng.gen_range(0..((until - from) / 1000).max(1)) * 1000).collect();
+    join_offsets.sort_unstable();
+    let sigma = 1.2f64;
+    let activity_scale = COHORT_ACTIVITY * MEAN_ACTIVITY / (sigma * sigma / 2.0).exp();
+    let first_index = users.len();
+    for (offset, join_offset) in join_offsets.into_iter().enumerate() {
+        let index = first_index + offset;
+        let user_id = index as u64 * 3 + rng.gen_range(1..=3);
+        let gender = match rng.gen_range(0..100) {
+            0..=59 => Some(Gender::Female),
+            60..=96 => Some(Gender::Male),
+            _ => Some(Gender::Other),
+        };
+        let (low, high, _) = bands.as_ref().map_or(COHORT_AGE_BANDS[1], |b| COHORT_AGE_BANDS[b.sample(rng)]);
+        let age = rng.gen_range(low..=high);
+        let occupation = if rng.gen_bool(0.85) {
+            "student"
+        } else {
+            occupations.as_ref().map_or("other", |o| OCCUPATIONS[o.sample(rng)])
+        };
+        let mut taste = user_taste(rng, Some(age), gender);
+        taste.activity = (activity_scale * (sigma * f64::from(normal(rng))).exp()).min(12.0) as f32;
+        taste.rating_propensity = (0.15 + 0.8 * rng.gen::<f64>().powf(1.2)) as f32;
+        taste.joined = Timestamp(config.start.0 + join_offset);
+        users.push(User { user_id, age: Some(age), gender, occupation: Some(occupation.to_string()) });
+        tastes.push(taste);
+    }
 }

@@ -150,6 +150,8 @@ impl Session {
 /// The state of one simulation run.
 struct Simulation<'w> {
     world: &'w World,
+    /// Every user's tastes today (they change once, with a taste shift).
+    tastes: &'w [UserTaste],
     /// Movies each user has watched, for "mostly no rewatching".
     watched: Vec<Vec<u32>>,
     /// The result ids of the current day's recommendation requests.
@@ -177,6 +179,7 @@ impl World {
         let team = emit_rng.gen_range(1..=40);
         let mut sim = Simulation {
             world: self,
+            tastes: &self.user_tastes,
             watched: vec![Vec::new(); self.users.len()],
             pool: Vec::new(),
             servers: (0..3).map(|i| format!("17645-team{team:02}.isri.cmu.edu:{}", 8082 + i)).collect(),
@@ -195,6 +198,7 @@ impl World {
             let day_start = config.start.0 + i64::from(day) * DAY;
             let day_end = day_start + DAY;
             sim.pool.clear();
+            sim.tastes = self.tastes_on(day);
             sim.plan_day(&mut rng, day_start, day_end, &mut stats);
             let last = day + 1 == config.days;
             // Sessions that run past midnight stay queued and continue the next day.
@@ -222,8 +226,8 @@ impl World {
 impl Simulation<'_> {
     /// Draws the day's sessions for every user and queues them.
     fn plan_day(&mut self, rng: &mut ChaCha8Rng, day_start: i64, day_end: i64, stats: &mut WorldStats) {
-        let world = self.world;
-        for (index, taste) in world.user_tastes.iter().enumerate() {
+        let tastes = self.tastes;
+        for (index, taste) in tastes.iter().enumerate() {
             let joined = taste.joined.0;
             if joined >= day_end {
                 continue;
@@ -272,7 +276,8 @@ impl Simulation<'_> {
     /// One watch session: maybe a request, a chosen movie, minutes watched, maybe a rating.
     fn plan_watch(&mut self, rng: &mut ChaCha8Rng, user: usize, time: i64, stats: &mut WorldStats) {
         let world = self.world;
-        let taste = &world.user_tastes[user];
+        let tastes = self.tastes;
+        let taste = &tastes[user];
         let mut session = Session::new(time, user as u32, Step::Request);
         self.candidates.clear();
         if rng.gen_bool(REQUEST_BEFORE_WATCH) {

@@ -75,6 +75,29 @@ pub fn utility(user: &UserTaste, movie: &MovieTaste) -> f32 {
     dot + genre_term + movie.quality + POPULARITY_WEIGHT * movie.popularity_bias
 }
 
+/// How many places a taste shift rotates every user's genre affinities: genre g takes the
+/// affinity the user had for genre g + 7.
+const SHIFT_ROTATION: usize = 7;
+
+/// The genres a taste shift makes popular with everyone (Animation, Family, Fantasy,
+/// Science Fiction), and by how much their affinity rises.
+const SHIFT_BLOCK: [usize; 4] = [2, 7, 8, 14];
+const SHIFT_BOOST: f32 = 2.0;
+
+/// A user's tastes after a taste shift: genre preferences rotated, the block boosted;
+/// factors and habits unchanged.
+pub(super) fn shifted(taste: &UserTaste) -> UserTaste {
+    let mut shifted = taste.clone();
+    let count = GENRES.len();
+    for (g, affinity) in shifted.genre_affinity.iter_mut().enumerate() {
+        *affinity = taste.genre_affinity[(g + SHIFT_ROTATION) % count];
+        if SHIFT_BLOCK.contains(&g) {
+            *affinity += SHIFT_BOOST;
+        }
+    }
+    shifted
+}
+
 pub(super) fn normal(rng: &mut impl Rng) -> f32 {
     rng.sample::<f32, _>(StandardNormal)
 }

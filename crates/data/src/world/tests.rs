@@ -212,3 +212,97 @@ fn large_world_scales() {
     assert_eq!(lines, stats.lines);
     println!("generate {generated:?}, total {:?}, {} MB, {stats:#?}", start.elapsed(), bytes / 1_000_000);
 }
+
+fn drifting(kind: DriftKind, after_days: u32) -> WorldConfig {
+    WorldConfig {
+        users: 600,
+        movies: 300,
+        days: 8,
+        malformed_rate: 0.0,
+        drift: Some(WorldDrift { kind, after_days }),
+        ..WorldConfig::default()
+    }
+}
+
+#[test]
+fn drift_must_start_inside_the_window() {
+    for after_days in [0, 8, 9] {
+        let message = drifting(DriftKind::TasteShift, after_days).validate().unwrap_err();
+        assert!(message.contains("taste-shift drift"), "{message}");
+    }
+    assert_eq!(drifting(DriftKind::NewCohort, 7).validate(), Ok(()));
+    // An undrifted config says nothing about drift, so truth.json stays as it was.
+    let text = serde_json::to_string(&WorldConfig::default()).unwrap();
+    assert!(!text.contains("drift"), "{text}");
+    let config = drifting(DriftKind::NewCohort, 3);
+    let back: WorldConfig = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+    assert_eq!(back, config);
+}
+
+#[test]
+fn a_new_cohort_of_young_students_arrives_after_the_drift_day() {
+    let config = drifting(DriftKind::NewCohort, 4);
+    let drift_start = config.start.0 + 4 * 86_400 * 1_000_000_000;
+    let world = World::generate(config).unwrap();
+    assert_eq!(world.users.len(), 600);
+    let cohort = &world.users[360..];
+    assert!(world.user_tastes[360..].iter().all(|t| t.joined.0 >= drift_start), "the cohort joins after day 4");
+    let mean_age = |users: &[crate::records::User]| {
+        users.iter().map(|u| f64::from(u.age.unwrap())).sum::<f64>() / users.len() as f64
+    };
+    assert!(mean_age(cohort) < 21.0 && mean_age(&world.users[..360]) > 28.0);
+    let students = cohort.iter().filter(|u| u.occupation.as_deref() == Some("student")).count();
+    assert!(students as f64 > 0.75 * cohort.len() as f64, "{students} students");
+    let ids: Vec<_> = world.users.iter().map(|u| u.user_id).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids stay increasing");
+    // Their accounts and sessions all come after the drift day.
+    let (lines, _, _) = stream_of(&world);
+    let cohort_ids: std::collections::HashSet<_> = cohort.iter().map(|u| u.user_id).collect();
+    let mut cohort_lines = 0;
+    for line in &lines {
+        let event = parse_line(line, RatingScale::FIVE).unwrap();
+        if cohort_ids.contains(&event.user()) {
+            assert!(event.time().0 >= drift_start, "{line}");
+            cohort_lines += 1;
+        }
+    }
+    assert!(cohort_lines > 500, "the cohort is active: {cohort_lines} lines");
+}
+
+#[test]
+fn a_taste_shift_changes_what_is_watched_from_the_drift_day_only() {
+    let config = drifting(DriftKind::TasteShift, 4);
+    let drift_start = config.start.0 + 4 * 86_400 * 1_000_000_000;
+    let shifted = World::generate(config.clone()).unwrap();
+    let plain = World::generate(WorldConfig { drift: None, ..config }).unwrap();
+    let (shifted_lines, _, _) = stream_of(&shifted);
+    let (plain_lines, _, _) = stream_of(&plain);
+    let before = |lines: &[String]| -> Vec<String> {
+        lines.iter().filter(|l| parse_line(l, RatingScale::FIVE).unwrap().time().0 < drift_start).cloned().collect()
+    };
+    assert_eq!(before(&shifted_lines), before(&plain_lines), "before the drift day the world is the undrifted one");
+    // The boosted block (Animation, Family, Fantasy, Science Fiction) takes a larger share
+    // of watch sessions afterwards.
+    let block = (1 << 2) | (1 << 7) | (1 << 8) | (1 << 14);
+    let block_share = |lines: &[String], after: bool| {
+        let (mut in_block, mut all) = (0, 0);
+        for line in lines {
+            if let Ok(StreamEvent::Watch { movie, minute: 0, time, .. }) = parse_line(line, RatingScale::FIVE) {
+                if (time.0 >= drift_start) == after {
+                    all += 1;
+                    in_block +=
+                        usize::from(shifted.movie_tastes[shifted.movie_index(movie).unwrap()].genre_mask & block != 0);
+                }
+            }
+        }
+        in_block as f64 / all as f64
+    };
+    let (share_before, share_after) = (block_share(&shifted_lines, false), block_share(&shifted_lines, true));
+    assert!(share_after > 1.4 * share_before, "{share_before} before, {share_after} after");
+    let plain_after = block_share(&plain_lines, true);
+    assert!(plain_after < 1.15 * block_share(&plain_lines, false), "the undrifted world does not move: {plain_after}");
+    // Utility after the window is the shifted tastes'.
+    let (user, movie) =
+        (0, (0..shifted.movies.len()).find(|&m| shifted.movie_tastes[m].genre_mask & block != 0).unwrap());
+    assert_ne!(shifted.utility(user, movie), plain.utility(user, movie));
+}

@@ -92,6 +92,7 @@ impl World {
         }
         world.user_tastes = users.into_iter().map(|row| row.taste).collect();
         world.movie_tastes = movies.into_iter().map(|row| row.taste).collect();
+        world.shift_tastes();
         Ok(world)
     }
 }

@@ -15,7 +15,7 @@
 //! One thread; the timer is not the point, the counts are.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use marquee_data::edge_log::{EdgeKind, EdgeRow};
@@ -24,9 +24,9 @@ use marquee_data::interleave::{credit, interleaving_readout, team_draft, teams_s
 use marquee_data::online::{attribute, experiment_readout, user_outcomes, DEFAULT_WINDOW_MS};
 use marquee_data::stats::{Decision, ValidDecisionRules};
 use marquee_data::world::{OnlineConfig, OnlineSimulator, World, LIST_LENGTH};
-use marquee_model::manifest::{Manifest, MANIFEST_FILE};
-use marquee_model::recommend::{shard_of, ProfileShard, Recommender, UserProfile};
 use serde::Serialize;
+
+use crate::commands::served_model::ServedModel;
 
 #[derive(clap::Args)]
 pub struct BenchInterleavingArgs {
@@ -59,41 +59,6 @@ pub struct BenchInterleavingArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
-}
-
-/// A model folder loaded for serving in process.
-struct Model {
-    recommender: Recommender,
-    shards: Vec<ProfileShard>,
-}
-
-impl Model {
-    fn load(dir: &Path) -> Result<Model> {
-        let read =
-            |file: &str| std::fs::read(dir.join(file)).with_context(|| format!("reading {}/{file}", dir.display()));
-        let manifest: Manifest = serde_json::from_slice(&read(MANIFEST_FILE)?)
-            .with_context(|| format!("{}/{MANIFEST_FILE} is not a manifest", dir.display()))?;
-        let recommender = Recommender::from_blob(&read(&manifest.recommender.path)?)?;
-        let shards = manifest
-            .profile_shards
-            .iter()
-            .map(|file| Ok(ProfileShard::from_blob(&read(&file.path)?)?))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Model { recommender, shards })
-    }
-
-    /// The list the edge would serve `user` with `seed`.
-    fn list(&self, user: u64, seed: u64) -> Vec<String> {
-        let shard = self.shards.get(shard_of(user, self.recommender.shard_count()) as usize);
-        let profile = shard
-            .and_then(|shard| self.recommender.lookup_profile(shard, user).ok().flatten())
-            .unwrap_or_else(|| UserProfile::cold(user, Default::default()));
-        self.recommender
-            .recommend(&profile, LIST_LENGTH, seed)
-            .iter()
-            .filter_map(|r| self.recommender.movie_id(r.item).map(str::to_owned))
-            .collect()
-    }
 }
 
 /// One checkpoint's readings.
@@ -150,8 +115,8 @@ pub fn run(args: BenchInterleavingArgs) -> Result<()> {
     anyhow::ensure!(args.runs >= 1, "--runs must be at least 1");
     let world = World::load_truth(&args.world)
         .with_context(|| format!("reading the ground truth of the world in {}", args.world.display()))?;
-    let control = Model::load(&args.control)?;
-    let challenger = Model::load(&args.challenger)?;
+    let control = ServedModel::load(&args.control)?;
+    let challenger = ServedModel::load(&args.challenger)?;
     if args.runs == 1 {
         let figures = run_once(&args, &world, &control, &challenger, args.seed)?;
         if args.json {
@@ -208,8 +173,8 @@ pub fn run(args: BenchInterleavingArgs) -> Result<()> {
 fn run_once(
     args: &BenchInterleavingArgs,
     world: &World,
-    control: &Model,
-    challenger: &Model,
+    control: &ServedModel,
+    challenger: &ServedModel,
     seed: u64,
 ) -> Result<Figures> {
     let config = OnlineConfig { users: args.users, requests: args.requests, seed, ..OnlineConfig::default() };
@@ -245,9 +210,9 @@ fn run_once(
         // A/B: the user's arm's list.
         let arm = experiment.assign(visit.user_id).name.clone();
         let list = if arm == "control" {
-            control.list(visit.user_id, list_seed)
+            control.list(visit.user_id, LIST_LENGTH, list_seed)
         } else {
-            challenger.list(visit.user_id, list_seed)
+            challenger.list(visit.user_id, LIST_LENGTH, list_seed)
         };
         let outcome = ab_sim.respond(visit, &list, None);
         let id = format!("r{}", visit.index);
@@ -282,8 +247,8 @@ fn run_once(
             });
         }
         // Interleaving: the merge of both lists.
-        let a = control.list(visit.user_id, list_seed);
-        let b = challenger.list(visit.user_id, list_seed);
+        let a = control.list(visit.user_id, LIST_LENGTH, list_seed);
+        let b = challenger.list(visit.user_id, LIST_LENGTH, list_seed);
         let merged = team_draft(&a, &b, LIST_LENGTH, list_seed);
         let merged_ids: Vec<String> = merged.iter().map(|(movie, _)| (*movie).to_owned()).collect();
         let outcome = interleave_sim.respond(visit, &merged_ids, None);
