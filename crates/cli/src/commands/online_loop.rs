@@ -29,6 +29,7 @@ use marquee_data::online::{attribute, experiment_readout, online_metrics, user_o
 use marquee_data::stats::{Decision, DecisionRules};
 use marquee_data::store::Store;
 use marquee_data::world::World;
+use marquee_data::Timestamp;
 use serde::Serialize;
 
 use super::experiment::{activate, challenge, put_experiment, EdgeArgs};
@@ -113,6 +114,41 @@ pub struct Round {
     /// The lowest group click rate over the highest, across gender and age buckets (the
     /// fairness reports' groups; those with at least 50 lists).
     pub worst_to_best_group_ratio: Option<f64>,
+    /// `marquee drift` of this round's traffic against the first round's (from round 2;
+    /// published to the edge, so `/metrics` exports it): the share of columns drifted.
+    pub drift_share: Option<f64>,
+    /// Whether that report found the dataset drifted.
+    pub dataset_drifted: Option<bool>,
+}
+
+/// Seconds since the epoch now, for the rounds' time windows.
+fn now_seconds() -> i64 {
+    std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+/// `STORE@FROM..TO` for `marquee drift`, over whole seconds.
+fn window(store: &str, (from, to): (i64, i64)) -> String {
+    format!("{store}@{}..{}", Timestamp::from_unix_seconds(from), Timestamp::from_unix_seconds(to))
+}
+
+/// Runs `marquee drift` on the round's window against the first round's, publishes the
+/// summary to the edge, and returns (share drifted, dataset drifted).
+fn drift_against_first_round(edge: &EdgeArgs, store: &str, first: (i64, i64), this: (i64, i64)) -> Result<(f64, bool)> {
+    let (reference, current) = (window(store, first), window(store, this));
+    let report: serde_json::Value = serde_json::from_str(&marquee(&[
+        "drift",
+        "--reference",
+        &reference,
+        "--current",
+        &current,
+        "--json",
+        "--publish",
+        &edge.to,
+        "--token",
+        &edge.token,
+    ])?)?;
+    let share = report["dataset"]["share_drifted"].as_f64().context("the drift report has no share")?;
+    Ok((share, report["dataset"]["dataset_drifted"].as_bool().unwrap_or(false)))
 }
 
 pub fn run(args: LoopArgs) -> Result<()> {
@@ -161,7 +197,9 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
     put_experiment(edge, &Experiment::default())?;
     let rules = DecisionRules { min_users_per_arm: args.min_users, ..DecisionRules::default() }.validate()?;
     let mut rounds = Vec::new();
+    let mut first_window = None;
     for round in 1..=args.rounds {
+        let round_started = now_seconds();
         let challenger =
             train_and_publish(args, edge, &store_arg, &dir.join(format!("round-{round}")), explore, args.challenger)?;
         let experiment = challenge(&challenger, args.share, &format!("loop-{explore}-{round}"));
@@ -192,6 +230,15 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
         let rows: Vec<_> =
             Store::open(&store)?.edge_rows()?.into_iter().filter(|row| row.seq > since && row.seq <= cursor).collect();
         since = cursor;
+        // The round's events are dated by the edge's clock, inside these whole seconds.
+        let round_window = (round_started, now_seconds() + 1);
+        let drift = match first_window {
+            None => {
+                first_window = Some(round_window);
+                None
+            }
+            Some(first) => Some(drift_against_first_round(edge, &store_arg, first, round_window)?),
+        };
 
         let attributions = attribute(&rows, DEFAULT_WINDOW_MS);
         let readout = experiment_readout(&user_outcomes(&rows, &attributions), &experiment, &rules);
@@ -231,6 +278,8 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
             exposure_gini: all.exposure_gini,
             exposure_popularity_correlation: all.recommended_watched_correlation,
             worst_to_best_group_ratio: group_ratio(world, &user_outcomes(&pooled, &pooled_attributions)["all"]),
+            drift_share: drift.map(|(share, _)| share),
+            dataset_drifted: drift.map(|(_, drifted)| drifted),
         };
         eprintln!(
             "explore {explore} round {round}: click rate {:.4} (simulator {:.4}, oracle {:.4}), MRR {:.4}, control {:.4} vs challenger {:.4}: {}; coverage {:.3}, gini {:.3}, exposure-popularity r {}",
@@ -245,6 +294,13 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
             record.exposure_gini,
             record.exposure_popularity_correlation.map_or_else(|| "-".into(), |r| format!("{r:.3}")),
         );
+        if let (Some(share), Some(drifted)) = (record.drift_share, record.dataset_drifted) {
+            eprintln!(
+                "explore {explore} round {round}: drift against round 1: {:.0}% of columns{}",
+                share * 100.0,
+                if drifted { ", dataset drifted" } else { "" }
+            );
+        }
         rounds.push(record);
     }
     Ok(rounds)
@@ -350,12 +406,12 @@ fn group_ratio(world: &World, users: &[marquee_data::online::UserOutcome]) -> Op
 
 fn write_results(out: &Path, rounds: &[Round]) -> Result<()> {
     std::fs::write(out.join("loop.json"), serde_json::to_string_pretty(rounds)?)?;
-    let mut csv = String::from("explore,round,control_version,challenger_version,decision,active_after,lists,click_rate,mrr,oracle_click_rate,control_click_rate,challenger_click_rate,coverage,exposure_gini,exposure_popularity_correlation,worst_to_best_group_ratio\n");
+    let mut csv = String::from("explore,round,control_version,challenger_version,decision,active_after,lists,click_rate,mrr,oracle_click_rate,control_click_rate,challenger_click_rate,coverage,exposure_gini,exposure_popularity_correlation,worst_to_best_group_ratio,drift_share,dataset_drifted\n");
     let optional = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v:.6}"));
     for r in rounds {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{}",
+            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{},{},{}",
             r.explore,
             r.round,
             r.control_version,
@@ -371,7 +427,9 @@ fn write_results(out: &Path, rounds: &[Round]) -> Result<()> {
             r.coverage,
             r.exposure_gini,
             optional(r.exposure_popularity_correlation),
-            optional(r.worst_to_best_group_ratio)
+            optional(r.worst_to_best_group_ratio),
+            optional(r.drift_share),
+            r.dataset_drifted.map_or_else(String::new, |drifted| drifted.to_string())
         );
     }
     std::fs::write(out.join("loop.csv"), csv)?;
