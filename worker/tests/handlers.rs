@@ -589,6 +589,11 @@ fn the_bench_route_times_serving_inside_the_worker() {
     assert_eq!(body["fallbacks"], 0);
     assert_eq!(edge.admin("GET", "/v1/admin/bench?users=x", vec![]).status, 400);
     assert_eq!(edge.send(Request::get("/v1/admin/bench?users=1")).status, 401);
+    // A thousand users a thousand times over is a million passes in one request: refused.
+    let users: Vec<String> = (1..=1000).map(|user| user.to_string()).collect();
+    let heavy = edge.admin("GET", &format!("/v1/admin/bench?users={}&repeat=1000", users.join(",")), vec![]);
+    assert_eq!(heavy.status, 400);
+    assert!(json(&heavy)["message"].as_str().unwrap().contains("at most 20000"), "{}", heavy.body_text());
 }
 
 #[test]

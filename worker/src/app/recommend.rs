@@ -19,6 +19,9 @@ use super::queries;
 use super::storage::Storage;
 use super::{App, Call, Request, Response, MAX_RECOMMENDATIONS};
 
+/// The most recommendation passes one `/v1/admin/bench` request may run (users × repeat).
+const MAX_BENCH_PASSES: usize = 20_000;
+
 /// The most items `/v1/recommend` answers with (`?n=`).
 const MAX_JSON_ITEMS: usize = 100;
 
@@ -179,6 +182,13 @@ impl App {
             request.query_param("repeat").unwrap_or("20").parse().map_err(|_| bad("repeat must be an integer"))?;
         if users.is_empty() || users.len() > 1000 || !(1..=1000).contains(&repeat) {
             return Err(bad("1 to 1000 users, repeat 1 to 1000"));
+        }
+        // One request may not hold an isolate's CPU for long: a million passes would.
+        if users.len() * repeat as usize > MAX_BENCH_PASSES {
+            return Err(AppError::BadRequest(format!(
+                "users × repeat is {}; at most {MAX_BENCH_PASSES} recommendation passes per request: split the users",
+                users.len() * repeat as usize
+            )));
         }
         let mut micros = Vec::with_capacity(users.len());
         let mut fallbacks = 0;
