@@ -57,6 +57,20 @@ enum Command {
     Bench(commands::bench::BenchCommand),
 }
 
+/// A token given as `--token` is visible to every user of the machine (`ps`, shell
+/// history): say so when a person typed it (stderr is a terminal; the loop's own child
+/// processes are not warned about).
+fn warn_about_a_token_in_argv() {
+    use std::io::IsTerminal as _;
+    let given = std::env::args().any(|arg| arg == "--token" || arg.starts_with("--token="));
+    if given && std::io::stderr().is_terminal() {
+        tracing::warn!(
+            "--token puts the admin token where other users can read it (ps, shell history); \
+             prefer the MARQUEE_ADMIN_TOKEN environment variable"
+        );
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // Logs go to stderr so that stdout stays clean for --json.
     tracing_subscriber::fmt()
@@ -65,6 +79,7 @@ fn main() -> std::process::ExitCode {
         .with_target(false)
         .init();
     let cli = Cli::parse();
+    warn_about_a_token_in_argv();
     let result = match cli.command {
         Command::World(args) => commands::world::run(args),
         Command::Ingest(args) => commands::ingest::run(args),

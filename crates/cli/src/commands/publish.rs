@@ -71,8 +71,36 @@ pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(300)).build()
 }
 
+/// Set to `1` to send the admin token over plain `http://` to a host that is not this
+/// machine (by default refused: anyone on the path could read the token).
+pub const ALLOW_PLAINTEXT_TOKEN: &str = "MARQUEE_ALLOW_PLAINTEXT_TOKEN";
+
+/// Whether a bearer token may be sent to `url`: over https, or over http to loopback only.
+pub fn token_may_travel(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else { return true };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|address| address.is_loopback())
+}
+
 /// Sends a request and turns an error status into an error carrying the edge's message.
+/// A request carrying the admin token to a non-loopback `http://` URL is refused unless
+/// [`ALLOW_PLAINTEXT_TOKEN`] is `1`.
 pub fn send(request: ureq::Request, body: Option<&[u8]>) -> Result<ureq::Response> {
+    if request.header("authorization").is_some()
+        && !token_may_travel(request.url())
+        && std::env::var(ALLOW_PLAINTEXT_TOKEN).as_deref() != Ok("1")
+    {
+        anyhow::bail!(
+            "refusing to send the admin token in the clear to {}: use https://, or set {ALLOW_PLAINTEXT_TOKEN}=1 \
+             if this network is trusted",
+            request.url()
+        );
+    }
     let result = match body {
         Some(bytes) => request.send_bytes(bytes),
         None => request.call(),
@@ -88,5 +116,26 @@ pub fn send(request: ureq::Request, body: Option<&[u8]>) -> Result<ureq::Respons
             anyhow::bail!("the edge answered {status}: {message}")
         }
         Err(error) => Err(anyhow::anyhow!("cannot reach the edge: {error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_may_travel;
+
+    #[test]
+    fn the_token_travels_over_https_or_to_this_machine_only() {
+        for url in [
+            "https://marquee.example.com/v1/admin/models",
+            "http://127.0.0.1:8787/v1/admin/log",
+            "http://localhost:8787",
+            "http://[::1]:8787/x",
+            "http://127.9.9.9/",
+        ] {
+            assert!(token_may_travel(url), "{url}");
+        }
+        for url in ["http://marquee.example.com/v1/admin/models", "http://10.0.0.5:8787", "http://[2001:db8::1]:80/"] {
+            assert!(!token_may_travel(url), "{url}");
+        }
     }
 }
