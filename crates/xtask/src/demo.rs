@@ -75,7 +75,8 @@ pub fn run(root: &Path, port: u16) -> Result<()> {
 }
 
 /// The local admin token: kept in `.dev.vars` (git-ignored), where `wrangler dev` reads
-/// secrets from, and made once from the clock and the process id.
+/// secrets from, and made once from 16 bytes of the system's random source (readable by
+/// its owner only).
 fn admin_token(root: &Path) -> Result<String> {
     let path = root.join(".dev.vars");
     if let Ok(text) = std::fs::read_to_string(&path) {
@@ -83,9 +84,21 @@ fn admin_token(root: &Path) -> Result<String> {
             return Ok(token.trim().to_owned());
         }
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let token = format!("demo-{:x}{:x}", nanos, std::process::id());
-    std::fs::write(&path, format!("ADMIN_TOKEN={token}\n")).context("writing .dev.vars")?;
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut random = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut source| source.read_exact(&mut random))
+        .context("reading /dev/urandom for the admin token")?;
+    let token: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .context("writing .dev.vars")?;
+    file.write_all(format!("ADMIN_TOKEN={token}\n").as_bytes()).context("writing .dev.vars")?;
     Ok(token)
 }
 
