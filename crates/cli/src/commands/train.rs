@@ -188,11 +188,19 @@ fn evaluate(data: &Interactions, params: &HybridParams) -> Result<Evaluation> {
     })
 }
 
-/// Writes through a temporary name and renames, so a crash never leaves half a blob.
+/// Writes through a temporary name and renames, so a crash never leaves half a blob: the
+/// bytes are flushed to disk before the rename, and the rename itself (the folder) after,
+/// so that after a power cut the name holds either the old file or the whole new one.
 fn write_file(dir: &Path, relative: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
     let path = dir.join(relative);
     let partial = dir.join(format!("{relative}.partial"));
-    std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
+    let mut file = std::fs::File::create(&partial).with_context(|| format!("writing {}", partial.display()))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", partial.display()))?;
     std::fs::rename(&partial, &path).with_context(|| format!("renaming {}", partial.display()))?;
+    let folder = path.parent().unwrap_or(dir);
+    std::fs::File::open(folder)
+        .and_then(|handle| handle.sync_all())
+        .with_context(|| format!("syncing {}", folder.display()))?;
     Ok(())
 }
