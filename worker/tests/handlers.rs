@@ -1357,6 +1357,19 @@ fn concurrent_requests_for_one_user_in_one_millisecond_get_distinct_recommendati
 }
 
 #[test]
+fn movie_ids_follow_the_stream_grammar_so_every_stored_event_can_train() {
+    let edge = Edge::new();
+    for bad in ["a b", "x/y", "p=q", ""] {
+        let line = format!(r#"{{"type":"watch","user_id":1,"movie_id":"{bad}","minute":2}}"#);
+        let response = edge.send(Request::new("POST", "/v1/events", line.into_bytes()));
+        assert_eq!(response.status, 400, "{bad:?}");
+        assert!(json(&response)["rejected"][0]["error"].as_str().unwrap().starts_with("movie_id"), "{bad:?}");
+    }
+    let good = r#"{"type":"watch","user_id":1,"movie_id":"the+shawshank+redemption+1994","minute":2}"#;
+    assert_eq!(edge.send(Request::new("POST", "/v1/events", good.as_bytes().to_vec())).status, 200);
+}
+
+#[test]
 fn every_answer_in_an_outage_says_it_is_a_fallback_not_only_the_first() {
     let edge = Edge::new();
     edge.storage.failing.set(true);

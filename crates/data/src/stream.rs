@@ -187,6 +187,13 @@ fn is_cut_off(text: &str, whole: &str) -> bool {
     tail.len() < whole.len() && whole.starts_with(tail)
 }
 
+/// Why a movie id is refused, if it is: the one grammar for movie ids, shared by the stream
+/// parser and the edge's JSON events, so that whatever the edge stores can train. (`=` is
+/// refused in every id: a rating line could not hold it.)
+pub fn movie_id_error(movie: &str) -> Option<String> {
+    check_movie_id(movie, true).err().map(|error| error.to_string())
+}
+
 fn check_movie_id(movie: &str, in_rating: bool) -> Result<(), LineError> {
     if movie.is_empty() {
         return Err(LineError::new("bad_movie_id", "the movie id is empty"));

@@ -227,8 +227,9 @@ fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<EdgeRow, Strin
     if reference.as_ref().is_some_and(|id| id.is_empty() || id.len() > 100) {
         return Err("recommendation_id must be 1 to 100 characters".into());
     }
-    if event.movie_id.is_empty() || event.movie_id.len() > 200 || event.movie_id.contains([',', '\n']) {
-        return Err("movie_id must be 1 to 200 characters without commas".into());
+    // The stream's grammar for movie ids: what the edge stores, the trainer can learn from.
+    if let Some(reason) = marquee_data::stream::movie_id_error(&event.movie_id) {
+        return Err(format!("movie_id: {reason}"));
     }
     if event.id.as_ref().is_some_and(|id| id.is_empty() || id.len() > 100) {
         return Err("id must be 1 to 100 characters".into());

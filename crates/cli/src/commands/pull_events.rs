@@ -56,9 +56,9 @@ pub fn run(args: PullEventsArgs) -> Result<()> {
     let (mut pulled, mut new_rows) = (0u64, 0u64);
     let (unreadable, cursor) = page_log(&base, &args.token, args.page, cursor, |rows, next| {
         pulled += rows.len() as u64;
-        new_rows += store.ingest_edge_rows(&rows)?;
-        // The cursor moves only after the page is stored, so a crash re-pulls, never skips.
-        store.set_edge_cursor(&base, next)?;
+        // The rows, their training events and the cursor in one transaction: a failure
+        // anywhere re-pulls the page, never skips it.
+        new_rows += store.ingest_edge_page(&rows, Some((&base, next)))?;
         Ok(())
     })?;
     let variants = store.variant_figures()?;

@@ -4,10 +4,20 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use super::ingest_stream::{Batch, StreamIngest};
 use super::Store;
 use crate::edge_log::{EdgeKind, EdgeRow};
-use crate::events::{RatingScale, Timestamp};
+use crate::events::{RatingScale, StreamEvent, Timestamp};
 use crate::DataError;
+
+/// Writes where `pull-events` got to for `source` (on the store or inside a transaction).
+fn set_cursor(conn: &rusqlite::Connection, source: &str, cursor: i64) -> Result<(), DataError> {
+    conn.execute(
+        "INSERT INTO store_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![format!("edge_cursor {source}"), cursor.to_string()],
+    )?;
+    Ok(())
+}
 
 /// Online figures for one variant.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -23,51 +33,63 @@ impl Store {
     /// Stores pulled rows. Watch and rate events also become stream events (sessions and
     /// ratings) for training. Returns how many rows were new.
     pub fn ingest_edge_rows(&mut self, rows: &[EdgeRow]) -> Result<u64, DataError> {
-        let mut stream = String::new();
+        self.ingest_edge_page(rows, None)
+    }
+
+    /// Stores one pulled page: the rows, the training events derived from the new ones, and
+    /// (given `(source, cursor)`) where the next pull resumes, all in one transaction, so a
+    /// failure leaves the store as it was and the next pull fetches the page again. The
+    /// events are built from the rows directly, not re-parsed from text, so every row the
+    /// edge accepted trains. Returns how many rows were new.
+    pub fn ingest_edge_page(&mut self, rows: &[EdgeRow], cursor: Option<(&str, i64)>) -> Result<u64, DataError> {
         let mut new_rows = 0;
+        let mut batch = Batch::default();
+        let mut summary = StreamIngest::default();
+        let transaction = self.conn.transaction()?;
         {
-            let transaction = self.conn.transaction()?;
-            {
-                let mut insert = transaction.prepare_cached(
-                    "INSERT OR IGNORE INTO edge_log (id, seq, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )?;
-                for row in rows {
-                    let added = insert.execute(params![
-                        row.id,
-                        row.seq,
-                        row.kind.as_str(),
-                        row.time_ms,
-                        row.user_id as i64,
-                        row.movie_id,
-                        row.value,
-                        row.variant,
-                        row.version,
-                        row.reference,
-                        row.latency_us,
-                        row.teams
-                    ])?;
-                    new_rows += added as u64;
-                    if added == 0 {
-                        continue;
+            let mut insert = transaction.prepare_cached(
+                "INSERT OR IGNORE INTO edge_log (id, seq, kind, time_ms, user_id, movie_id, value, variant, version, ref, latency_us, teams) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for row in rows {
+                let added = insert.execute(params![
+                    row.id,
+                    row.seq,
+                    row.kind.as_str(),
+                    row.time_ms,
+                    row.user_id as i64,
+                    row.movie_id,
+                    row.value,
+                    row.variant,
+                    row.version,
+                    row.reference,
+                    row.latency_us,
+                    row.teams
+                ])?;
+                new_rows += added as u64;
+                if added == 0 {
+                    continue;
+                }
+                let (time, user) = (Timestamp(row.time_ms.saturating_mul(1_000_000)), row.user_id);
+                let event = match (row.kind, row.movie_id.as_deref(), row.value.as_deref()) {
+                    (EdgeKind::Watch, Some(movie), Some(minute)) => {
+                        minute.parse().ok().map(|minute| StreamEvent::Watch { time, user, movie, minute })
                     }
-                    let time = Timestamp(row.time_ms.saturating_mul(1_000_000));
-                    match (row.kind, &row.movie_id, &row.value) {
-                        (EdgeKind::Watch, Some(movie), Some(minute)) => {
-                            stream.push_str(&format!("{time},{},GET /data/m/{movie}/{minute}.mpg\n", row.user_id));
-                        }
-                        (EdgeKind::Rate, Some(movie), Some(stars)) => {
-                            stream.push_str(&format!("{time},{},GET /rate/{movie}={stars}\n", row.user_id));
-                        }
-                        _ => {}
+                    (EdgeKind::Rate, Some(movie), Some(stars)) => {
+                        stars.parse().ok().map(|rating| StreamEvent::Rate { time, user, movie, rating })
                     }
+                    _ => None,
+                };
+                if let Some(event) = event {
+                    batch.add(event, RatingScale::FIVE, &mut summary);
                 }
             }
-            transaction.commit()?;
         }
-        if !stream.is_empty() {
-            self.ingest_stream(stream.as_bytes(), RatingScale::FIVE, |_| {})?;
+        batch.write(&transaction, &mut summary)?;
+        if let Some((source, cursor)) = cursor {
+            set_cursor(&transaction, source, cursor)?;
         }
+        transaction.commit()?;
         Ok(new_rows)
     }
 
@@ -84,11 +106,7 @@ impl Store {
 
     /// Remembers where `pull-events` got to for `source`.
     pub fn set_edge_cursor(&mut self, source: &str, cursor: i64) -> Result<(), DataError> {
-        self.conn.execute(
-            "INSERT INTO store_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![format!("edge_cursor {source}"), cursor.to_string()],
-        )?;
-        Ok(())
+        set_cursor(&self.conn, source, cursor)
     }
 
     /// Every pulled log row, in log order (by `seq`, then `id`), for `marquee report online`.

@@ -50,7 +50,7 @@ struct SessionUpdate {
 /// One transaction's worth of parsed events; movie ids are interned so that a minute line
 /// for a session already in the batch allocates nothing.
 #[derive(Default)]
-struct Batch {
+pub(super) struct Batch {
     movie_index: HashMap<String, u32>,
     movie_ids: Vec<String>,
     sessions: HashMap<(UserId, u32), SessionUpdate>,
@@ -71,7 +71,7 @@ impl Batch {
         index
     }
 
-    fn add(&mut self, event: StreamEvent<'_>, scale: RatingScale, summary: &mut StreamIngest) {
+    pub(super) fn add(&mut self, event: StreamEvent<'_>, scale: RatingScale, summary: &mut StreamIngest) {
         self.events += 1;
         match event {
             StreamEvent::Watch { time, user, movie, minute } => {
@@ -105,7 +105,7 @@ impl Batch {
         }
     }
 
-    fn write(&mut self, tx: &Transaction<'_>, summary: &mut StreamIngest) -> Result<(), DataError> {
+    pub(super) fn write(&mut self, tx: &Transaction<'_>, summary: &mut StreamIngest) -> Result<(), DataError> {
         let mut read_session = tx.prepare_cached(
             "SELECT minute_bitmap, first_time, last_time FROM watch_sessions WHERE user_id = ?1 AND movie_id = ?2",
         )?;

@@ -158,6 +158,21 @@ fn the_edge_log_is_stored_once_feeds_training_and_gives_click_rates() {
     assert_eq!(store.edge_cursor("http://edge").unwrap(), 0);
     store.set_edge_cursor("http://edge", 5).unwrap();
     assert_eq!(store.edge_cursor("http://edge").unwrap(), 5);
+
+    // A page with its cursor: the rows, their training events and the cursor together. The
+    // events are built from the rows, so a movie id an older edge let through still trains.
+    let odd = vec![row(6, "w2", EdgeKind::Watch, Some("the/odd id"), Some("9"), None, None)];
+    assert_eq!(store.ingest_edge_page(&odd, Some(("http://edge", 6))).unwrap(), 1);
+    assert_eq!(store.edge_cursor("http://edge").unwrap(), 6);
+    assert!(store.watch_sessions().unwrap().iter().any(|session| session.movie_id == "the/odd id"));
+
+    // If deriving the training events fails, nothing of the page is kept and the cursor
+    // stays: the next pull fetches the page again instead of skipping its events.
+    store.conn.execute_batch("DROP TABLE watch_sessions").unwrap();
+    let page = vec![row(7, "w3", EdgeKind::Watch, Some("b+2001"), Some("1"), None, None)];
+    assert!(store.ingest_edge_page(&page, Some(("http://edge", 7))).is_err());
+    assert_eq!(store.edge_cursor("http://edge").unwrap(), 6);
+    assert!(store.edge_rows().unwrap().iter().all(|row| row.id != "w3"), "the page's rows were rolled back");
 }
 
 /// The edge's D1 `log` table (after every Worker migration) and the store's `edge_log`
