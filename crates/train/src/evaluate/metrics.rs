@@ -170,19 +170,8 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// The Gini coefficient of non-negative counts.
-pub fn gini(counts: &[u64]) -> f64 {
-    let mut sorted: Vec<u64> = counts.to_vec();
-    sorted.sort_unstable();
-    let n = sorted.len() as f64;
-    let total: f64 = sorted.iter().map(|&count| count as f64).sum();
-    if sorted.is_empty() || total == 0.0 {
-        return 0.0;
-    }
-    let weighted: f64 =
-        sorted.iter().enumerate().map(|(i, &count)| (2.0 * (i as f64 + 1.0) - n - 1.0) * count as f64).sum();
-    weighted / (n * total)
-}
+/// The Gini coefficient of non-negative counts, as the fairness report computes it.
+pub use marquee_data::fairness::gini;
 
 #[cfg(test)]
 mod tests {
