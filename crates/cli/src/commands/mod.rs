@@ -5,6 +5,7 @@ pub mod compare;
 pub mod evaluate;
 pub mod experiment;
 pub mod export;
+pub mod fairness;
 pub mod gbdt;
 pub mod import;
 pub mod ingest;

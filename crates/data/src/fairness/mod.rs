@@ -32,3 +32,24 @@ pub use deciles::{decile_shares, popularity_ranks, DecileShare, DECILES};
 pub use gini::gini;
 pub use long_tail::{long_tail_items, long_tail_share, DEFAULT_HEAD_SHARE};
 pub use ratio::{worst_to_best, GroupRatio, GroupValue, FOUR_FIFTHS};
+
+/// The knobs of a fairness report.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FairnessParams {
+    /// Bootstrap resamples per group and metric (default 1,000).
+    pub resamples: usize,
+    /// The bootstrap interval's two-sided confidence (default 0.95).
+    pub confidence: f64,
+    /// The fewest users a group needs to count in a worst-to-best ratio (default 30, the usual
+    /// rule of thumb for a mean's interval to be trusted); smaller groups are still shown.
+    pub min_users: usize,
+    /// The head's share of the catalog, by popularity; the rest is the long tail (default
+    /// [`DEFAULT_HEAD_SHARE`], 0.2).
+    pub head_share: f64,
+}
+
+impl Default for FairnessParams {
+    fn default() -> Self {
+        FairnessParams { resamples: 1_000, confidence: 0.95, min_users: 30, head_share: DEFAULT_HEAD_SHARE }
+    }
+}
