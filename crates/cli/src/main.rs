@@ -48,6 +48,9 @@ enum Command {
     Simulate(commands::simulate::SimulateArgs),
     /// Fit the hybrid on a time split and report accuracy, coverage and fairness per group.
     Evaluate(commands::evaluate::EvaluateArgs),
+    /// How evenly the served model serves gender × age groups (offline and online) and
+    /// exposes the catalog; optionally publish the summary to the edge for /metrics.
+    Fairness(commands::fairness::FairnessArgs),
     /// Compare every model on the same split: accuracy, training cost, inference cost, size.
     Compare(commands::compare::CompareArgs),
     /// Report data drift between two windows of the store: inputs, ranker features, outputs.
@@ -95,6 +98,7 @@ fn main() -> std::process::ExitCode {
         Command::Loop(args) => commands::online_loop::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Fairness(args) => commands::fairness::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Drift(args) => commands::drift::run(args),
         Command::Bench(command) => commands::bench::run(command),

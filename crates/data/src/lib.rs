@@ -12,6 +12,7 @@ pub mod edge_log;
 pub mod error;
 pub mod events;
 pub mod experiment;
+pub mod fairness;
 mod fields;
 pub mod interleave;
 pub mod metadata;

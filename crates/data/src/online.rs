@@ -30,6 +30,7 @@ use crate::edge_log::{EdgeKind, EdgeRow};
 
 mod per_user;
 mod readout;
+pub use crate::fairness::gini;
 use per_user::ListCredit;
 pub use per_user::{interleaving_credits, user_outcomes, UserOutcome};
 pub use readout::{experiment_readout, ArmSummary, ChallengerReadout, ExperimentReadout, MetricComparison};
@@ -259,21 +260,6 @@ pub fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
     Some(sxy / (sxx * syy).sqrt())
 }
 
-/// The Gini coefficient of non-negative counts: 0 when all are equal, (n-1)/n when one
-/// holds everything, 0 for an empty or all-zero series.
-pub fn gini(counts: &[f64]) -> f64 {
-    let n = counts.len();
-    let total: f64 = counts.iter().sum();
-    if n == 0 || total <= 0.0 {
-        return 0.0;
-    }
-    let mut sorted = counts.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    // G = sum_i (2i - n - 1) x_i / (n * sum x), i = 1..n over ascending x.
-    let weighted: f64 = sorted.iter().enumerate().map(|(i, x)| (2.0 * (i as f64 + 1.0) - n as f64 - 1.0) * x).sum();
-    weighted / (n as f64 * total)
-}
-
 /// Per-group accumulators.
 #[derive(Default)]
 struct Group<'a> {
@@ -358,12 +344,13 @@ pub fn online_metrics(
             let clicked_lists = group.lists.iter().filter(|index| clicked.contains(index)).count() as u64;
             let reciprocal: f64 =
                 group.lists.iter().filter_map(|index| first.get(index)).map(|&(_, _, rank)| 1.0 / rank as f64).sum();
-            let mut exposure: Vec<f64> =
-                universe.keys().map(|movie| group.appearances.get(movie).copied().unwrap_or(0) as f64).collect();
+            let mut exposure: Vec<u64> =
+                universe.keys().map(|movie| group.appearances.get(movie).copied().unwrap_or(0)).collect();
             let watched: Vec<f64> =
                 universe.keys().map(|movie| group.watchers.get(movie).map_or(0, HashSet::len) as f64).collect();
-            let recommended_watched_correlation = pearson(&exposure, &watched);
-            exposure.extend(std::iter::repeat_n(0.0, padding));
+            let shown: Vec<f64> = exposure.iter().map(|&count| count as f64).collect();
+            let recommended_watched_correlation = pearson(&shown, &watched);
+            exposure.extend(std::iter::repeat_n(0, padding));
             GroupMetrics {
                 variant,
                 window_start_ms,

@@ -13,7 +13,7 @@ use marquee_model::recommend::{
 };
 use marquee_model::ModelError;
 use marquee_train::evaluate::models::{GbdtRatings, Hybrid, Popularity, SeenMovies, Svd};
-use marquee_train::evaluate::{evaluate_model, EvaluationParams, ModelReport};
+use marquee_train::evaluate::{evaluate_model, evaluated_lists, EvaluationParams, ModelReport};
 use marquee_train::mf::BiasedSvdParams;
 use marquee_train::recommend::{
     build_catalog, build_profiles, fit_hybrid, time_split, CatalogParams, FittedHybrid, HybridParams, Interactions,
@@ -72,6 +72,25 @@ fn the_hybrid_beats_svd_alone_and_gbdt_alone_on_ndcg() {
     assert!(hybrid.ranking.ndcg > gbdt.ranking.ndcg, "hybrid {} vs gbdt {}", hybrid.ranking.ndcg, gbdt.ranking.ndcg);
     assert!(hybrid.rmse.is_some() && hybrid.rated > 0, "the rating head predicts held-out ratings");
     assert!(hybrid.groups.iter().any(|group| group.group == "gender=F"), "per-group metrics are reported");
+}
+
+#[test]
+fn per_user_lists_are_the_evaluations_own() {
+    let f = fixture();
+    let hybrid = Hybrid { fitted: &f.fitted, rerank: *f.fitted.recommender.rerank_params(), label: "hybrid" };
+    let params = EvaluationParams { max_users: 400, ..EvaluationParams::default() };
+    let report = evaluate_model(&hybrid, &f.data, &f.split, &params);
+    let lists = evaluated_lists(&hybrid, &f.data, &f.split, &params);
+    assert_eq!(lists.users.len(), report.ranking.users);
+    let mean = |value: &dyn Fn(&marquee_train::evaluate::UserList) -> f64| {
+        lists.users.iter().map(value).sum::<f64>() / lists.users.len() as f64
+    };
+    assert!((mean(&|u| u.scores.ndcg) - report.ranking.ndcg).abs() < 1e-12);
+    assert!((mean(&|u| f64::from(u8::from(u.scores.hit))) - report.ranking.hit_rate).abs() < 1e-12);
+    assert!(lists.users.iter().all(|u| u.list.len() == params.list_length));
+    assert_eq!(lists.training_counts.iter().sum::<u64>(), f.split.train.len() as u64);
+    let relevant = f.split.test.iter().filter(|event| event.is_relevant()).count() as u64;
+    assert_eq!(lists.relevant_counts.iter().sum::<u64>(), relevant);
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod drift;
 pub mod evaluate;
 pub mod experiment;
 pub mod export;
+pub mod fairness;
 pub mod gbdt;
 pub mod import;
 pub mod ingest;

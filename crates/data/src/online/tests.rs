@@ -209,11 +209,11 @@ fn time_windows_are_aligned_to_the_epoch_by_impression_time() {
 
 #[test]
 fn gini_of_equal_and_one_hot_exposure() {
-    assert_eq!(gini(&[2.0, 2.0, 2.0, 2.0]), 0.0);
+    assert_eq!(gini(&[2, 2, 2, 2]), 0.0);
     // Ascending [0,0,0,5], weights -3,-1,1,3: 15 / (4 * 5) = 0.75 = (n - 1) / n.
-    close(gini(&[0.0, 5.0, 0.0, 0.0]), 0.75);
+    close(gini(&[0, 5, 0, 0]), 0.75);
     assert_eq!(gini(&[]), 0.0);
-    assert_eq!(gini(&[0.0, 0.0]), 0.0);
+    assert_eq!(gini(&[0, 0]), 0.0);
 }
 
 #[test]

@@ -39,6 +39,7 @@ mod tests;
 pub use decision::{decide, Decision, DecisionInput, DecisionRules, InvalidRules, ValidDecisionRules};
 pub use intervals::{mean_interval, wilson_interval, Z_95};
 pub use off_policy::{bootstrap_interval, ips, snips, Estimator, LoggedRecord, OffPolicyError};
+pub(crate) use off_policy::{quantile, SplitMix64};
 pub use ratio::{
     compare_estimates, compare_ratios, ratio_estimate, RatioComparison, RatioEstimate, RelativeDifference, UnitTotals,
 };

@@ -162,8 +162,8 @@ pub fn bootstrap_interval(
 }
 
 /// The `q` quantile of sorted, non-empty `values` with linear interpolation between order
-/// statistics (numpy's default "linear" method).
-fn quantile(values: &[f64], q: f64) -> f64 {
+/// statistics (numpy's default "linear" method). Shared with the fairness bootstrap.
+pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
     let position = q * (values.len() - 1) as f64;
     let below = position.floor() as usize;
     let above = (below + 1).min(values.len() - 1);
@@ -172,10 +172,14 @@ fn quantile(values: &[f64], q: f64) -> f64 {
 }
 
 /// SplitMix64 (Steele, Lea and Flood), a tiny generator good enough for resampling and easy to
-/// reproduce in the fixture script.
-struct SplitMix64(u64);
+/// reproduce in the fixture scripts. Shared with the fairness bootstrap.
+pub(crate) struct SplitMix64(u64);
 
 impl SplitMix64 {
+    pub(crate) fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
     fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -186,7 +190,7 @@ impl SplitMix64 {
 
     /// A uniform index below `n` by the multiply-shift method, whose bias is negligible for
     /// any realistic `n`.
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 }

@@ -56,30 +56,54 @@ pub struct RankingSums {
     precision: f64,
 }
 
+/// One user's list scored against their relevant movies.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct UserScores {
+    /// Whether any relevant movie is in the list.
+    pub hit: bool,
+    /// Binary-relevance NDCG at k.
+    pub ndcg: f64,
+    /// 1 / the rank of the first relevant movie, 0 without one.
+    pub reciprocal_rank: f64,
+    /// Relevant movies in the list over k.
+    pub precision: f64,
+}
+
+/// Scores one user's list (best first) against their relevant movies; `k` is the list
+/// length asked for (precision divides by it, so short lists are not flattered). `None` for
+/// a user with nothing relevant.
+pub fn score_user(list: &[u32], relevant: &[u32], k: usize) -> Option<UserScores> {
+    if relevant.is_empty() {
+        return None;
+    }
+    let mut dcg = 0.0;
+    let mut first_hit = None;
+    let mut hits = 0usize;
+    for (rank, item) in list.iter().take(k).enumerate() {
+        if relevant.contains(item) {
+            dcg += 1.0 / ((rank + 2) as f64).log2();
+            hits += 1;
+            first_hit.get_or_insert(rank);
+        }
+    }
+    let ideal: f64 = (0..relevant.len().min(k)).map(|rank| 1.0 / ((rank + 2) as f64).log2()).sum();
+    Some(UserScores {
+        hit: hits > 0,
+        ndcg: if ideal > 0.0 { dcg / ideal } else { 0.0 },
+        reciprocal_rank: first_hit.map_or(0.0, |rank| 1.0 / (rank + 1) as f64),
+        precision: hits as f64 / k.max(1) as f64,
+    })
+}
+
 impl RankingSums {
-    /// Adds one user's list (best first) against their relevant movies. `k` is the list
-    /// length asked for (precision divides by it, so short lists are not flattered).
+    /// Adds one user's list (see [`score_user`]); a user with nothing relevant is skipped.
     pub fn add(&mut self, list: &[u32], relevant: &[u32], k: usize) {
-        if relevant.is_empty() {
-            return;
-        }
-        let is_relevant = |item: &u32| relevant.contains(item);
-        let mut dcg = 0.0;
-        let mut first_hit = None;
-        let mut hits = 0usize;
-        for (rank, item) in list.iter().take(k).enumerate() {
-            if is_relevant(item) {
-                dcg += 1.0 / ((rank + 2) as f64).log2();
-                hits += 1;
-                first_hit.get_or_insert(rank);
-            }
-        }
-        let ideal: f64 = (0..relevant.len().min(k)).map(|rank| 1.0 / ((rank + 2) as f64).log2()).sum();
+        let Some(scores) = score_user(list, relevant, k) else { return };
         self.users += 1;
-        self.hits += f64::from(u8::from(hits > 0));
-        self.ndcg += if ideal > 0.0 { dcg / ideal } else { 0.0 };
-        self.reciprocal_rank += first_hit.map_or(0.0, |rank| 1.0 / (rank + 1) as f64);
-        self.precision += hits as f64 / k.max(1) as f64;
+        self.hits += f64::from(u8::from(scores.hit));
+        self.ndcg += scores.ndcg;
+        self.reciprocal_rank += scores.reciprocal_rank;
+        self.precision += scores.precision;
     }
 
     pub fn finish(&self) -> RankingMetrics {
@@ -170,19 +194,8 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// The Gini coefficient of non-negative counts.
-pub fn gini(counts: &[u64]) -> f64 {
-    let mut sorted: Vec<u64> = counts.to_vec();
-    sorted.sort_unstable();
-    let n = sorted.len() as f64;
-    let total: f64 = sorted.iter().map(|&count| count as f64).sum();
-    if sorted.is_empty() || total == 0.0 {
-        return 0.0;
-    }
-    let weighted: f64 =
-        sorted.iter().enumerate().map(|(i, &count)| (2.0 * (i as f64 + 1.0) - n - 1.0) * count as f64).sum();
-    weighted / (n * total)
-}
+/// The Gini coefficient of non-negative counts, as the fairness report computes it.
+pub use marquee_data::fairness::gini;
 
 #[cfg(test)]
 mod tests {

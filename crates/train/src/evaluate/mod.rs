@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use marquee_model::recommend::Demographics;
 use metrics::RatingErrors;
-pub use metrics::{ExposureMetrics, RankingMetrics};
+pub use metrics::{score_user, ExposureMetrics, RankingMetrics, UserScores};
 pub use models::ListModel;
 use score_lists::{score_lists, Audience, GroupLabels, ListScores};
 
@@ -85,10 +85,74 @@ pub fn evaluate_model(
     let labels = group_labels(data);
     let (errors, group_errors) = rating_errors(model, split, &labels);
     let relevant = relevant_by_user(split, users);
-    let ranked_users =
-        sample_users((0..users).filter(|&user| !relevant[user].is_empty()).collect(), params.max_users, params.seed);
+    let ranked_users = ranked_users(&relevant, params);
     let lists = score_lists(model, &ranked_users, &relevant, &split.cold_users, &labels, &audience, params.list_length);
     report(model, errors, &group_errors, lists, &audience)
+}
+
+/// The users whose lists an evaluation ranks: those with a relevant held-out movie, a
+/// seeded sample of them beyond `params.max_users`.
+fn ranked_users(relevant: &[Vec<u32>], params: &EvaluationParams) -> Vec<usize> {
+    sample_users(
+        (0..relevant.len()).filter(|&user| !relevant[user].is_empty()).collect(),
+        params.max_users,
+        params.seed,
+    )
+}
+
+/// One evaluated user's list and its scores.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UserList {
+    /// The user's dense index in the data.
+    pub user: usize,
+    /// The model's list, best first (item indices).
+    pub list: Vec<u32>,
+    pub scores: UserScores,
+}
+
+/// The lists [`evaluate_model`] scores, one per user, for reports that need each user's
+/// figures (bootstrap intervals) and the items' counts (popularity deciles).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvaluatedLists {
+    /// The same users [`evaluate_model`] ranks, in ascending order.
+    pub users: Vec<UserList>,
+    /// Training interactions per item (the split's training part).
+    pub training_counts: Vec<u64>,
+    /// Relevant held-out interactions per item (watched, or rated 4 or more).
+    pub relevant_counts: Vec<u64>,
+}
+
+/// Each evaluated user's `params.list_length`-long list from `model`, scored against their
+/// relevant held-out movies: the users, lists and relevance of [`evaluate_model`].
+pub fn evaluated_lists(
+    model: &dyn ListModel,
+    data: &Interactions,
+    split: &Split,
+    params: &EvaluationParams,
+) -> EvaluatedLists {
+    let items = data.movies.len();
+    let relevant = relevant_by_user(split, data.users.len());
+    let mut training_counts = vec![0u64; items];
+    for event in &split.train {
+        if let Some(count) = training_counts.get_mut(event.item as usize) {
+            *count += 1;
+        }
+    }
+    let mut relevant_counts = vec![0u64; items];
+    for item in relevant.iter().flatten() {
+        if let Some(count) = relevant_counts.get_mut(*item as usize) {
+            *count += 1;
+        }
+    }
+    let users = ranked_users(&relevant, params)
+        .into_iter()
+        .filter_map(|user| {
+            let list = model.recommend(user, params.list_length);
+            let scores = score_user(&list, &relevant[user], params.list_length)?;
+            Some(UserList { user, list, scores })
+        })
+        .collect();
+    EvaluatedLists { users, training_counts, relevant_counts }
 }
 
 /// Each user's two group labels: `gender=…` and `age=…`.
