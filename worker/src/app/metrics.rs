@@ -307,95 +307,71 @@ fn render_latency(out: &mut String, buckets: &[queries::LatencyBucket], sums: &[
     }
 }
 
+/// A gauge's header and its one unlabelled value.
+fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// A gauge's header and one value per label set (`labels` already formatted, `a="x",b="y"`).
+fn labelled_gauge(out: &mut String, name: &str, help: &str, values: impl Iterator<Item = (String, String)>) {
+    header(out, name, "gauge", help);
+    for (labels, value) in values {
+        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+    }
+}
+
 /// One stored health report's gauges. A body that no longer parses (written by another
 /// version) is skipped rather than failing the scrape.
 fn render_report(out: &mut String, report: &queries::StoredReport) {
-    let flag = |value: bool| u8::from(value);
+    let flag = |value: bool| u8::from(value).to_string();
     match report.kind.as_str() {
         "drift" => {
             let Ok(drift) = serde_json::from_str::<DriftSummary>(&report.body) else { return };
-            header(
-                out,
-                "marquee_drift_share_drifted",
-                "gauge",
-                "The share of columns the latest drift report found drifted.",
-            );
-            let _ = writeln!(out, "marquee_drift_share_drifted {}", drift.share_drifted);
-            header(
-                out,
-                "marquee_drift_dataset_drifted",
-                "gauge",
-                "1 when the latest drift report found the dataset drifted.",
-            );
-            let _ = writeln!(out, "marquee_drift_dataset_drifted {}", flag(drift.dataset_drifted));
-            header(out, "marquee_drift_column_score", "gauge", "Each column's drift statistic (p-value or distance).");
-            for column in &drift.columns {
-                let _ = writeln!(
-                    out,
-                    "marquee_drift_column_score{{column=\"{}\",scope=\"{}\",test=\"{}\"}} {}",
-                    column.name, column.scope, column.test, column.score
-                );
-            }
-            header(
-                out,
-                "marquee_drift_column_drifted",
-                "gauge",
-                "1 for each column the latest drift report found drifted.",
-            );
-            for column in &drift.columns {
-                let _ = writeln!(
-                    out,
-                    "marquee_drift_column_drifted{{column=\"{}\",scope=\"{}\"}} {}",
-                    column.name,
-                    column.scope,
-                    flag(column.drifted)
-                );
-            }
-            header(
-                out,
-                "marquee_drift_report_timestamp_seconds",
-                "gauge",
-                "When the latest drift report was computed.",
-            );
-            let _ = writeln!(out, "marquee_drift_report_timestamp_seconds {}", drift.generated_ms as f64 / 1000.0);
+            let help = "The share of columns the latest drift report found drifted.";
+            gauge(out, "marquee_drift_share_drifted", help, drift.share_drifted);
+            let help = "1 when the latest drift report found the dataset drifted.";
+            gauge(out, "marquee_drift_dataset_drifted", help, flag(drift.dataset_drifted));
+            let scores = drift.columns.iter().map(|column| {
+                let labels = format!("column=\"{}\",scope=\"{}\",test=\"{}\"", column.name, column.scope, column.test);
+                (labels, column.score.to_string())
+            });
+            let help = "Each column's drift statistic (p-value or distance).";
+            labelled_gauge(out, "marquee_drift_column_score", help, scores);
+            let drifted = drift
+                .columns
+                .iter()
+                .map(|column| (format!("column=\"{}\",scope=\"{}\"", column.name, column.scope), flag(column.drifted)));
+            let help = "1 for each column the latest drift report found drifted.";
+            labelled_gauge(out, "marquee_drift_column_drifted", help, drifted);
+            let help = "When the latest drift report was computed.";
+            gauge(out, "marquee_drift_report_timestamp_seconds", help, drift.generated_ms as f64 / 1000.0);
         }
         "fairness" => {
             let Ok(fairness) = serde_json::from_str::<FairnessSummary>(&report.body) else { return };
-            header(out, "marquee_fairness_ratio", "gauge", "Each metric's worst group's value over the best group's.");
-            for ratio in &fairness.ratios {
-                let _ = writeln!(
-                    out,
-                    "marquee_fairness_ratio{{metric=\"{}\",worst_group=\"{}\",best_group=\"{}\"}} {}",
-                    ratio.metric, ratio.worst_group, ratio.best_group, ratio.ratio
+            let ratios = fairness.ratios.iter().map(|ratio| {
+                let labels = format!(
+                    "metric=\"{}\",worst_group=\"{}\",best_group=\"{}\"",
+                    ratio.metric, ratio.worst_group, ratio.best_group
                 );
-            }
-            header(
+                (labels, ratio.ratio.to_string())
+            });
+            let help = "Each metric's worst group's value over the best group's.";
+            labelled_gauge(out, "marquee_fairness_ratio", help, ratios);
+            let flagged =
+                fairness.ratios.iter().map(|ratio| (format!("metric=\"{}\"", ratio.metric), flag(ratio.flagged)));
+            let help = "1 for each metric whose ratio is below the four-fifths rule.";
+            labelled_gauge(out, "marquee_fairness_flagged", help, flagged);
+            gauge(
                 out,
-                "marquee_fairness_flagged",
-                "gauge",
-                "1 for each metric whose ratio is below the four-fifths rule.",
+                "marquee_exposure_gini",
+                "The Gini coefficient of exposure over the catalog.",
+                fairness.exposure_gini,
             );
-            for ratio in &fairness.ratios {
-                let _ =
-                    writeln!(out, "marquee_fairness_flagged{{metric=\"{}\"}} {}", ratio.metric, flag(ratio.flagged));
-            }
-            header(out, "marquee_exposure_gini", "gauge", "The Gini coefficient of exposure over the catalog.");
-            let _ = writeln!(out, "marquee_exposure_gini {}", fairness.exposure_gini);
-            header(
-                out,
-                "marquee_long_tail_share",
-                "gauge",
-                "The share of recommended slots that went to long-tail items.",
-            );
-            let _ = writeln!(out, "marquee_long_tail_share {}", fairness.long_tail_share);
-            header(
-                out,
-                "marquee_fairness_report_timestamp_seconds",
-                "gauge",
-                "When the latest fairness report was computed.",
-            );
-            let _ =
-                writeln!(out, "marquee_fairness_report_timestamp_seconds {}", fairness.generated_ms as f64 / 1000.0);
+            let help = "The share of recommended slots that went to long-tail items.";
+            gauge(out, "marquee_long_tail_share", help, fairness.long_tail_share);
+            let help = "When the latest fairness report was computed.";
+            gauge(out, "marquee_fairness_report_timestamp_seconds", help, fairness.generated_ms as f64 / 1000.0);
         }
         _ => {}
     }

@@ -87,15 +87,7 @@ impl Store {
             "SELECT user_id, movie_id, minutes_watched, first_time, last_time FROM watch_sessions
              ORDER BY first_time, user_id, movie_id",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok(WatchSession {
-                user_id: row.get::<_, i64>(0)? as u64,
-                movie_id: row.get(1)?,
-                minutes_watched: row.get(2)?,
-                first_time: Timestamp(row.get(3)?),
-                last_time: Timestamp(row.get(4)?),
-            })
-        })?;
+        let rows = statement.query_map([], watch_session)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -106,15 +98,7 @@ impl Store {
             "SELECT user_id, movie_id, minutes_watched, first_time, last_time FROM watch_sessions
              WHERE first_time >= ?1 AND first_time < ?2 ORDER BY first_time, user_id, movie_id",
         )?;
-        let rows = statement.query_map(rusqlite::params![from.0, to.0], |row| {
-            Ok(WatchSession {
-                user_id: row.get::<_, i64>(0)? as u64,
-                movie_id: row.get(1)?,
-                minutes_watched: row.get(2)?,
-                first_time: Timestamp(row.get(3)?),
-                last_time: Timestamp(row.get(4)?),
-            })
-        })?;
+        let rows = statement.query_map(rusqlite::params![from.0, to.0], watch_session)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -146,4 +130,15 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A `watch_sessions` row read as `user_id, movie_id, minutes_watched, first_time, last_time`.
+fn watch_session(row: &rusqlite::Row<'_>) -> rusqlite::Result<WatchSession> {
+    Ok(WatchSession {
+        user_id: row.get::<_, i64>(0)? as u64,
+        movie_id: row.get(1)?,
+        minutes_watched: row.get(2)?,
+        first_time: Timestamp(row.get(3)?),
+        last_time: Timestamp(row.get(4)?),
+    })
 }
