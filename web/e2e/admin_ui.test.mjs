@@ -67,7 +67,7 @@ test("a wrong token is refused with a clear message, the right one opens the ove
   await page.click(".token-prompt button[type=submit]");
   await page.waitForSelector(".figure[data-figure='Health']");
   assert.match(await page.textContent(".figure[data-figure='Health']"), /ok/);
-  assert.equal(await page.locator("figure.chart").count(), 6);
+  assert.equal(await page.locator("figure.chart").count(), 7, "six traffic charts and availability");
   assert.ok(!page.url().includes(TOKEN), "the token is never put in a URL");
 });
 
