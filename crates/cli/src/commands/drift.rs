@@ -192,7 +192,7 @@ pub fn run(args: DriftArgs) -> Result<()> {
         print_table(&report);
     }
     if let (Some(url), Some(token)) = (&args.publish, &token) {
-        publish(url, token, &summary)?;
+        super::publish::put_report(url, token, "drift", &summary)?;
         if !args.json {
             println!("published the summary to {}/v1/admin/monitor/drift", url.trim_end_matches('/'));
         }
@@ -511,21 +511,6 @@ fn summary(report: &Report) -> DriftSummary {
             })
             .collect(),
     }
-}
-
-/// PUTs the summary to the edge, as `marquee publish` talks to it.
-fn publish(url: &str, token: &str, summary: &DriftSummary) -> Result<()> {
-    let base = url.trim_end_matches('/');
-    let body = serde_json::to_vec(summary)?;
-    super::publish::send(
-        super::publish::agent()
-            .put(&format!("{base}/v1/admin/monitor/drift"))
-            .set("authorization", &format!("Bearer {token}"))
-            .set("content-type", "application/json"),
-        Some(&body),
-    )
-    .context("publishing the drift summary")?;
-    Ok(())
 }
 
 fn print_table(report: &Report) {

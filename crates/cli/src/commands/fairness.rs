@@ -31,7 +31,6 @@ use marquee_train::recommend::{fit_hybrid, HybridParams, Interactions};
 use serde::Serialize;
 
 use super::log_source::LogSourceArgs;
-use super::publish::{agent, send};
 use super::report::{group_of, Demographic};
 
 #[derive(clap::Args)]
@@ -201,7 +200,8 @@ pub fn run(args: FairnessArgs) -> Result<()> {
     let params = check(&args)?;
     let report = build(&args, &params)?;
     if let Some(url) = &args.publish {
-        publish(url, args.token.as_deref(), &report.summary)?;
+        let token = args.token.as_deref().context("--publish needs --token or MARQUEE_ADMIN_TOKEN")?;
+        super::publish::put_report(url, token, "fairness", &report.summary)?;
     }
     if args.json {
         return super::print_json(&report);
@@ -545,18 +545,6 @@ fn metric_label(group: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn publish(url: &str, token: Option<&str>, summary: &FairnessSummary) -> Result<()> {
-    let token = token.context("--publish needs --token or MARQUEE_ADMIN_TOKEN")?;
-    let url = format!("{}/v1/admin/monitor/fairness", url.trim_end_matches('/'));
-    let body = serde_json::to_vec(summary)?;
-    send(
-        agent().put(&url).set("authorization", &format!("Bearer {token}")).set("content-type", "application/json"),
-        Some(&body),
-    )
-    .with_context(|| format!("publishing the fairness summary to {url}"))?;
-    Ok(())
 }
 
 fn print_report(report: &FairnessReport) {

@@ -71,6 +71,19 @@ pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(300)).build()
 }
 
+/// PUTs a health report's summary (`kind`: `drift` or `fairness`) to the edge's
+/// `/v1/admin/monitor/<kind>`, where `/metrics` and the admin UI read it.
+pub fn put_report(url: &str, token: &str, kind: &str, summary: &impl serde::Serialize) -> Result<()> {
+    let url = format!("{}/v1/admin/monitor/{kind}", url.trim_end_matches('/'));
+    let body = serde_json::to_vec(summary)?;
+    send(
+        agent().put(&url).set("authorization", &format!("Bearer {token}")).set("content-type", "application/json"),
+        Some(&body),
+    )
+    .with_context(|| format!("publishing the {kind} summary to {url}"))?;
+    Ok(())
+}
+
 /// Set to `1` to send the admin token over plain `http://` to a host that is not this
 /// machine (by default refused: anyone on the path could read the token).
 pub const ALLOW_PLAINTEXT_TOKEN: &str = "MARQUEE_ALLOW_PLAINTEXT_TOKEN";
