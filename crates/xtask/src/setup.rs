@@ -100,45 +100,43 @@ fn ensure_cargo_fuzz(root: &Path) -> Result<()> {
 }
 
 fn ensure_chromium(root: &Path) -> Result<()> {
-    if output(root, "chromium", &["--version"]).is_some() && output(root, "chromedriver", &["--version"]).is_some() {
-        return Ok(());
-    }
-    let is_root = output(root, "id", &["-u"]).as_deref() == Some("0");
-    if !is_root {
-        bail!(
-            "Chromium and ChromeDriver are needed for the browser tests. Install them as root:\n    \
-             sudo apt-get update && sudo apt-get install -y chromium chromium-driver\nthen run this command again."
-        );
-    }
-    run("apt-get update", command(root, "apt-get").args(["update", "-q"]))?;
-    run(
-        "apt-get install chromium chromium-driver",
-        command(root, "apt-get")
-            .args(["install", "-y", "-q", "chromium", "chromium-driver"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
+    ensure_debian_packages(
+        root,
+        &["chromium", "chromedriver"],
+        &["chromium", "chromium-driver"],
+        "Chromium and ChromeDriver are needed for the browser tests",
     )
 }
 
 /// Prometheus runs the integration test against the edge, and promtool (in the same
-/// Debian package) checks and unit-tests the rules in `monitoring/`.
+/// Debian package) checks and unit-tests the rules in `monitoring/`. Without recommends:
+/// they add the node exporter, which nothing here uses.
 pub fn ensure_prometheus(root: &Path) -> Result<()> {
-    if output(root, "promtool", &["--version"]).is_some() && output(root, "prometheus", &["--version"]).is_some() {
+    ensure_debian_packages(
+        root,
+        &["promtool", "prometheus"],
+        &["--no-install-recommends", "prometheus"],
+        "Prometheus and promtool are needed for the monitoring tests",
+    )
+}
+
+/// Installs Debian `packages` (apt-get arguments) unless every one of `programs` answers
+/// `--version`; as root only, otherwise it says what to run (`why` first).
+fn ensure_debian_packages(root: &Path, programs: &[&str], packages: &[&str], why: &str) -> Result<()> {
+    if programs.iter().all(|program| output(root, program, &["--version"]).is_some()) {
         return Ok(());
     }
-    let is_root = output(root, "id", &["-u"]).as_deref() == Some("0");
-    if !is_root {
+    let listed = packages.join(" ");
+    if output(root, "id", &["-u"]).as_deref() != Some("0") {
         bail!(
-            "Prometheus and promtool are needed for the monitoring tests. Install them as root:\n    \
-             sudo apt-get update && sudo apt-get install -y --no-install-recommends prometheus\nthen run this command again."
+            "{why}. Install them as root:\n    sudo apt-get update && sudo apt-get install -y {listed}\n\
+             then run this command again."
         );
     }
     run("apt-get update", command(root, "apt-get").args(["update", "-q"]))?;
-    // Without recommends: they add the node exporter, which nothing here uses.
     run(
-        "apt-get install prometheus",
-        command(root, "apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", "prometheus"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("apt-get install {listed}"),
+        command(root, "apt-get").args(["install", "-y", "-q"]).args(packages).env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
 
