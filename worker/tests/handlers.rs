@@ -410,7 +410,8 @@ fn a_storage_outage_still_answers_a_list() {
 fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
     let edge = Edge::new();
     let body = [
-        r#"{"type":"watch","user_id":1,"movie_id":"heat+1995","minute":3}"#,
+        // With a time, a retry is the same event (without one, the arrival time is its time).
+        r#"{"type":"watch","user_id":1,"movie_id":"heat+1995","minute":3,"time_ms":1704103200000}"#,
         r#"{"type":"rate","user_id":1,"movie_id":"heat+1995","rating":9}"#,
         "2024-01-01T10:00:00,2,GET /rate/heat+1995=4",
         "2024-01-01T10:00:00,2,GET /data/m/heat+1995/7.mpg",
@@ -422,7 +423,7 @@ fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
     let response = edge.send(Request::new("POST", "/v1/events", body.clone().into_bytes()));
     assert_eq!(response.status, 200, "{}", response.body_text());
     let result = json(&response);
-    assert_eq!(result["accepted"], 3);
+    assert_eq!((result["stored"].as_u64(), result["duplicates"].as_u64()), (Some(3), Some(0)));
     let rejected: Vec<u64> =
         result["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
     // Line 6 clicks a list the edge never served.
@@ -451,6 +452,61 @@ fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
 }
 
 #[test]
+fn every_event_line_is_reported_stored_duplicate_or_rejected_by_its_identity() {
+    let edge = Edge::new();
+    let served = edge.send(Request::get("/recommend/1"));
+    let impression = served.header("x-marquee-recommendation-id").unwrap().to_owned();
+    let statuses = |body: &str| -> (u16, Vec<String>, serde_json::Value) {
+        let response = edge.send(Request::new("POST", "/v1/events", body.as_bytes().to_vec()));
+        let result = json(&response);
+        let lines = result["lines"].as_array().unwrap();
+        (response.status, lines.iter().map(|line| line["status"].as_str().unwrap().to_owned()).collect(), result)
+    };
+    let first = [
+        r#"{"type":"watch","user_id":1,"movie_id":"heat+1995","minute":3,"time_ms":1704103200000}"#.to_owned(),
+        // A client id equal to an impression's id names the client's event, not the list.
+        format!(r#"{{"id":"{impression}","type":"watch","user_id":1,"movie_id":"heat+1995","minute":4}}"#),
+        // The same line twice in one request: the second is a duplicate.
+        "2024-01-01T10:00:05,2,GET /rate/heat+1995=4".to_owned(),
+        "2024-01-01T10:00:05,2,GET /rate/heat+1995=4".to_owned(),
+        "not an event".to_owned(),
+    ]
+    .join("\n");
+    let (status, lines, result) = statuses(&first);
+    assert_eq!(status, 200);
+    assert_eq!(lines, ["stored", "stored", "stored", "duplicate", "rejected"], "{result}");
+    assert_eq!((result["stored"].as_u64(), result["duplicates"].as_u64()), (Some(3), Some(1)));
+    assert_eq!(result["lines"][1]["id"], format!("c:1:{impression}"));
+    assert!(result["lines"][4]["error"].as_str().unwrap().contains("invalid stream line"), "{result}");
+    // The impression is untouched: one row under its id, still an impression.
+    let kinds: Vec<String> = {
+        let db = edge.storage.raw();
+        let mut query = db.prepare("SELECT kind FROM log WHERE id = ?1").unwrap();
+        query.query_map([&impression], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(kinds, ["impression"]);
+
+    // A retry re-serialised with other key order, and the first watch as a stream line,
+    // are the same events: acknowledged (200), nothing stored twice.
+    let retry = [
+        r#"{"time_ms":1704103200000,"minute":3,"movie_id":"heat+1995","user_id":1,"type":"watch"}"#,
+        "2024-01-01T10:00:00,1,GET /data/m/heat+1995/3.mpg",
+    ]
+    .join("\n");
+    let (status, lines, _) = statuses(&retry);
+    assert_eq!((status, lines), (200, vec!["duplicate".to_owned(), "duplicate".to_owned()]));
+    // The same kind of watch again, later, is a new event.
+    let (_, lines, _) =
+        statuses(r#"{"type":"watch","user_id":1,"movie_id":"heat+1995","minute":3,"time_ms":1704103260000}"#);
+    assert_eq!(lines, ["stored"]);
+    // Another user may use the same client id.
+    let (_, lines, _) =
+        statuses(&format!(r#"{{"id":"{impression}","type":"watch","user_id":2,"movie_id":"heat+1995","minute":4}}"#));
+    assert_eq!(lines, ["stored"]);
+    assert_eq!(edge.count("SELECT count(*) AS n FROM log WHERE kind != 'impression'"), 5);
+}
+
+#[test]
 fn events_naming_a_list_are_stored_only_for_its_user_and_its_movies() {
     let edge = Edge::new();
     let served = edge.send(Request::get("/recommend/7"));
@@ -476,7 +532,7 @@ fn events_naming_a_list_are_stored_only_for_its_user_and_its_movies() {
     ]
     .join("\n");
     let result = json(&edge.send(Request::new("POST", "/v1/events", body.into_bytes())));
-    assert_eq!((result["accepted"].as_u64(), result["rejected_unlisted"].as_u64()), (Some(4), Some(3)));
+    assert_eq!((result["stored"].as_u64(), result["rejected_unlisted"].as_u64()), (Some(4), Some(3)));
     let reasons: Vec<(u64, &str)> = result["rejected"]
         .as_array()
         .unwrap()
@@ -679,7 +735,8 @@ fn manifest_json(version: &str) -> serde_json::Value {
         "users": 300,
         "movies": 200,
         "interactions": 1234,
-        "train_seconds": 1.5,
+        // A float serde_json's fast parser reads one ulp off: the edge must give it back as sent.
+        "train_seconds": 1.939_582_103_999_999_9,
         "recommender": shard("recommender.blob".into(), model.recommender.len()),
         "shard_count": model.shards.len(),
         "profile_shards": model.shards.iter().enumerate()
@@ -1317,7 +1374,7 @@ impl Storage for Yielding<'_> {
         one_turn().await;
         self.0.query(statement).await
     }
-    async fn execute(&self, statements: &[Statement]) -> Result<(), marquee_worker::app::storage::StorageError> {
+    async fn execute(&self, statements: &[Statement]) -> Result<Vec<u64>, marquee_worker::app::storage::StorageError> {
         one_turn().await;
         self.0.execute(statements).await
     }

@@ -270,14 +270,21 @@ test("the A/B split assigns users deterministically to each variant's version", 
 
 test("events: good lines are kept, bad ones reported, retries not duplicated, big bodies refused", async () => {
   const lines = [
-    JSON.stringify({ type: "watch", user_id: 3, movie_id: "heat+1995", minute: 1 }),
+    JSON.stringify({ type: "watch", user_id: 3, movie_id: "heat+1995", minute: 1, time_ms: 1704103200000 }),
     "2024-01-01T10:00:00,3,GET /rate/heat+1995=5",
     "garbage",
   ].join("\n");
   const first = await (await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: lines })).json();
-  assert.equal(first.accepted, 2);
+  assert.equal(first.stored, 2);
   assert.deepEqual(first.rejected.map((r) => r.line), [3]);
-  await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: lines });
+  assert.deepEqual(first.lines.map((l) => l.status), ["stored", "stored", "rejected"]);
+  // D1 reports per statement whether the row was new: the retry is all duplicates, and
+  // still acknowledged.
+  const retry = await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: lines });
+  assert.equal(retry.status, 200);
+  const again = await retry.json();
+  assert.deepEqual([again.stored, again.duplicates], [0, 2]);
+  assert.deepEqual(again.lines.slice(0, 2).map((l) => l.id), first.lines.slice(0, 2).map((l) => l.id));
   const log = await (await admin("/v1/admin/log?since=0&limit=10000")).text();
   const events = log.trim().split("\n").map((line) => JSON.parse(line)).filter((row) => row.kind !== "impression");
   assert.equal(events.length, 2);
@@ -303,7 +310,7 @@ test("bodies over the route's limit get 413 through the entry; without the token
   const ok = await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: chunked(0), duplex: "half" });
   assert.equal(ok.status, 400, "an empty body is read as empty");
   const one = await mf.dispatchFetch(`${base}/v1/events`, { method: "POST", body: line });
-  assert.equal((await one.json()).accepted, 1);
+  assert.equal((await one.json()).stored, 1);
 });
 
 test("/metrics reports counters, the latency histogram, the model and impressions per variant", async () => {
@@ -431,7 +438,7 @@ test("marquee simulate: the world's users read served lists and their events rea
   assert.equal(served.lists, 50, JSON.stringify(served));
   assert.equal(served.failed_requests, 0);
   assert.ok(served.clicked_lists > 0, JSON.stringify(served));
-  assert.ok(served.events_accepted > 0 && served.events_accepted === served.events_sent, JSON.stringify(served));
+  assert.ok(served.events_stored > 0 && served.events_stored === served.events_sent, JSON.stringify(served));
   assert.equal(served.events_rejected, 0);
   assert.ok(served.reported_with_id > 0 && served.reported_without_id > 0, JSON.stringify(served));
 
@@ -450,7 +457,7 @@ test("marquee simulate: the world's users read served lists and their events rea
   const watches = rows.filter((row) => row.kind === "watch");
   assert.equal(watches.length, served.watch_minutes);
   assert.equal(rows.filter((row) => row.kind === "rate").length, served.ratings);
-  assert.equal(rows.length - impressions.length, served.events_accepted);
+  assert.equal(rows.length - impressions.length, served.events_stored);
 
   // The report attributes every event of the run to the list it came from, by id or (for
   // stream lines) by time, and so agrees with what the simulator counted.
@@ -459,8 +466,8 @@ test("marquee simulate: the world's users read served lists and their events rea
   assert.deepEqual(
     { ...report.attribution },
     {
-      events: served.events_accepted,
-      attributed: served.events_accepted,
+      events: served.events_stored,
+      attributed: served.events_stored,
       by_ref: rows.filter((row) => row.kind !== "impression" && row.ref).length,
       unknown_impression: 0,
       no_list_in_window: 0,

@@ -10,6 +10,7 @@ pub mod csv_triple;
 pub mod drift;
 pub mod edge_log;
 pub mod error;
+pub mod event_id;
 pub mod events;
 pub mod experiment;
 pub mod fairness;

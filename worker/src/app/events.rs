@@ -1,7 +1,9 @@
 //! `POST /v1/events`: watch, rate and click events as JSON lines, or the movie service's own
 //! stream lines. Every line is checked; bad lines are reported by line number while the
-//! good ones are stored. Each event has an id (given, or derived from its content), and the
-//! log ignores an id it already has, so a retried request stores nothing twice.
+//! good ones are stored. Each event has an id ([`marquee_data::event_id`]: the client's own,
+//! in a namespace of its user's, or derived from the canonical event including its time),
+//! and the log ignores an id it already has, so a retried request stores nothing twice. The
+//! answer says for every line whether it was stored, already stored, or rejected and why.
 //!
 //! An event that names a list (a click always does; a watch or rating may, with
 //! `recommendation_id`) is stored only if that list was served to the same user and listed
@@ -10,11 +12,11 @@
 
 use std::collections::HashMap;
 
+use marquee_data::event_id::{client_event_id, derived_event_id, MAX_CLIENT_ID_BYTES};
 use marquee_data::events::{RatingScale, EVENT_TIME_END_MS};
 use marquee_data::stream::parse_line;
 use marquee_data::{check_user_id, EdgeKind, EdgeRow, StreamEvent, UserId};
-use marquee_model::hash::fnv64;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::AppError;
@@ -109,7 +111,7 @@ pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError
         .map_err(|error| AppError::BadRequest(format!("the body is not UTF-8 (byte {})", error.valid_up_to())))?;
     let now_ms = call.now();
     let mut events = Vec::new();
-    let mut rejected = Vec::new();
+    let mut outcomes = Vec::new();
     let mut lines = 0;
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -122,35 +124,90 @@ pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError
         }
         match parse(line, now_ms) {
             Ok(event) => events.push((index + 1, event)),
-            Err(reason) => rejected.push(json!({ "line": index + 1, "error": reason })),
+            Err(reason) => outcomes.push(LineOutcome::rejected(index + 1, reason)),
         }
     }
     if lines == 0 {
         return Err(AppError::BadRequest("no events: send one JSON object or stream line per line".into()));
     }
     let lists = served_lists(call.storage, &events).await?;
-    let mut stored = Vec::with_capacity(events.len());
+    let mut listed = Vec::with_capacity(events.len());
     let mut rejected_unlisted = 0;
     for (line, event) in events {
         match check_listed(&lists, &event) {
-            Ok(()) => stored.push(event),
+            Ok(()) => listed.push((line, event)),
             Err(reason) => {
                 rejected_unlisted += 1;
-                rejected.push(json!({ "line": line, "error": reason }));
+                outcomes.push(LineOutcome::rejected(line, reason));
             }
         }
     }
-    rejected.sort_by_key(|entry| entry["line"].as_u64());
-    let events = stored;
-    if !events.is_empty() {
-        let statements: Vec<_> = events.iter().map(queries::insert_log_row).collect();
-        call.storage.execute(&statements).await?;
+    if !listed.is_empty() {
+        let statements: Vec<_> = listed.iter().map(|(_, event)| queries::insert_log_row(event)).collect();
+        let changed = call.storage.execute(&statements).await?;
+        // An id the log already had (from an earlier request, or an earlier line of this
+        // one) changes no row: that line is a duplicate, acknowledged but not stored again.
+        for ((line, event), rows) in listed.into_iter().zip(changed) {
+            outcomes.push(LineOutcome::written(line, event.id, rows > 0));
+        }
     }
-    let status = if events.is_empty() { 400 } else { 200 };
+    outcomes.sort_by_key(|outcome| outcome.line);
+    let count = |status| outcomes.iter().filter(|outcome| outcome.status == status).count();
+    let (stored, duplicates) = (count(LineStatus::Stored), count(LineStatus::Duplicate));
+    let rejected: Vec<_> = outcomes
+        .iter()
+        .filter_map(|outcome| Some(json!({ "line": outcome.line, "error": outcome.error.as_deref()? })))
+        .collect();
+    // A request is acknowledged when any of its events is in the log, stored now or before:
+    // a retry of a stored request must succeed, not fail for having nothing new.
+    let status = if stored + duplicates == 0 { 400 } else { 200 };
     Ok(Response::json(
         status,
-        &json!({ "accepted": events.len(), "rejected": rejected, "rejected_unlisted": rejected_unlisted }),
+        &json!({
+            "stored": stored,
+            "duplicates": duplicates,
+            "rejected": rejected,
+            "rejected_unlisted": rejected_unlisted,
+            "lines": outcomes,
+        }),
     ))
+}
+
+/// What became of one line of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum LineStatus {
+    /// The event is now in the log.
+    Stored,
+    /// The log already had an event with its id; nothing was written.
+    Duplicate,
+    /// The line is not an event the edge may store; `error` says why.
+    Rejected,
+}
+
+/// One line's outcome, as the answer reports it.
+#[derive(Debug, Serialize)]
+struct LineOutcome {
+    /// The line's number in the body, from 1 (blank lines count, so numbers match an editor's).
+    line: usize,
+    status: LineStatus,
+    /// The event's log id, for stored and duplicate lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    /// Why a rejected line was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl LineOutcome {
+    fn rejected(line: usize, error: String) -> Self {
+        LineOutcome { line, status: LineStatus::Rejected, id: None, error: Some(error) }
+    }
+
+    fn written(line: usize, id: String, changed_a_row: bool) -> Self {
+        let status = if changed_a_row { LineStatus::Stored } else { LineStatus::Duplicate };
+        LineOutcome { line, status, id: Some(id), error: None }
+    }
 }
 
 /// The lists named by `events`, by recommendation id (ids the log does not have are absent).
@@ -191,7 +248,7 @@ fn check_listed(lists: &HashMap<String, queries::ServedListRow>, event: &EdgeRow
 fn parse(line: &str, now_ms: f64) -> Result<EdgeRow, String> {
     if line.starts_with('{') {
         let event: JsonEvent = serde_json::from_str(line).map_err(|error| format!("invalid JSON event: {error}"))?;
-        return from_json(event, line, now_ms);
+        return from_json(event, now_ms);
     }
     let event = parse_line(line, RatingScale::FIVE).map_err(|error| format!("invalid stream line: {error}"))?;
     let (kind, time, user, movie, value) = match event {
@@ -203,18 +260,10 @@ fn parse(line: &str, now_ms: f64) -> Result<EdgeRow, String> {
             );
         }
     };
-    Ok(event_row(
-        format!("s{:016x}", fnv64(line.as_bytes())),
-        kind,
-        time.0 / 1_000_000,
-        user,
-        movie.to_owned(),
-        Some(value),
-        None,
-    ))
+    Ok(with_derived_id(event_row(kind, time.0 / 1_000_000, user, movie.to_owned(), Some(value), None)))
 }
 
-fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<EdgeRow, String> {
+fn from_json(event: JsonEvent, now_ms: f64) -> Result<EdgeRow, String> {
     let (event, action) = event.into_parts();
     let (kind, value, reference) = match action {
         Action::Watch { minute, recommendation_id } => (EdgeKind::Watch, Some(minute.to_string()), recommendation_id),
@@ -231,21 +280,32 @@ fn from_json(event: JsonEvent, line: &str, now_ms: f64) -> Result<EdgeRow, Strin
     if let Some(reason) = marquee_data::stream::movie_id_error(&event.movie_id) {
         return Err(format!("movie_id: {reason}"));
     }
-    if event.id.as_ref().is_some_and(|id| id.is_empty() || id.len() > 100) {
-        return Err("id must be 1 to 100 characters".into());
-    }
     let user_id = check_user_id(event.user_id).map_err(|error| error.to_string())?;
+    let client_id = match &event.id {
+        Some(id) => {
+            Some(client_event_id(user_id, id).ok_or_else(|| format!("id must be 1 to {MAX_CLIENT_ID_BYTES} bytes"))?)
+        }
+        None => None,
+    };
     let time_ms = event.time_ms.unwrap_or(now_ms as i64);
     if !(0..EVENT_TIME_END_MS).contains(&time_ms) {
         return Err("time_ms must be milliseconds since 1970, before 2100".into());
     }
-    let id = event.id.unwrap_or_else(|| format!("j{:016x}", fnv64(line.as_bytes())));
-    Ok(event_row(id, kind, time_ms, user_id, event.movie_id, value, reference))
+    let row = event_row(kind, time_ms, user_id, event.movie_id, value, reference);
+    Ok(match client_id {
+        Some(id) => EdgeRow { id, ..row },
+        None => with_derived_id(row),
+    })
 }
 
-/// An event's log row (events carry no variant, version or latency: impressions do).
+/// `row` with the id derived from the event it records.
+fn with_derived_id(row: EdgeRow) -> EdgeRow {
+    EdgeRow { id: derived_event_id(&row), ..row }
+}
+
+/// An event's log row, without its id yet (events carry no variant, version or latency:
+/// impressions do).
 fn event_row(
-    id: String,
     kind: EdgeKind,
     time_ms: i64,
     user_id: UserId,
@@ -255,7 +315,7 @@ fn event_row(
 ) -> EdgeRow {
     EdgeRow {
         seq: 0,
-        id,
+        id: String::new(),
         kind,
         time_ms,
         user_id,
@@ -291,5 +351,25 @@ mod tests {
         ] {
             assert!(parse(bad, 0.0).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_event_is_identified_by_what_it_records_not_by_its_text() {
+        let id = |line: &str| parse(line, 0.0).unwrap().id;
+        let watch = id(r#"{"type":"watch","user_id":1,"movie_id":"m","minute":3,"time_ms":1704103200000}"#);
+        assert!(watch.starts_with("e:1:"), "{watch}");
+        // Other key order, other spacing: the same event.
+        assert_eq!(
+            id(r#"{ "minute":3, "time_ms":1704103200000, "movie_id":"m", "user_id":1, "type":"watch" }"#),
+            watch
+        );
+        // The same event as a stream line.
+        assert_eq!(id("2024-01-01T10:00:00,1,GET /data/m/m/3.mpg"), watch);
+        // The same kind of watch at another time is another event.
+        assert_ne!(id(r#"{"type":"watch","user_id":1,"movie_id":"m","minute":3,"time_ms":1704103200001}"#), watch);
+        // A client's id is the client's, in its user's namespace, whatever the event.
+        let named = id(r#"{"id":"r1","type":"watch","user_id":1,"movie_id":"m","minute":3,"time_ms":5}"#);
+        assert_eq!(named, "c:1:r1");
+        assert!(parse(r#"{"id":"","type":"watch","user_id":1,"movie_id":"m","minute":3}"#, 0.0).is_err());
     }
 }

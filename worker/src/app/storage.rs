@@ -73,6 +73,8 @@ pub trait Storage {
     /// Runs a query and returns its rows, each deserialised by column name into a `T`
     /// (the row types live beside their statements in [`super::queries`]).
     async fn query<T: DeserializeOwned>(&self, statement: &Statement) -> Result<Vec<T>, StorageError>;
-    /// Runs statements as one batch (a transaction in D1).
-    async fn execute(&self, statements: &[Statement]) -> Result<(), StorageError>;
+    /// Runs statements as one batch (a transaction in D1) and returns how many rows each
+    /// statement changed, in order (an `INSERT OR IGNORE` of a row already there changed 0;
+    /// rows changed by triggers are not counted, as in SQLite's `changes()`).
+    async fn execute(&self, statements: &[Statement]) -> Result<Vec<u64>, StorageError>;
 }

@@ -73,6 +73,17 @@ extern "C" {
     /// The rows, as plain objects keyed by column name.
     #[wasm_bindgen(method, getter)]
     pub fn results(this: &D1Result) -> JsValue;
+
+    /// What the statement did: `changes` (rows it changed), `duration`, `rows_written`, ...
+    #[wasm_bindgen(method, getter)]
+    pub fn meta(this: &D1Result) -> D1Meta;
+
+    /// A [`D1Result`]'s `meta`.
+    pub type D1Meta;
+
+    /// Rows the statement itself inserted, updated or deleted (SQLite's `changes()`).
+    #[wasm_bindgen(method, getter)]
+    pub fn changes(this: &D1Meta) -> Option<f64>;
 }
 
 #[wasm_bindgen]

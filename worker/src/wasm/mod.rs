@@ -108,18 +108,35 @@ impl Storage for JsStorage {
             .map_err(|error| StorageError(format!("D1 returned unexpected rows for {:?}: {error}", statement.sql)))
     }
 
-    async fn execute(&self, statements: &[Statement]) -> Result<(), StorageError> {
+    async fn execute(&self, statements: &[Statement]) -> Result<Vec<u64>, StorageError> {
         let Some(db) = &self.db else {
             return Err(StorageError("the DB (D1) binding is not configured".into()));
         };
         if statements.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         if let Some(faults) = &self.faults {
             faults::before_call(faults, faults::Store::D1).await?;
         }
         let batch = statements.iter().map(|statement| self.prepare(statement)).collect::<Result<Array, _>>()?;
-        settle(db.batch(&batch)).await.map(drop)
+        let results: Array = settle(db.batch(&batch)).await?.unchecked_into();
+        if results.length() as usize != statements.len() {
+            return Err(StorageError(format!(
+                "D1 answered a batch of {} statements with {} results",
+                statements.len(),
+                results.length()
+            )));
+        }
+        results
+            .iter()
+            .map(|result| {
+                let changes = result.unchecked_into::<D1Result>().meta().changes();
+                changes
+                    .filter(|n| n.is_finite() && *n >= 0.0)
+                    .map(|n| n as u64)
+                    .ok_or_else(|| StorageError("D1 answered a batch without meta.changes".into()))
+            })
+            .collect()
     }
 }
 
@@ -182,7 +199,7 @@ const SCHEDULED_FLUSH_MS: i32 = 1_000;
 async fn write_or_keep(app: &App, storage: &JsStorage, statements: Vec<Statement>) {
     for (attempt, backoff_ms) in DEFERRED_RETRY_BACKOFF_MS.iter().enumerate() {
         match storage.execute(&statements).await {
-            Ok(()) => return,
+            Ok(_) => return,
             Err(error) => console_error(&format!("deferred write failed (attempt {}): {}", attempt + 1, error.0)),
         }
         sleep_ms(*backoff_ms).await;

@@ -118,14 +118,19 @@ impl Storage for MemoryStorage {
         Ok(out)
     }
 
-    async fn execute(&self, statements: &[Statement]) -> Result<(), StorageError> {
+    async fn execute(&self, statements: &[Statement]) -> Result<Vec<u64>, StorageError> {
         self.check()?;
         let error = |e: rusqlite::Error| StorageError(e.to_string());
         let transaction = self.db.unchecked_transaction().map_err(error)?;
+        let mut changed = Vec::with_capacity(statements.len());
         for statement in statements {
-            transaction.execute(statement.sql, rusqlite::params_from_iter(Self::params(statement))).map_err(error)?;
+            let rows = transaction
+                .execute(statement.sql, rusqlite::params_from_iter(Self::params(statement)))
+                .map_err(error)?;
+            changed.push(rows as u64);
         }
-        transaction.commit().map_err(error)
+        transaction.commit().map_err(error)?;
+        Ok(changed)
     }
 }
 

@@ -78,7 +78,9 @@ struct Report {
     failed_requests: u64,
     /// Event lines posted, and what the edge said of them.
     events_sent: u64,
-    events_accepted: u64,
+    /// Lines the edge stored, and lines it already had (a resent visit).
+    events_stored: u64,
+    events_duplicate: u64,
     events_rejected: u64,
     seconds: f64,
 }
@@ -98,7 +100,8 @@ struct List {
 
 #[derive(Deserialize)]
 struct Ingested {
-    accepted: u64,
+    stored: u64,
+    duplicates: u64,
     #[serde(default)]
     rejected: Vec<serde_json::Value>,
 }
@@ -130,7 +133,8 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         summary: OnlineSummary::default(),
         failed_requests: 0,
         events_sent: 0,
-        events_accepted: 0,
+        events_stored: 0,
+        events_duplicate: 0,
         events_rejected: 0,
         seconds: 0.0,
     };
@@ -211,7 +215,7 @@ impl Batch {
         Ok(())
     }
 
-    /// Posts the waiting lines and counts what the edge accepted. The edge logs a list just
+    /// Posts the waiting lines and counts what the edge stored. The edge logs a list just
     /// after answering it, so events that name a list it has not logged yet are posted once
     /// more after a short wait before they count as rejected.
     fn flush(&mut self, agent: &ureq::Agent, base: &str, report: &mut Report) -> Result<()> {
@@ -223,7 +227,8 @@ impl Batch {
         self.lines = 0;
         for attempt in 0..2 {
             let ingested = post_events(agent, base, &body)?;
-            report.events_accepted += ingested.accepted;
+            report.events_stored += ingested.stored;
+            report.events_duplicate += ingested.duplicates;
             let lines: Vec<&str> = body.lines().collect();
             let (early, refused): (Vec<_>, Vec<_>) = ingested.rejected.iter().partition(|entry| {
                 entry["error"].as_str().is_some_and(|error| error.contains("names no list the edge has logged"))
@@ -309,8 +314,13 @@ fn print_text(report: &Report) {
     println!("  watch minutes     {}", s.watch_minutes);
     println!("  ratings           {}", s.ratings);
     println!(
-        "  events            {} sent, {} accepted, {} rejected ({} clicked visits with the id, {} without)",
-        report.events_sent, report.events_accepted, report.events_rejected, s.reported_with_id, s.reported_without_id
+        "  events            {} sent, {} stored, {} duplicates, {} rejected ({} clicked visits with the id, {} without)",
+        report.events_sent,
+        report.events_stored,
+        report.events_duplicate,
+        report.events_rejected,
+        s.reported_with_id,
+        s.reported_without_id
     );
     let m = &report.click_model;
     println!(

@@ -6,7 +6,7 @@
 //! share of requests answered 200 with a non-empty list; anything else (an error status, a
 //! refused connection, a timeout) counts against it. Latency is each request's wall time
 //! at the client, through wrangler's local proxy. An event is acknowledged when the edge
-//! answers 200 with it accepted; at the end the log is read back and every acknowledged
+//! answers 200 saying it is stored (or was already); at the end the log is read back and every acknowledged
 //! event must be in it ("lost" counts those that are not).
 //!
 //! With `--faults` the run is cut into equal phases, each simulating one failure through
@@ -256,7 +256,9 @@ pub fn run(args: BenchSoakArgs) -> Result<()> {
                             "type": "watch", "id": id, "user_id": user, "movie_id": movie, "minute": 1 + sent % 90
                         });
                         counters[0].fetch_add(1, Ordering::Relaxed);
-                        let accepted = agent
+                        // Acknowledged: a 200 saying the line is in the log (stored now or
+                        // before), with the log id the edge gave it.
+                        let log_id = agent
                             .post(&format!("{base}/v1/events"))
                             .set("content-type", "application/x-ndjson")
                             .send_string(&line.to_string())
@@ -264,9 +266,14 @@ pub fn run(args: BenchSoakArgs) -> Result<()> {
                             .filter(|response| response.status() == 200)
                             .and_then(|response| response.into_string().ok())
                             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-                            .is_some_and(|answer| answer["accepted"] == 1);
-                        if accepted {
-                            acknowledged.lock().unwrap_or_else(|e| e.into_inner()).push(id);
+                            .and_then(|answer| {
+                                let outcome = &answer["lines"][0];
+                                matches!(outcome["status"].as_str(), Some("stored" | "duplicate"))
+                                    .then(|| outcome["id"].as_str().map(str::to_owned))
+                                    .flatten()
+                            });
+                        if let Some(log_id) = log_id {
+                            acknowledged.lock().unwrap_or_else(|e| e.into_inner()).push(log_id);
                         } else {
                             counters[1].fetch_add(1, Ordering::Relaxed);
                         }
@@ -372,7 +379,7 @@ fn stored_event_ids(admin: &Admin, mut since: i64, run_tag: &str) -> Result<std:
         let text = response.into_string()?;
         for line in text.lines().filter(|line| !line.is_empty()) {
             let row: serde_json::Value = serde_json::from_str(line)?;
-            if let Some(id) = row["id"].as_str().filter(|id| id.starts_with(run_tag)) {
+            if let Some(id) = row["id"].as_str().filter(|id| id.contains(run_tag)) {
                 ids.insert(id.to_owned());
             }
         }
