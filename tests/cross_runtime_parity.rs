@@ -23,6 +23,11 @@ fn the_committed_blob_predicts_the_committed_bits_natively() {
     let rows = f32s(&std::fs::read(dir.join("rows.f32")).expect("the fixture rows"));
     let expected = f32s(&std::fs::read(dir.join("expected.f32")).expect("the expected predictions"));
     let predictor = Predictor::from_blob(&blob).expect("the fixture loads");
+    // Every committed row has its expected prediction, and there are rows at all: a
+    // truncated fixture must fail here, not shorten the comparison.
+    let width = predictor.schema().len();
+    assert!(!expected.is_empty(), "the fixture has no expected predictions");
+    assert_eq!(rows.len(), expected.len() * width, "{} values for {} rows of {width}", rows.len(), expected.len());
     let mut predictions = vec![0.0; expected.len()];
     predictor.predict_batch(&rows, &mut predictions).expect("predicts");
     for (index, (ours, wanted)) in predictions.iter().zip(&expected).enumerate() {

@@ -188,21 +188,50 @@ test("blobs download byte-identical to the upload; a manifest is checked and lis
 
 test("a model swap while requests are running never fails a request", async () => {
   await publish("v2");
+  const previous = (await (await admin("/v1/admin/models")).json()).active;
+  assert.ok(previous && previous !== "v2", `an earlier test activated a version (active: ${previous})`);
+  // Four lanes of back-to-back requests run through the swap. Each request records the
+  // phase it started and finished in, so the test can show that requests were in flight
+  // while the activation ran, that those before it were served by the previous version and
+  // those after by v2.
+  let phase = "before";
   const results = [];
-  const load = (async () => {
-    for (let i = 0; i < 60; i++) {
-      const response = await mf.dispatchFetch(`${base}/recommend/${i}`);
-      results.push([response.status, response.headers.get("x-marquee-model-version"), (await response.text()).split(",").length]);
+  let startedAfter = 0;
+  const lane = async (offset) => {
+    for (let i = 0; startedAfter < 40 && i < 5000; i++) {
+      const startedIn = phase;
+      if (startedIn === "after") startedAfter++;
+      const response = await mf.dispatchFetch(`${base}/recommend/${offset + i}`);
+      const count = (await response.text()).split(",").length;
+      results.push({
+        status: response.status,
+        version: response.headers.get("x-marquee-model-version"),
+        fallback: response.headers.get("x-marquee-fallback"),
+        count,
+        startedIn,
+        finishedIn: phase,
+      });
     }
-  })();
-  await admin("/v1/admin/models/v2/activate", { method: "POST" });
-  await load;
-  assert.ok(results.every(([status, , count]) => status === 200 && count === 20), JSON.stringify(results));
-  assert.ok(results.every(([, version]) => version === "v1" || version === "v2"));
-  const after = await mf.dispatchFetch(`${base}/recommend/1`);
-  assert.equal(after.headers.get("x-marquee-model-version"), "v2");
+  };
+  const lanes = [0, 1000, 2000, 3000].map(lane);
+  while (results.length < 20) await new Promise((resolve) => setTimeout(resolve, 5));
+  phase = "during";
+  const activation = await admin("/v1/admin/models/v2/activate", { method: "POST" });
+  assert.equal(activation.status, 200);
+  phase = "after";
+  await Promise.all(lanes);
+
+  const summary = JSON.stringify(results.map((r) => [r.status, r.version, r.fallback, r.count, r.startedIn, r.finishedIn]));
+  assert.ok(results.every((r) => r.status === 200 && r.count === 20 && r.fallback === null), summary);
+  const before = results.filter((r) => r.finishedIn === "before");
+  assert.ok(before.length >= 20 && before.every((r) => r.version === previous), summary);
+  const inFlight = results.filter((r) => r.startedIn !== "after" && r.finishedIn !== "before");
+  assert.ok(inFlight.length > 0, `no request was in flight during the swap: ${summary}`);
+  assert.ok(inFlight.every((r) => r.version === previous || r.version === "v2"), summary);
+  const after = results.filter((r) => r.startedIn === "after");
+  assert.ok(after.length >= 40 && after.every((r) => r.version === "v2"), summary);
   const rolled = await (await admin("/v1/admin/rollback", { method: "POST" })).json();
-  assert.equal(rolled.active, "v1");
+  assert.equal(rolled.active, previous);
 });
 
 test("a corrupt active blob falls back to a good model", async () => {
