@@ -1,5 +1,6 @@
-//! The hybrid recommender end to end on a small generated world: it beats the single
-//! models, serves cold users and cold movies, leaks nothing, and its blobs survive damage.
+//! The hybrid recommender end to end on small generated worlds: how it compares with the
+//! single models and the strongest simple baselines (on several seeds), serving cold users
+//! and cold movies, leaking nothing, and blobs that survive damage.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -12,9 +13,9 @@ use marquee_model::recommend::{
     UserProfile,
 };
 use marquee_model::ModelError;
-use marquee_train::evaluate::models::{GbdtRatings, Hybrid, Popularity, SeenMovies, Svd};
+use marquee_train::evaluate::models::{Bpr, GbdtRatings, Hybrid, Popularity, SeenMovies, Svd};
 use marquee_train::evaluate::{evaluate_model, evaluated_lists, EvaluationParams, ModelReport};
-use marquee_train::mf::BiasedSvdParams;
+use marquee_train::mf::{BiasedSvdParams, BprParams};
 use marquee_train::recommend::{
     build_catalog, build_profiles, fit_hybrid, time_split, CatalogParams, FittedHybrid, HybridParams, Interactions,
     Split, SplitParams,
@@ -27,11 +28,17 @@ struct Fixture {
     fitted: FittedHybrid,
 }
 
-/// A 1,500-user world over three weeks, split and fitted once for every test.
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let config = WorldConfig { users: 1_500, movies: 600, days: 21, malformed_rate: 0.0, ..WorldConfig::default() };
+/// The worlds every comparison with other models runs on: one seed could flatter the
+/// hybrid by luck. The first is the one the other tests use.
+const SEEDS: [u64; 3] = [42, 1, 2];
+
+/// A 1,500-user world over three weeks, split and fitted once per seed for every test.
+fn fixture_for(seed: u64) -> &'static Fixture {
+    static FIXTURES: [OnceLock<Fixture>; SEEDS.len()] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = SEEDS.iter().position(|&known| known == seed).expect("a seed from SEEDS");
+    FIXTURES[slot].get_or_init(|| {
+        let config =
+            WorldConfig { users: 1_500, movies: 600, days: 21, malformed_rate: 0.0, seed, ..WorldConfig::default() };
         let world = World::generate(config).unwrap();
         let mut stream = String::new();
         world.simulate(
@@ -54,30 +61,80 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn evaluate(model: &dyn marquee_train::evaluate::ListModel) -> ModelReport {
-    let f = fixture();
+/// The first seed's fixture.
+fn fixture() -> &'static Fixture {
+    fixture_for(SEEDS[0])
+}
+
+fn evaluate_on(f: &Fixture, model: &dyn marquee_train::evaluate::ListModel) -> ModelReport {
     evaluate_model(model, &f.data, &f.split, &EvaluationParams::default())
 }
 
+fn evaluate(model: &dyn marquee_train::evaluate::ListModel) -> ModelReport {
+    evaluate_on(fixture(), model)
+}
+
+/// The hybrid as served (its fitted reranker on).
+fn served_hybrid(f: &Fixture) -> Hybrid<'_> {
+    Hybrid { fitted: &f.fitted, rerank: *f.fitted.recommender.rerank_params(), label: "hybrid" }
+}
+
 #[test]
-fn the_hybrid_beats_svd_alone_and_gbdt_alone_on_ndcg() {
-    let f = fixture();
-    let seen = || SeenMovies::new(f.data.users.len(), &f.split.train);
-    let svd = Svd::fit(&f.data, &f.split.train, seen(), BiasedSvdParams::default()).unwrap();
-    let gbdt = GbdtRatings::fit(&f.data, &f.split.train, seen(), GbdtRatings::default_params()).unwrap();
-    let hybrid = Hybrid { fitted: &f.fitted, rerank: *f.fitted.recommender.rerank_params(), label: "hybrid" };
-    let (svd, gbdt, hybrid) = (evaluate(&svd), evaluate(&gbdt), evaluate(&hybrid));
-    assert!(hybrid.ranking.users > 500, "{} users ranked", hybrid.ranking.users);
-    assert!(hybrid.ranking.ndcg > svd.ranking.ndcg, "hybrid {} vs svd {}", hybrid.ranking.ndcg, svd.ranking.ndcg);
-    assert!(hybrid.ranking.ndcg > gbdt.ranking.ndcg, "hybrid {} vs gbdt {}", hybrid.ranking.ndcg, gbdt.ranking.ndcg);
-    assert!(hybrid.rmse.is_some() && hybrid.rated > 0, "the rating head predicts held-out ratings");
-    assert!(hybrid.groups.iter().any(|group| group.group == "gender=F"), "per-group metrics are reported");
+fn the_hybrid_ranks_at_least_one_and_a_half_times_better_than_svd_or_gbdt_alone_on_every_seed() {
+    for seed in SEEDS {
+        let f = fixture_for(seed);
+        let seen = || SeenMovies::new(f.data.users.len(), &f.split.train);
+        let svd = Svd::fit(&f.data, &f.split.train, seen(), BiasedSvdParams::default()).unwrap();
+        let gbdt = GbdtRatings::fit(&f.data, &f.split.train, seen(), GbdtRatings::default_params()).unwrap();
+        let (svd, gbdt, hybrid) = (evaluate_on(f, &svd), evaluate_on(f, &gbdt), evaluate_on(f, &served_hybrid(f)));
+        assert!(hybrid.ranking.users > 500, "seed {seed}: {} users ranked", hybrid.ranking.users);
+        for (name, single) in [("svd", &svd), ("gbdt", &gbdt)] {
+            assert!(
+                hybrid.ranking.ndcg >= 1.5 * single.ranking.ndcg,
+                "seed {seed}: hybrid NDCG {:.4} vs {name} {:.4}",
+                hybrid.ranking.ndcg,
+                single.ranking.ndcg
+            );
+        }
+        assert!(hybrid.rmse.is_some() && hybrid.rated > 0, "the rating head predicts held-out ratings");
+        assert!(hybrid.groups.iter().any(|group| group.group == "gender=F"), "per-group metrics are reported");
+    }
+}
+
+/// Popularity and BPR are the strongest simple baselines on these worlds, and today the
+/// hybrid does not beat them on NDCG: what it buys is coverage. This pins both sides of
+/// that trade on warm users, on every seed (measured: NDCG 0.95-1.03x theirs, coverage
+/// 1.9-2.7x BPR's and 3.4-4.9x popularity's).
+#[test]
+fn on_warm_users_the_hybrid_stays_within_eight_percent_of_popularity_and_bpr_at_one_and_a_half_times_their_coverage() {
+    for seed in SEEDS {
+        let f = fixture_for(seed);
+        let seen = || SeenMovies::new(f.data.users.len(), &f.split.train);
+        let popularity = evaluate_on(f, &Popularity::fit(&f.data, &f.split.train, seen()));
+        let bpr = evaluate_on(f, &Bpr::fit(&f.data, &f.split.train, seen(), BprParams::default()).unwrap());
+        let hybrid = evaluate_on(f, &served_hybrid(f));
+        assert!(hybrid.warm_users.users > 500, "seed {seed}: {} warm users ranked", hybrid.warm_users.users);
+        for (name, baseline) in [("popularity", &popularity), ("bpr", &bpr)] {
+            assert!(
+                hybrid.warm_users.ndcg >= 0.92 * baseline.warm_users.ndcg,
+                "seed {seed}: warm users' NDCG: hybrid {:.4} vs {name} {:.4}",
+                hybrid.warm_users.ndcg,
+                baseline.warm_users.ndcg
+            );
+            assert!(
+                hybrid.exposure.coverage >= 1.5 * baseline.exposure.coverage,
+                "seed {seed}: coverage: hybrid {:.3} vs {name} {:.3}",
+                hybrid.exposure.coverage,
+                baseline.exposure.coverage
+            );
+        }
+    }
 }
 
 #[test]
 fn per_user_lists_are_the_evaluations_own() {
     let f = fixture();
-    let hybrid = Hybrid { fitted: &f.fitted, rerank: *f.fitted.recommender.rerank_params(), label: "hybrid" };
+    let hybrid = served_hybrid(f);
     let params = EvaluationParams { max_users: 400, ..EvaluationParams::default() };
     let report = evaluate_model(&hybrid, &f.data, &f.split, &params);
     let lists = evaluated_lists(&hybrid, &f.data, &f.split, &params);
@@ -93,19 +150,25 @@ fn per_user_lists_are_the_evaluations_own() {
     assert_eq!(lists.relevant_counts.iter().sum::<u64>(), relevant);
 }
 
+/// Measured: 0.99-1.00x popularity's NDCG on these seeds; the bound leaves room for noise
+/// but not for a cold-start path that has stopped working.
 #[test]
-fn users_with_no_history_get_lists_at_least_as_good_as_popularity() {
-    let f = fixture();
-    let popularity =
-        evaluate(&Popularity::fit(&f.data, &f.split.train, SeenMovies::new(f.data.users.len(), &f.split.train)));
-    let hybrid = evaluate(&Hybrid { fitted: &f.fitted, rerank: RerankParams::off(), label: "hybrid" });
-    assert!(hybrid.cold_users.users > 50, "{} cold users ranked", hybrid.cold_users.users);
-    assert!(
-        hybrid.cold_users.ndcg >= 0.9 * popularity.cold_users.ndcg,
-        "cold users: hybrid {} vs popularity {}",
-        hybrid.cold_users.ndcg,
-        popularity.cold_users.ndcg
-    );
+fn users_with_no_history_get_lists_within_five_percent_of_popularity_on_every_seed() {
+    for seed in SEEDS {
+        let f = fixture_for(seed);
+        let popularity = evaluate_on(
+            f,
+            &Popularity::fit(&f.data, &f.split.train, SeenMovies::new(f.data.users.len(), &f.split.train)),
+        );
+        let hybrid = evaluate_on(f, &Hybrid { fitted: &f.fitted, rerank: RerankParams::off(), label: "hybrid" });
+        assert!(hybrid.cold_users.users > 50, "seed {seed}: {} cold users ranked", hybrid.cold_users.users);
+        assert!(
+            hybrid.cold_users.ndcg >= 0.95 * popularity.cold_users.ndcg,
+            "seed {seed}: cold users: hybrid {:.4} vs popularity {:.4}",
+            hybrid.cold_users.ndcg,
+            popularity.cold_users.ndcg
+        );
+    }
 }
 
 #[test]
