@@ -70,10 +70,6 @@ fn evaluate_on(f: &Fixture, model: &dyn marquee_train::evaluate::ListModel) -> M
     evaluate_model(model, &f.data, &f.split, &EvaluationParams::default())
 }
 
-fn evaluate(model: &dyn marquee_train::evaluate::ListModel) -> ModelReport {
-    evaluate_on(fixture(), model)
-}
-
 /// The hybrid as served (its fitted reranker on).
 fn served_hybrid(f: &Fixture) -> Hybrid<'_> {
     Hybrid { fitted: &f.fitted, rerank: *f.fitted.recommender.rerank_params(), label: "hybrid" }
