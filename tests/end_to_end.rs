@@ -96,3 +96,25 @@ fn a_stream_on_stdin_ingests_like_kcat_would_pipe_it() {
     let stats = json(&marquee(&["stats", "--db", db.to_str().unwrap(), "--json"]));
     assert_eq!(stats["mean_rating"], 4.5, "9 of 10 stars is 4.5 of 5");
 }
+
+#[test]
+fn a_token_in_argv_is_warned_about_and_one_in_the_environment_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    // Port 9 (discard) on loopback: the pull fails either way; only the warning differs.
+    let pull = |token_in_argv: bool| {
+        let mut command = std::process::Command::new(marquee_e2e::marquee_binary());
+        command.args(["pull-events", "--from", "http://127.0.0.1:9", "--db", db.to_str().unwrap()]);
+        if token_in_argv {
+            command.args(["--token", "s3cret"]);
+        } else {
+            command.env("MARQUEE_ADMIN_TOKEN", "s3cret");
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let warning = "--token puts the admin token where other users can read it";
+    assert!(pull(true).contains(warning), "{}", pull(true));
+    assert!(!pull(false).contains(warning), "{}", pull(false));
+}

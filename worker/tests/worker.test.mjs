@@ -6,7 +6,7 @@
 // `cargo xtask test`).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -564,7 +564,16 @@ test("marquee loop: a round retrains, challenges the active model, simulates a d
   const run = (...args) => execFileSync(process.env.MARQUEE_BIN, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
   const out = join(scratch, "loop");
   const world = join(scratch, "world");
-  run("loop", "--edge", url, "--world", world, "--rounds", "2", "--users", "100", "--requests", "120", "--min-users", "10", "--seed", "4", "--out", out);
+  const looped = spawnSync(
+    process.env.MARQUEE_BIN,
+    ["loop", "--edge", url, "--world", world, "--rounds", "2", "--users", "100", "--requests", "120", "--min-users", "10", "--seed", "4", "--out", out],
+    { encoding: "utf8", env },
+  );
+  assert.equal(looped.status, 0, looped.stderr);
+  // The loop hands its child processes the token through their environment: none is warned
+  // about a token in its argv, and the token never appears in what the loop prints.
+  assert.ok(!looped.stderr.includes("--token puts the admin token"), looped.stderr);
+  assert.ok(!looped.stderr.includes(TOKEN) && !looped.stdout.includes(TOKEN));
   const rounds = JSON.parse(readFileSync(join(out, "loop.json"), "utf8"));
   assert.equal(rounds.length, 2);
   const [round, second] = rounds;

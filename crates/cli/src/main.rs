@@ -61,12 +61,10 @@ enum Command {
 }
 
 /// A token given as `--token` is visible to every user of the machine (`ps`, shell
-/// history): say so when a person typed it (stderr is a terminal; the loop's own child
-/// processes are not warned about).
+/// history): say so, whoever ran the command (a script leaks it as much as a person).
 fn warn_about_a_token_in_argv() {
-    use std::io::IsTerminal as _;
     let given = std::env::args().any(|arg| arg == "--token" || arg.starts_with("--token="));
-    if given && std::io::stderr().is_terminal() {
+    if given {
         tracing::warn!(
             "--token puts the admin token where other users can read it (ps, shell history); \
              prefer the MARQUEE_ADMIN_TOKEN environment variable"

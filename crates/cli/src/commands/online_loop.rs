@@ -144,8 +144,6 @@ fn drift_against_first_round(edge: &EdgeArgs, store: &str, first: (i64, i64), th
         "--json",
         "--publish",
         &edge.to,
-        "--token",
-        &edge.token,
     ])?)?;
     let share = report["dataset"]["share_drifted"].as_f64().context("the drift report has no share")?;
     Ok((share, report["dataset"]["dataset_drifted"].as_bool().unwrap_or(false)))
@@ -159,6 +157,7 @@ pub fn run(args: LoopArgs) -> Result<()> {
         .with_context(|| format!("reading the ground truth of the world in {}", args.world.display()))?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let edge = EdgeArgs { to: args.edge.trim_end_matches('/').to_owned(), token: args.token.clone() };
+    ADMIN_TOKEN.get_or_init(|| args.token.clone());
     let mut rounds = Vec::new();
     for &explore in &args.explore {
         rounds.extend(run_loop(&args, &world, &edge, explore)?);
@@ -186,13 +185,11 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
         &edge.to,
         "--db",
         &store_arg,
-        "--token",
-        &edge.token,
         "--from-end",
         "--json",
     ])?)?;
     let mut since = start["cursor"].as_i64().context("pull-events reported no cursor")?;
-    let mut active = train_and_publish(args, edge, &store_arg, &dir.join("round-0"), explore, Challenger::Retrained)?;
+    let mut active = train_and_publish(edge, &store_arg, &dir.join("round-0"), explore, Challenger::Retrained)?;
     activate(edge, &active)?;
     put_experiment(edge, &Experiment::default())?;
     let rules = DecisionRules { min_users_per_arm: args.min_users, ..DecisionRules::default() }.validate()?;
@@ -201,7 +198,7 @@ fn run_loop(args: &LoopArgs, world: &World, edge: &EdgeArgs, explore: usize) -> 
     for round in 1..=args.rounds {
         let round_started = now_seconds();
         let challenger =
-            train_and_publish(args, edge, &store_arg, &dir.join(format!("round-{round}")), explore, args.challenger)?;
+            train_and_publish(edge, &store_arg, &dir.join(format!("round-{round}")), explore, args.challenger)?;
         let experiment = challenge(&challenger, args.share, &format!("loop-{explore}-{round}"));
         put_experiment(edge, &experiment)?;
         let seed = (args.seed + u64::from(round)).to_string();
@@ -316,14 +313,7 @@ fn decision_name(decision: &Decision) -> &'static str {
 }
 
 /// Trains on the store into `dir` and publishes the result (not activated); its version.
-fn train_and_publish(
-    args: &LoopArgs,
-    edge: &EdgeArgs,
-    store: &str,
-    dir: &Path,
-    explore: usize,
-    kind: Challenger,
-) -> Result<String> {
+fn train_and_publish(edge: &EdgeArgs, store: &str, dir: &Path, explore: usize, kind: Challenger) -> Result<String> {
     let out = dir.join("models");
     let out_arg = out.to_str().context("the output folder's path is not UTF-8")?;
     let slots = explore.to_string();
@@ -335,22 +325,14 @@ fn train_and_publish(
     }
     let manifest: serde_json::Value = serde_json::from_str(&marquee(&train)?).context("reading train's manifest")?;
     let version = manifest["version"].as_str().context("train's manifest has no version")?.to_owned();
-    marquee(&["publish", out_arg, "--to", &edge.to, "--token", &args.token])?;
+    marquee(&["publish", out_arg, "--to", &edge.to])?;
     Ok(version)
 }
 
 /// Pulls the edge's new log rows into the store; the cursor after them.
 fn pull(edge: &EdgeArgs, store: &str) -> Result<i64> {
-    let pulled: serde_json::Value = serde_json::from_str(&marquee(&[
-        "pull-events",
-        "--from",
-        &edge.to,
-        "--db",
-        store,
-        "--token",
-        &edge.token,
-        "--json",
-    ])?)?;
+    let pulled: serde_json::Value =
+        serde_json::from_str(&marquee(&["pull-events", "--from", &edge.to, "--db", store, "--json"])?)?;
     pulled["cursor"].as_i64().context("pull-events reported no cursor")
 }
 
@@ -361,21 +343,23 @@ fn binary() -> Result<&'static Path> {
     BINARY.get_or_init(|| std::env::current_exe().ok()).as_deref().context("finding the marquee binary")
 }
 
-/// Runs this binary with `args`, showing the command (without the token); its stdout.
+/// Runs this binary with `args`, showing the command; its stdout. The admin token goes to
+/// the child through `MARQUEE_ADMIN_TOKEN` (set once in [`run`]), never in its argv, where
+/// every user of the machine could read it.
 fn marquee(args: &[&str]) -> Result<String> {
-    let shown: Vec<&str> = args
-        .iter()
-        .scan(false, |hide, arg| {
-            let out = if *hide { "***" } else { arg };
-            *hide = *arg == "--token";
-            Some(out)
-        })
-        .collect();
-    eprintln!("$ marquee {}", shown.join(" "));
-    let output = Command::new(binary()?).args(args).stderr(std::process::Stdio::inherit()).output()?;
-    anyhow::ensure!(output.status.success(), "`marquee {}` failed ({})", shown.join(" "), output.status);
+    eprintln!("$ marquee {}", args.join(" "));
+    let token = ADMIN_TOKEN.get().context("the loop's admin token is not set")?;
+    let output = Command::new(binary()?)
+        .args(args)
+        .env("MARQUEE_ADMIN_TOKEN", token)
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    anyhow::ensure!(output.status.success(), "`marquee {}` failed ({})", args.join(" "), output.status);
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
+
+/// The admin token every child process gets in its environment.
+static ADMIN_TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// The lowest over the highest click rate among gender and age-bucket groups (as
 /// `report online --group-by` labels them) with at least 50 lists.
