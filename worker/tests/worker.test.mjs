@@ -356,6 +356,23 @@ test("/metrics reports counters, the latency histogram, the model and impression
   assert.match(text, /marquee_impressions_total\{variant="treatment"\} \d+/);
 });
 
+test("an isolate that goes idle still writes its buffered counts, about a second later", async () => {
+  const db = await mf.getD1Database("DB");
+  const written = async () =>
+    (await db.prepare("SELECT COALESCE(SUM(count), 0) AS n FROM request_counts WHERE route = 'recommend'").first()).n;
+  // Let any earlier window's counts land, then send a burst: the first request of a window
+  // writes the counts with its own deferred writes, the rest are buffered.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const before = await written();
+  for (let i = 0; i < 5; i++) await (await mf.dispatchFetch(`${base}/recommend/${900 + i}`)).text();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const soon = await written();
+  assert.ok(soon < before + 5, `the burst is buffered, not written request by request (${before} -> ${soon})`);
+  // No other request comes; the flush scheduled through ctx.waitUntil writes the rest.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(await written(), before + 5);
+});
+
 test("the admin playground answers what /v1/recommend answers for the same version and seed, and logs nothing", async () => {
   const user = 4242;
   const publicList = await (await mf.dispatchFetch(`${base}/v1/recommend/${user}?n=20&explain=1`)).json();
