@@ -26,11 +26,10 @@ fn conditional_margin(ensemble: &Ensemble, row: &[f32], known: u32) -> f64 {
             return walk(ensemble, tree, next as usize, row, known);
         }
         let (left, right) = (&tree.nodes[node.left as usize], &tree.nodes[node.right as usize]);
-        let (to_left, to_right) = if node.cover > 0.0 {
-            (f64::from(left.cover) / f64::from(node.cover), f64::from(right.cover) / f64::from(node.cover))
-        } else {
-            (0.5, 0.5)
-        };
+        // Each branch weighted by its share of the children's covers (evenly without cover).
+        let total = f64::from(left.cover) + f64::from(right.cover);
+        let (to_left, to_right) =
+            if total > 0.0 { (f64::from(left.cover) / total, f64::from(right.cover) / total) } else { (0.5, 0.5) };
         to_left * walk(ensemble, tree, node.left as usize, row, known)
             + to_right * walk(ensemble, tree, node.right as usize, row, known)
     }
@@ -191,4 +190,42 @@ fn too_deep_trees_are_refused_not_overflowed() {
     assert_eq!(predictor.predict(&[1000.0]).unwrap(), 2.0);
     let mut out = [0.0; 2];
     assert_eq!(predictor.contributions(&[1.0], &mut out), Err(ModelError::TooDeep { tree: 0, depth: 300, limit: 256 }));
+}
+
+/// Found by the `ensemble_blob` fuzz target: a loaded model whose split covers are not the
+/// sums of their children's. With shares taken against the split's own cover, a row's
+/// contributions summed to -5.2e17 against a margin of -3.05.
+#[test]
+fn a_model_whose_covers_do_not_add_up_still_explains_its_margin() {
+    let blob = include_bytes!("fixtures/ensemble_inconsistent_covers.blob");
+    // The fuzzer's input as it mutated it; the target loads its body under a repaired
+    // header, in each format version.
+    let body = &blob[marquee_model::blob::HEADER_LEN..];
+    let schema_hash = u64::from_le_bytes(blob[12..20].try_into().unwrap());
+    let predictor = (1..=marquee_model::blob::FORMAT_VERSION)
+        .find_map(|version| {
+            let header = marquee_model::blob::BlobHeader {
+                version,
+                kind: marquee_model::blob::BlobKind::GbdtEnsemble.code(),
+                schema_hash,
+                body_len: body.len() as u32,
+                checksum: marquee_model::blob::checksum(body),
+            };
+            let mut repaired = header.to_bytes().to_vec();
+            repaired.extend_from_slice(body);
+            Predictor::from_blob(&repaired).ok()
+        })
+        .expect("the fuzzer's model loads under a repaired header");
+    let width = predictor.num_features();
+    // The fuzz target's rows: values from the blob's bytes, all missing, all zero.
+    let from_bytes: Vec<f32> = (0..width).map(|i| blob.get(i).map_or(f32::NAN, |&b| f32::from(b) - 128.0)).collect();
+    for row in [from_bytes, vec![f32::NAN; width], vec![0.0; width]] {
+        let mut out = vec![0.0; width + 1];
+        predictor.contributions(&row, &mut out).unwrap();
+        let margin = predictor.predict_margin(&row).unwrap();
+        let sum: f64 = out.iter().map(|&c| f64::from(c)).sum();
+        let scale: f64 = out.iter().map(|&c| f64::from(c).abs()).sum::<f64>() + f64::from(margin).abs();
+        assert!(scale < 1e6, "contributions blew up: {out:?}");
+        assert!((sum - f64::from(margin)).abs() <= 1e-4 * (1.0 + scale), "sum {sum} vs margin {margin}");
+    }
 }

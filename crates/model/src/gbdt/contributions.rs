@@ -98,12 +98,17 @@ impl Predictor {
     }
 }
 
-/// The share of a node's cover each child has. A node without cover splits evenly, so
-/// that a degenerate model still gets finite, consistent explanations.
-fn fractions(node: &Node, left: &Node, right: &Node) -> (f64, f64) {
-    if node.cover > 0.0 {
-        let cover = f64::from(node.cover);
-        (f64::from(left.cover) / cover, f64::from(right.cover) / cover)
+/// The share of the split's rows each child has, by the children's covers. Training writes
+/// a split's cover as the sum of its children's, but a loaded model need not (a hand-edited
+/// import, a damaged blob): shares taken against the split's own cover could then sum to
+/// far more than 1 and blow the explanation up, so they are taken against the children's
+/// sum and always add to 1. Children without cover split evenly, so that a degenerate
+/// model still gets finite, consistent explanations.
+fn fractions(left: &Node, right: &Node) -> (f64, f64) {
+    let (left, right) = (f64::from(left.cover), f64::from(right.cover));
+    let total = left + right;
+    if total > 0.0 && total.is_finite() {
+        (left / total, right / total)
     } else {
         (0.5, 0.5)
     }
@@ -123,7 +128,7 @@ fn expected_value(tree: &Tree, means: &mut Vec<f64>) -> f64 {
             else {
                 continue;
             };
-            let (to_left, to_right) = fractions(node, left, right);
+            let (to_left, to_right) = fractions(left, right);
             let mean_of = |child: u32| means.get(child as usize).copied().unwrap_or(0.0);
             to_left * mean_of(node.left) + to_right * mean_of(node.right)
         };
@@ -181,7 +186,7 @@ impl Shap<'_> {
         else {
             return;
         };
-        let (to_left, to_right) = fractions(tree_node, left, right);
+        let (to_left, to_right) = fractions(left, right);
         let (hot_fraction, cold_fraction) =
             if hot == tree_node.left { (to_left, to_right) } else { (to_right, to_left) };
 
