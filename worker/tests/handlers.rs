@@ -447,7 +447,13 @@ fn events_keep_good_lines_report_bad_ones_and_never_duplicate() {
     let refused = edge.send(Request::new("POST", "/v1/events", many.into_bytes()));
     assert_eq!(refused.status, 413);
     assert!(refused.body_text().contains("over 5000 lines"), "{}", refused.body_text());
-    assert_eq!(edge.send(Request::new("POST", "/v1/events", b"garbage".to_vec())).status, 400);
+    let garbage = edge.send(Request::new("POST", "/v1/events", b"garbage".to_vec()));
+    assert_eq!(garbage.status, 400);
+    // Refused whole: the shape of every error, with the per-line report beside it.
+    let refusal = json(&garbage);
+    assert_eq!(refusal["error"], "bad_request");
+    assert!(refusal["message"].as_str().unwrap().contains("all 1 lines were rejected"), "{refusal}");
+    assert_eq!(refusal["lines"][0]["status"], "rejected");
     assert_eq!(edge.send(Request::get("/v1/events")).status, 405);
 }
 

@@ -160,17 +160,21 @@ pub async fn ingest<S: Storage>(call: &Call<'_, S>) -> Result<Response, AppError
         .collect();
     // A request is acknowledged when any of its events is in the log, stored now or before:
     // a retry of a stored request must succeed, not fail for having nothing new.
-    let status = if stored + duplicates == 0 { 400 } else { 200 };
-    Ok(Response::json(
-        status,
-        &json!({
-            "stored": stored,
-            "duplicates": duplicates,
-            "rejected": rejected,
-            "rejected_unlisted": rejected_unlisted,
-            "lines": outcomes,
-        }),
-    ))
+    let mut answer = json!({
+        "stored": stored,
+        "duplicates": duplicates,
+        "rejected": rejected,
+        "rejected_unlisted": rejected_unlisted,
+        "lines": outcomes,
+    });
+    if stored + duplicates > 0 {
+        return Ok(Response::json(200, &answer));
+    }
+    // Nothing acknowledged is an error, in the shape every error has, with the per-line
+    // report beside it.
+    answer["error"] = json!("bad_request");
+    answer["message"] = json!(format!("no event was stored: all {} lines were rejected (see `lines`)", outcomes.len()));
+    Ok(Response::json(400, &answer))
 }
 
 /// What became of one line of a request.
