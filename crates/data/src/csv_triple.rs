@@ -14,9 +14,10 @@ use std::path::Path;
 
 use crate::error::DataError;
 use crate::fields::{age_field, rating_from_fields, text_field, user_id, Skip};
+use crate::files::{header_fields, open_required, DatasetFiles};
 use crate::records::{users_from_ratings, Dataset, Gender, Movie, Rating, User};
 use crate::report::ParseReport;
-use crate::table::{header_fields, open_optional, read_table, Column, RATING_COLUMNS};
+use crate::table::{read_table, Column, RATING_COLUMNS};
 
 /// The users file's columns, with the names each may go by (normalised: lowercase, no `_`).
 const USER_COLUMNS: [Column; 4] = [
@@ -37,7 +38,7 @@ const MOVIE_COLUMNS: [Column; 4] = [
 /// True when `dir` holds a `ratings.csv` whose header is the triple's
 /// (`user_id,movie_id,...`, not ml-latest's `userId,movieId,...`).
 pub fn detect(dir: &Path) -> bool {
-    header_fields(&dir.join("ratings.csv")).is_some_and(|header| {
+    header_fields(dir, "ratings.csv").is_some_and(|header| {
         let has = |name: &str| header.iter().any(|field| field == name);
         has("user_id") && has("movie_id") && has("rating") && has("timestamp")
     })
@@ -46,12 +47,18 @@ pub fn detect(dir: &Path) -> bool {
 /// Loads a triple from `dir`. `ratings.csv` is required; `users.csv` and `movies.csv` are
 /// optional. Without `users.csv` the users are derived, bare, from the ratings' distinct ids.
 pub fn load(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
-    let path = dir.join("ratings.csv");
-    let file = File::open(&path).map_err(|e| DataError::io(&path, e))?;
+    read(dir)
+}
+
+/// Reads a triple from a set of files (`ratings.csv` required, `users.csv` and `movies.csv`
+/// optional), as [`load`] does from a folder.
+pub fn read<F: DatasetFiles + ?Sized>(files: &F) -> Result<(Dataset, ParseReport), DataError> {
+    let path = files.path("ratings.csv");
+    let file = open_required(files, "ratings.csv")?;
     let (ratings, mut report) = read_ratings_from(file, Some(&path))?;
 
-    let path = dir.join("users.csv");
-    let users = match open_optional(&path)? {
+    let path = files.path("users.csv");
+    let users = match files.open("users.csv")? {
         Some(file) => {
             let (users, users_report) = read_users_from(file, Some(&path))?;
             report.merge(users_report);
@@ -60,9 +67,9 @@ pub fn load(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
         None => users_from_ratings(&ratings),
     };
 
-    let path = dir.join("movies.csv");
+    let path = files.path("movies.csv");
     let mut movies = Vec::new();
-    if let Some(file) = open_optional(&path)? {
+    if let Some(file) = files.open("movies.csv")? {
         let movies_report = read_table(file, Some(&path), MOVIE_COLUMNS, |[id, title, genres, year]| {
             movies.push(movie_from_fields(id, title, genres, year)?);
             Ok(())
@@ -286,6 +293,22 @@ mod tests {
         assert!(users.contains("\n2,,O,\n3,,,\n"), "{users}");
         let movies = std::fs::read_to_string(target.join("movies.csv")).unwrap();
         assert!(movies.contains("\"American President, The \"\"Director's Cut\"\"\",Science Fiction,\n"), "{movies}");
+    }
+
+    #[test]
+    fn files_in_memory_read_as_the_same_folder_does() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &sample()).unwrap();
+        let bytes: Vec<(&str, Vec<u8>)> = ["ratings.csv", "users.csv", "movies.csv"]
+            .into_iter()
+            .map(|name| (name, std::fs::read(dir.path().join(name)).unwrap()))
+            .collect();
+        let files: Vec<(&str, &[u8])> = bytes.iter().map(|(name, bytes)| (*name, bytes.as_slice())).collect();
+        let in_memory = crate::files::MemoryFiles { files: &files };
+        assert_eq!(read(&in_memory).unwrap(), load(dir.path()).unwrap());
+        assert_eq!(read(&in_memory).unwrap().0, sample());
+        let none = crate::files::MemoryFiles::default();
+        assert!(matches!(read(&none), Err(DataError::Io { .. })));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod events;
 pub mod experiment;
 pub mod fairness;
 mod fields;
+pub mod files;
 pub mod interleave;
 pub mod metadata;
 pub mod monitor;

@@ -17,7 +17,6 @@
 //!   ml-latest's optional `links.csv` fills in the IMDb and TMDB ids.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::path::Path;
 
@@ -26,9 +25,10 @@ use crate::fields::{
     age_field, decode_text, rating_from_fields, split_fields, split_title_year, text_field, user_id, wrong_count,
     year_of_date, Skip,
 };
+use crate::files::{header_fields, open_required, DatasetFiles};
 use crate::records::{users_from_ratings, Dataset, Gender, Movie, User};
 use crate::report::ParseReport;
-use crate::table::{header_fields, open_optional, read_table, Column, RATING_COLUMNS};
+use crate::table::{read_table, Column, RATING_COLUMNS};
 
 /// Which of the MovieLens layouts a folder holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,12 +44,17 @@ pub enum MovieLensFlavor {
 /// Recognises the MovieLens layout of a folder from the files it holds, or returns `None` when
 /// it holds none of them.
 pub fn detect(dir: &Path) -> Option<MovieLensFlavor> {
-    if dir.join("u.data").is_file() {
+    detect_files(dir)
+}
+
+/// Recognises the MovieLens layout of a set of files, as [`detect`] does for a folder.
+pub fn detect_files<F: DatasetFiles + ?Sized>(files: &F) -> Option<MovieLensFlavor> {
+    if files.has("u.data") {
         Some(MovieLensFlavor::Ml100k)
-    } else if dir.join("ratings.dat").is_file() {
+    } else if files.has("ratings.dat") {
         Some(MovieLensFlavor::Ml1m)
     } else {
-        let header = header_fields(&dir.join("ratings.csv"))?;
+        let header = header_fields(files, "ratings.csv")?;
         let first: Vec<&str> = header.iter().take(2).map(String::as_str).collect();
         (first == ["userid", "movieid"]).then_some(MovieLensFlavor::Latest)
     }
@@ -62,15 +67,29 @@ pub fn load(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     if !dir.is_dir() {
         return Err(DataError::io(dir, std::io::Error::new(ErrorKind::NotFound, "no such folder")));
     }
-    let flavor = detect(dir).ok_or_else(|| DataError::UnknownFormat {
-        path: dir.to_path_buf(),
+    read(dir)
+}
+
+/// Reads a MovieLens dataset of any of the three layouts from a set of files, as [`load`]
+/// does from a folder; files that hold none of the layouts are an error.
+pub fn read<F: DatasetFiles + ?Sized>(files: &F) -> Result<(Dataset, ParseReport), DataError> {
+    let flavor = detect_files(files).ok_or_else(|| DataError::UnknownFormat {
+        path: files.path(""),
         reason: "no u.data (ml-100k), ratings.dat (ml-1m) or ratings.csv with a userId,movieId header (ml-latest)"
             .to_owned(),
     })?;
+    read_flavor(files, flavor)
+}
+
+/// Reads the files as the given MovieLens layout, whatever detection would say.
+pub fn read_flavor<F: DatasetFiles + ?Sized>(
+    files: &F,
+    flavor: MovieLensFlavor,
+) -> Result<(Dataset, ParseReport), DataError> {
     match flavor {
-        MovieLensFlavor::Ml100k => load_100k(dir),
-        MovieLensFlavor::Ml1m => load_1m(dir),
-        MovieLensFlavor::Latest => load_latest(dir),
+        MovieLensFlavor::Ml100k => load_100k(files),
+        MovieLensFlavor::Ml1m => load_1m(files),
+        MovieLensFlavor::Latest => load_latest(files),
     }
 }
 
@@ -122,11 +141,10 @@ const ML1M_OCCUPATIONS: [&str; 21] = [
     "writer",
 ];
 
-fn load_100k(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
+fn load_100k<F: DatasetFiles + ?Sized>(files: &F) -> Result<(Dataset, ParseReport), DataError> {
     let mut report = ParseReport::default();
     let mut ratings = Vec::new();
-    let path = dir.join("u.data");
-    for_each_line(&path, true, |line_no, line| {
+    for_each_line(files, "u.data", true, |line_no, line| {
         let result = decode_ascii(line).and_then(|text| {
             let [user, movie, rating, time] = split_fields(text.split_ascii_whitespace())?;
             rating_from_fields(user, &movie_id(movie)?, rating, time)
@@ -135,7 +153,7 @@ fn load_100k(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     })?;
 
     let mut users = Vec::new();
-    let users_found = for_each_line(&dir.join("u.user"), false, |line_no, line| {
+    let users_found = for_each_line(files, "u.user", false, |line_no, line| {
         let text = decode_text(line);
         let result = split_fields(text.split('|')).and_then(|[id, age, gender, occupation, _zip]| {
             Ok(User {
@@ -149,7 +167,7 @@ fn load_100k(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     })?;
 
     let mut movies = Vec::new();
-    for_each_line(&dir.join("u.item"), false, |line_no, line| {
+    for_each_line(files, "u.item", false, |line_no, line| {
         let result = item_100k(&decode_text(line));
         note(&mut report, &mut movies, line_no, result, line);
     })?;
@@ -183,10 +201,10 @@ fn item_100k(text: &str) -> Result<Movie, Skip> {
     Ok(Movie { movie_id: movie_id(id)?, title, genres, year, release_date, ..Movie::default() })
 }
 
-fn load_1m(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
+fn load_1m<F: DatasetFiles + ?Sized>(files: &F) -> Result<(Dataset, ParseReport), DataError> {
     let mut report = ParseReport::default();
     let mut ratings = Vec::new();
-    for_each_line(&dir.join("ratings.dat"), true, |line_no, line| {
+    for_each_line(files, "ratings.dat", true, |line_no, line| {
         let result = decode_ascii(line).and_then(|text| {
             let [user, movie, rating, time] = split_fields(text.split("::"))?;
             rating_from_fields(user, &movie_id(movie)?, rating, time)
@@ -195,7 +213,7 @@ fn load_1m(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     })?;
 
     let mut users = Vec::new();
-    let users_found = for_each_line(&dir.join("users.dat"), false, |line_no, line| {
+    let users_found = for_each_line(files, "users.dat", false, |line_no, line| {
         let text = decode_text(line);
         let result = split_fields(text.split("::")).and_then(|[id, gender, age, occupation, _zip]| {
             Ok(User {
@@ -209,7 +227,7 @@ fn load_1m(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
     })?;
 
     let mut movies = Vec::new();
-    for_each_line(&dir.join("movies.dat"), false, |line_no, line| {
+    for_each_line(files, "movies.dat", false, |line_no, line| {
         let text = decode_text(line);
         // Split the id off the left and the genres off the right, so a title holding `::`
         // (none does in the real data) would still read.
@@ -240,18 +258,18 @@ fn occupation_1m(code: &str) -> Result<Option<String>, Skip> {
         .ok_or_else(|| Skip::new("bad_occupation", format!("occupation {code:?} is not a code from 0 to 20")))
 }
 
-fn load_latest(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
+fn load_latest<F: DatasetFiles + ?Sized>(files: &F) -> Result<(Dataset, ParseReport), DataError> {
     let mut ratings = Vec::new();
-    let path = dir.join("ratings.csv");
-    let file = File::open(&path).map_err(|e| DataError::io(&path, e))?;
+    let path = files.path("ratings.csv");
+    let file = open_required(files, "ratings.csv")?;
     let mut report = read_table(file, Some(&path), RATING_COLUMNS, |[user, movie, rating, time]| {
         ratings.push(rating_from_fields(user, &movie_id(movie)?, rating, time)?);
         Ok(())
     })?;
 
     let mut movies = Vec::new();
-    let path = dir.join("movies.csv");
-    if let Some(file) = open_optional(&path)? {
+    let path = files.path("movies.csv");
+    if let Some(file) = files.open("movies.csv")? {
         let columns = [
             Column::required(&["movieid", "itemid", "id"]),
             Column::required(&["title"]),
@@ -264,8 +282,8 @@ fn load_latest(dir: &Path) -> Result<(Dataset, ParseReport), DataError> {
         report.merge(movies_report);
     }
 
-    let path = dir.join("links.csv");
-    if let Some(file) = open_optional(&path)? {
+    let path = files.path("links.csv");
+    if let Some(file) = files.open("links.csv")? {
         let index: HashMap<String, usize> =
             movies.iter().enumerate().map(|(position, movie)| (movie.movie_id.clone(), position)).collect();
         let columns = [Column::required(&["movieid"]), Column::optional(&["imdbid"]), Column::optional(&["tmdbid"])];
@@ -352,21 +370,27 @@ fn note<T>(report: &mut ParseReport, records: &mut Vec<T>, line_no: u64, result:
 
 /// Calls `each` with every non-blank line (1-based number, bytes without the line ending).
 /// Returns `false` when an optional file is absent; a required one that is absent is an error.
-fn for_each_line(path: &Path, required: bool, mut each: impl FnMut(u64, &[u8])) -> Result<bool, DataError> {
+fn for_each_line<F: DatasetFiles + ?Sized>(
+    files: &F,
+    name: &str,
+    required: bool,
+    mut each: impl FnMut(u64, &[u8]),
+) -> Result<bool, DataError> {
     let file = if required {
-        File::open(path).map_err(|e| DataError::io(path, e))?
+        open_required(files, name)?
     } else {
-        match open_optional(path)? {
+        match files.open(name)? {
             Some(file) => file,
             None => return Ok(false),
         }
     };
+    let path = files.path(name);
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut buffer = Vec::new();
     let mut line_no = 0u64;
     loop {
         buffer.clear();
-        if reader.read_until(b'\n', &mut buffer).map_err(|e| DataError::io(path, e))? == 0 {
+        if reader.read_until(b'\n', &mut buffer).map_err(|e| DataError::io(&path, e))? == 0 {
             return Ok(true);
         }
         line_no += 1;
@@ -417,6 +441,19 @@ abc\t346\t1\t886397596\n\
 5|Copycat (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|1|0|1|0|0|0|0|0|0|0|1\n\
 6|Shanghai Triad (Yao a yao yao dao waipo qiao) (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|2\n\
 1682|Scream of Stone (Schrei aus Stein) (1991)|08-Mar-1996||http://x|0|0|0|0|0|0|0|0|1|0|1|0|0|0|0|1|0|0|0\n";
+
+    #[test]
+    fn files_in_memory_read_as_the_same_folder_does() {
+        let files = [("u.data", U_DATA), ("u.user", U_USER), ("u.item", U_ITEM)];
+        let dir = folder(&files);
+        let in_memory = crate::files::MemoryFiles { files: &files };
+        assert_eq!(detect_files(&in_memory), Some(MovieLensFlavor::Ml100k));
+        assert_eq!(read(&in_memory).unwrap(), load(dir.path()).unwrap());
+        let (_, report) = read_flavor(&in_memory, MovieLensFlavor::Ml100k).unwrap();
+        assert_eq!(report.parsed, 5 + 2 + 5);
+        let missing = read_flavor(&in_memory, MovieLensFlavor::Ml1m).unwrap_err();
+        assert!(missing.to_string().contains("ratings.dat"), "{missing}");
+    }
 
     #[test]
     fn loads_ml_100k_skipping_bad_lines() {

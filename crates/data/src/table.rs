@@ -1,9 +1,7 @@
-//! Reading the tables of a dataset folder: CSV whose columns are found by name, the header
-//! helpers that format detection uses, and files that may be absent. A leaf: the triple and
-//! MovieLens use it, and it uses neither.
+//! Reading the tables of a dataset folder: CSV whose columns are found by name. A leaf: the
+//! triple and MovieLens use it, and it uses neither.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
@@ -134,23 +132,6 @@ fn read_error(path: Option<&Path>, error: csv::Error) -> DataError {
     }
 }
 
-/// The header of a CSV file, its fields trimmed, unquoted and lowercased (underscores kept, so
-/// that the triple's `user_id` and ml-latest's `userId` differ), or `None` when it cannot be read.
-pub(crate) fn header_fields(path: &Path) -> Option<Vec<String>> {
-    let file = File::open(path).ok()?;
-    let mut line = Vec::new();
-    // A header is short; reading a bounded prefix keeps a binary file from being slurped.
-    BufReader::new(file.take(64 * 1024)).read_until(b'\n', &mut line).ok()?;
-    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
-    let text = std::str::from_utf8(line).ok()?;
-    Some(
-        text.trim_end_matches(['\r', '\n'])
-            .split(',')
-            .map(|name| name.trim().trim_matches('"').to_lowercase())
-            .collect(),
-    )
-}
-
 /// A header name compared loosely: `userId`, `user_id` and `User ID` are all `userid`.
 pub(crate) fn normalize_header(name: &str) -> String {
     name.trim_start_matches('\u{feff}')
@@ -160,13 +141,4 @@ pub(crate) fn normalize_header(name: &str) -> String {
         .filter(|c| !matches!(c, '_' | '-' | ' '))
         .flat_map(char::to_lowercase)
         .collect()
-}
-
-/// Opens a file that may be absent.
-pub(crate) fn open_optional(path: &Path) -> Result<Option<File>, DataError> {
-    match File::open(path) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DataError::io(path, e)),
-    }
 }

@@ -9,6 +9,7 @@
 //! machine skips the installs.
 
 mod demo;
+mod fuzz;
 mod monitoring;
 mod process;
 mod setup;
@@ -26,7 +27,12 @@ commands:
   test              run every test: lint, the Prometheus rules and dashboard, native, wasm in headless Chromium, the Worker in workerd, the UI end to end
   monitoring        check the Prometheus configuration and rules (promtool, unit tests) and the Grafana dashboard
   setup             install what the other commands need, and nothing that is already there
-  fuzz [SECONDS]    fuzz model-blob loading (default 600 s)
+  fuzz [--seconds N] [--runs N] [TARGET...]
+                    run the fuzz targets (all by default) one after another, each for N seconds
+                    and/or N executions (default 600 s each), then print each one's executions
+                    and exec/s; targets: ensemble_blob svd_blob recommender_blob
+                    profile_shard_blob stream_line metadata_json movielens_files
+                    csv_triple_files edge_request
   default-model     retrain the model embedded in the Worker (worker/default-model/) from the built-in world
   bench-ui          print the admin UI's budgets: bundle size, first load, in-browser recommendation, slider redraw
   bench-rows        time the Worker's D1 row conversion in Node (serde-wasm-bindgen against a JSON round trip)
@@ -68,13 +74,9 @@ fn main() -> Result<()> {
         }
         "default-model" => demo::default_model(&root),
         "fuzz" => {
-            let seconds = match rest.as_slice() {
-                [] => 600,
-                [seconds] => seconds.parse().context("fuzz takes a number of seconds")?,
-                _ => bail!("unexpected arguments {rest:?}\n\n{USAGE}"),
-            };
+            let (budget, targets) = fuzz::parse_args(&rest).with_context(|| format!("\n\n{USAGE}"))?;
             setup::ensure_all(&root)?;
-            test::fuzz_blob_loading(&root, seconds)
+            fuzz::run(&root, budget, &targets)
         }
         "" | "help" | "--help" | "-h" => {
             print!("{USAGE}");

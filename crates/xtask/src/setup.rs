@@ -86,7 +86,7 @@ fn ensure_wasm_pack(root: &Path) -> Result<()> {
     )
 }
 
-/// cargo-fuzz drives libFuzzer for the blob-loading fuzz target.
+/// cargo-fuzz drives libFuzzer for the fuzz targets of `fuzz/`.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 fn ensure_cargo_fuzz(root: &Path) -> Result<()> {

@@ -8,8 +8,9 @@ use anyhow::Result;
 use crate::process::{self, command};
 use crate::setup::locked_wasm_bindgen_version;
 
-/// How long CI fuzzes blob loading; longer runs are `cargo xtask fuzz SECONDS`.
-const FUZZ_SECONDS: u32 = 60;
+/// How long CI fuzzes each target (nine targets: about two and a half minutes in all);
+/// longer runs are `cargo xtask fuzz`.
+const FUZZ_SECONDS_PER_TARGET: u64 = 15;
 
 /// Crates (by folder) whose tests also run as wasm in headless Chromium.
 const BROWSER_TESTED: &[&str] = &["web", "crates/model"];
@@ -52,7 +53,8 @@ pub fn run(root: &Path) -> Result<()> {
             .env("MARQUEE_BIN", target_dir(root).join("debug/marquee"))
             .env("MARQUEE_SCREENSHOTS", target_dir(root).join("ui-screenshots")),
     )?;
-    fuzz_blob_loading(root, FUZZ_SECONDS)?;
+    let budget = crate::fuzz::Budget { seconds: Some(FUZZ_SECONDS_PER_TARGET), runs: None };
+    crate::fuzz::run(root, budget, crate::fuzz::TARGETS)?;
     println!("all tests passed in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -131,25 +133,4 @@ pub fn bench_row_conversion(root: &Path) -> Result<()> {
     );
     build_worker(root)?;
     timed
-}
-
-/// Fuzzes the model-blob loader with libFuzzer for `seconds`, seeded with the committed
-/// blobs. The toolchain here is stable, so RUSTC_BOOTSTRAP lets cargo-fuzz pass its
-/// sanitizer flags.
-pub fn fuzz_blob_loading(root: &Path, seconds: u32) -> Result<()> {
-    let corpus = root.join("fuzz/corpus/load_blob");
-    std::fs::create_dir_all(&corpus)?;
-    for seed in ["tests/fixtures/parity/model.blob", "crates/model/tests/fixtures/ensemble_v1.blob"] {
-        let source = root.join(seed);
-        if source.exists() {
-            let name = seed.replace('/', "_");
-            std::fs::copy(&source, corpus.join(name))?;
-        }
-    }
-    process::run(
-        &format!("fuzz model-blob loading for {seconds} s"),
-        command(root, "cargo")
-            .args(["fuzz", "run", "--fuzz-dir", "fuzz", "load_blob", "--", &format!("-max_total_time={seconds}")])
-            .env("RUSTC_BOOTSTRAP", "1"),
-    )
 }

@@ -46,6 +46,41 @@ impl MemoryStorage {
         &self.db
     }
 
+    /// Empties every table and drops every blob, keeping the schema: what a fresh storage
+    /// holds, without running the migrations again (the fuzz target resets between
+    /// sessions this way; see `table_rows` for the check that nothing else differs).
+    #[allow(dead_code)]
+    pub fn reset(&self) {
+        self.blobs.borrow_mut().clear();
+        self.failing.set(false);
+        self.queried.borrow_mut().clear();
+        for table in self.tables() {
+            self.db.execute(&format!("DELETE FROM \"{table}\""), []).expect("a table empties");
+        }
+    }
+
+    /// Every table's name and row count (SQLite's own tables included).
+    #[allow(dead_code)]
+    pub fn table_rows(&self) -> Vec<(String, i64)> {
+        self.tables()
+            .into_iter()
+            .map(|table| {
+                let rows = self
+                    .db
+                    .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |row| row.get(0))
+                    .expect("a table counts");
+                (table, rows)
+            })
+            .collect()
+    }
+
+    fn tables(&self) -> Vec<String> {
+        let mut statement =
+            self.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").expect("the schema reads");
+        let names = statement.query_map([], |row| row.get(0)).expect("the schema reads");
+        names.collect::<Result<_, _>>().expect("the schema reads")
+    }
+
     /// The keys of every stored blob.
     pub fn blob_keys(&self) -> Vec<String> {
         self.blobs.borrow().keys().cloned().collect()
