@@ -125,7 +125,7 @@ struct EndToEnd {
 }
 
 /// Users to serve: some to warm the JIT, then the timed ones, each in a shard of its own.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 struct Plan {
     version: &'static str,
     warmup_users: Vec<u64>,
