@@ -30,6 +30,7 @@ const kb = (bytes) => `${(bytes / 1000).toFixed(1)} KB`;
 // 1. Bundle: what a first visit downloads for the app, gzipped (level 9).
 const dist = join(root, "dist");
 let total = 0;
+console.log("every browser figure below is on Chromium's one main thread (the admin UI's wasm is single-threaded)");
 console.log("bundle (gzip -9 of dist/, what the browser downloads for the app):");
 for (const file of readdirSync(dist).filter((name) => /\.(wasm|js)$/.test(name))) {
   const size = gzipSync(readFileSync(join(dist, file)), { level: 9 }).length;

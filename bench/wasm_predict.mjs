@@ -1,6 +1,7 @@
 // Times Marquee's tree inference compiled to wasm (the Worker's build, worker/pkg) in Node:
 //   node bench/wasm_predict.mjs MODEL.blob ROWS.f32 FEATURES
-// Prints {"ns_per_row_batch1": .., "ns_per_row_batch1000": ..} on stdout.
+// Prints {"threads": 1, "ns_per_row_batch1": .., "ns_per_row_batch1000": ..} on stdout: Node's one
+// thread, process.hrtime around LoadedModel.predict calls (the JS-to-wasm copy of the rows included).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { initSync, LoadedModel } from "../worker/pkg/marquee_worker.js";
@@ -33,4 +34,4 @@ function nsPerRow(batch, repeats) {
   return Number(process.hrtime.bigint() - begin) / scored;
 }
 
-console.log(JSON.stringify({ ns_per_row_batch1: nsPerRow(1, 3), ns_per_row_batch1000: nsPerRow(totalRows, 20) }));
+console.log(JSON.stringify({ threads: 1, ns_per_row_batch1: nsPerRow(1, 3), ns_per_row_batch1000: nsPerRow(totalRows, 20) }));

@@ -639,23 +639,13 @@ fn healthz_reports_the_model_and_storage() {
 }
 
 #[test]
-fn the_bench_route_times_serving_inside_the_worker() {
+fn there_is_no_bench_route_reporting_cpu_time_from_the_workers_clock() {
+    // workerd's Date.now does not advance during CPU work, so a CPU figure timed inside the
+    // Worker is meaningless; `marquee bench edge` times the Worker's wasm in Node instead.
     let edge = Edge::new();
     edge.publish("v1");
     edge.admin("POST", "/v1/admin/models/v1/activate", vec![]);
-    let response = edge.admin("GET", "/v1/admin/bench?users=1,2,3&repeat=4", vec![]);
-    assert_eq!(response.status, 200, "{}", response.body_text());
-    let body = json(&response);
-    assert_eq!(body["micros"].as_array().unwrap().len(), 3);
-    assert_eq!(body["active_version"], "v1");
-    assert_eq!(body["fallbacks"], 0);
-    assert_eq!(edge.admin("GET", "/v1/admin/bench?users=x", vec![]).status, 400);
-    assert_eq!(edge.send(Request::get("/v1/admin/bench?users=1")).status, 401);
-    // A thousand users a thousand times over is a million passes in one request: refused.
-    let users: Vec<String> = (1..=1000).map(|user| user.to_string()).collect();
-    let heavy = edge.admin("GET", &format!("/v1/admin/bench?users={}&repeat=1000", users.join(",")), vec![]);
-    assert_eq!(heavy.status, 400);
-    assert!(json(&heavy)["message"].as_str().unwrap().contains("at most 20000"), "{}", heavy.body_text());
+    assert_eq!(edge.admin("GET", "/v1/admin/bench?users=1,2,3&repeat=4", vec![]).status, 404);
 }
 
 #[test]

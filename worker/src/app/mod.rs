@@ -235,7 +235,6 @@ impl App {
             Handler::GetExperiment => self.get_experiment(call).await,
             Handler::PutExperiment => self.put_experiment(call).await,
             Handler::ReadLog => admin::read_log(call).await,
-            Handler::Bench => self.bench(call).await,
             Handler::Summary => self.summary(call).await,
             Handler::Readout => self.readout(call).await,
             Handler::AdminRecommend => self.admin_recommend(call).await,

@@ -19,9 +19,6 @@ use super::queries;
 use super::storage::Storage;
 use super::{App, Call, Request, Response, MAX_RECOMMENDATIONS};
 
-/// The most recommendation passes one `/v1/admin/bench` request may run (users × repeat).
-const MAX_BENCH_PASSES: usize = 20_000;
-
 /// The most items `/v1/recommend` answers with (`?n=`).
 const MAX_JSON_ITEMS: usize = 100;
 
@@ -163,53 +160,6 @@ impl App {
         let mut body = list_json(user_id, &served, &self.recommendation_id(), now_ms, true);
         body["profile_found"] = served.profile_found.into();
         Ok(Response::json(200, &body))
-    }
-
-    /// `GET /v1/admin/bench?users=1,2,3&repeat=20`: the CPU time of serving each user, measured
-    /// inside the Worker. Each user is served once to load its shard (I/O, not timed), then
-    /// `repeat` more times back to back, and the mean is reported: the clock ticks in whole
-    /// milliseconds here, so single requests cannot be timed finely.
-    pub(super) async fn bench<S: Storage>(&self, call: &Call<'_, S>) -> Result<Response, AppError> {
-        let request = call.request;
-        let bad = |what: &str| AppError::BadRequest(what.to_owned());
-        let users: Vec<u64> = request
-            .query_param("users")
-            .ok_or_else(|| bad("users=1,2,3 is required"))?
-            .split(',')
-            .map(|text| parse_user_id(text).map_err(|error| AppError::BadRequest(error.to_string())))
-            .collect::<Result<_, _>>()?;
-        let repeat: u32 =
-            request.query_param("repeat").unwrap_or("20").parse().map_err(|_| bad("repeat must be an integer"))?;
-        if users.is_empty() || users.len() > 1000 || !(1..=1000).contains(&repeat) {
-            return Err(bad("1 to 1000 users, repeat 1 to 1000"));
-        }
-        // One request may not hold an isolate's CPU for long: a million passes would.
-        if users.len() * repeat as usize > MAX_BENCH_PASSES {
-            return Err(AppError::BadRequest(format!(
-                "users × repeat is {}; at most {MAX_BENCH_PASSES} recommendation passes per request: split the users",
-                users.len() * repeat as usize
-            )));
-        }
-        let mut micros = Vec::with_capacity(users.len());
-        let mut fallbacks = 0;
-        for &user_id in &users {
-            let now_ms = call.now();
-            let list =
-                ListRequest { user_id, count: MAX_RECOMMENDATIONS, version: None, seed: default_seed(user_id, now_ms) };
-            let warm = self.serve(&list, call.storage, now_ms).await?;
-            fallbacks += usize::from(warm.fallback.is_some());
-            let started = call.now();
-            for _ in 0..repeat {
-                let served = self.serve(&list, call.storage, started).await?;
-                std::hint::black_box(served.items.len());
-            }
-            micros.push((call.now() - started) * 1000.0 / f64::from(repeat));
-        }
-        let version = self.cache.borrow().settings.active.clone();
-        Ok(Response::json(
-            200,
-            &json!({ "micros": micros, "repeat": repeat, "fallbacks": fallbacks, "active_version": version }),
-        ))
     }
 
     /// The model for `user_id`: `version` exactly if given (an error if it cannot be loaded),

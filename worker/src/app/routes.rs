@@ -41,7 +41,6 @@ pub enum Handler {
     GetExperiment,
     PutExperiment,
     ReadLog,
-    Bench,
     Summary,
     Readout,
     AdminRecommend,
@@ -72,7 +71,6 @@ impl Handler {
             | Handler::Rollback
             | Handler::GetExperiment
             | Handler::ReadLog
-            | Handler::Bench
             | Handler::Summary
             | Handler::Readout
             | Handler::AdminRecommend
@@ -154,7 +152,6 @@ pub const ROUTES: &[Route] = &[
     admin("/v1/admin/rollback", &[(Method::Post, Handler::Rollback)]),
     admin("/v1/admin/experiment", &[(Method::Get, Handler::GetExperiment), (Method::Put, Handler::PutExperiment)]),
     admin("/v1/admin/log", &[(Method::Get, Handler::ReadLog)]),
-    admin("/v1/admin/bench", &[(Method::Get, Handler::Bench)]),
     admin("/v1/admin/summary", &[(Method::Get, Handler::Summary)]),
     admin("/v1/admin/readout", &[(Method::Get, Handler::Readout)]),
     admin("/v1/admin/recommend/{user}", &[(Method::Get, Handler::AdminRecommend)]),

@@ -5,8 +5,10 @@ mod gbdt;
 mod ingest;
 mod interleaving;
 mod movielens_shaped;
+mod peer_capi;
 mod recommend;
 mod soak;
+mod wrangler;
 
 use std::path::{Path, PathBuf};
 
@@ -22,8 +24,8 @@ pub enum BenchCommand {
     /// Recommendation quality and speed: rating accuracy against Surprise, the world's time
     /// split, and the latency of one list from a 27,000-movie catalog.
     Recommend(recommend::BenchRecommendArgs),
-    /// The Worker's budgets against `wrangler dev`: bundle size, CPU per request inside the
-    /// Worker with a million published users, and throughput from wrk.
+    /// The Worker's budgets: bundle size, CPU per request of the Worker's wasm timed in Node
+    /// (profile shard cold and warm), end-to-end latency and wrk throughput against workerd.
     Edge(edge::BenchEdgeArgs),
     /// Users an A/B split and a team-draft interleaving each need to tell two models apart,
     /// on the world's simulated users.

@@ -39,7 +39,7 @@ use marquee_data::{Dataset, RatingScale};
 use marquee_train::recommend::{fit_hybrid, profile_shards, HybridParams, Interactions};
 use serde::Serialize;
 
-use super::edge::{start_wrangler, Wrangler};
+use super::wrangler::{start_wrangler, Wrangler};
 use crate::commands::publish::{agent, send};
 
 #[derive(clap::Args)]
@@ -473,7 +473,8 @@ fn print_figures(figures: &SoakFigures) {
         figures.requests
     );
     println!(
-        "latency at the client, through wrangler's proxy: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "latency at the client ({} client threads), through wrangler's proxy: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        figures.client_threads,
         figures.p50_ms, figures.p95_ms, figures.p99_ms, figures.max_ms
     );
     println!("fallbacks by reason: {:?}", figures.fallbacks);
