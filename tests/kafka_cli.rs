@@ -417,8 +417,10 @@ fn bad_kafka_sources_and_options_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
     let db = db.to_str().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["ingest", "kafka://localhost:9092", "--db", db], "names no topic"),
+        (&["ingest", "kafka://localhost/t", "--db", db, "--follow", "--max-messages", "5"], "contradict"),
+        (&["ingest", "kafka://localhost/t", "--db", db, "--metrics", "not-an-address"], "--metrics not-an-address"),
         (&["ingest", "kafka://localhost:99999/t", "--db", db], "a port is a number from 1 to 65535"),
         (&["ingest", "-", "--db", db, "--follow"], "--follow applies to a kafka://BROKER/TOPIC source"),
         (&["ingest", "kafka://a/t", "kafka://b/t", "--db", db], "at most one kafka:// source"),

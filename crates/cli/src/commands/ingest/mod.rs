@@ -50,7 +50,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
     if let (None, Some(option)) = (&topic, args.kafka.first_given()) {
         bail!("{option} applies to a kafka://BROKER/TOPIC source, and none was given");
     }
-    let options = args.kafka.options();
+    let options = args.kafka.options()?;
     let mut results: Vec<serde_json::Value> = Vec::new();
     if !sources.is_empty() {
         let mut store = Store::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;

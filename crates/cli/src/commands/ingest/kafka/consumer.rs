@@ -50,15 +50,8 @@ const MESSAGES_PER_CLOCK_CHECK: u32 = 1024;
 /// Consumes `url` into the store at `db` until caught up, `--max-messages`, or a signal.
 pub fn consume(url: &KafkaUrl, options: &KafkaOptions, db: &Path, scale: RatingScale) -> Result<KafkaIngest> {
     let stop = stop_signal::install().context("installing the Ctrl-C handler")?;
-    // Before the store is opened, so a wrong broker or topic leaves no trace.
-    wait_for_topic(url, options, stop)?;
-    let store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
-    let writer = BatchWriter::new(store, &url.topic, scale);
-    let consumer: BaseConsumer<IngestContext> = client_config(url, options)
-        .create_with_context(IngestContext::new(&url.topic, options.from, writer))
-        .context("creating the Kafka consumer")?;
-    consumer.subscribe(&[&url.topic]).with_context(|| format!("subscribing to {}", url.topic))?;
-
+    // The metrics address and the topic are checked before the store is opened, so a
+    // mistake in either leaves no trace.
     let figures = Arc::new(Mutex::new(IngestFigures {
         topic: url.topic.clone(),
         group: options.group.clone(),
@@ -68,6 +61,13 @@ pub fn consume(url: &KafkaUrl, options: &KafkaOptions, db: &Path, scale: RatingS
         let bound = super::metrics::serve(address, figures.clone())?;
         eprintln!("kafka: metrics on http://{bound}/metrics");
     }
+    wait_for_topic(url, options, stop)?;
+    let store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let writer = BatchWriter::new(store, &url.topic, scale);
+    let consumer: BaseConsumer<IngestContext> = client_config(url, options)
+        .create_with_context(IngestContext::new(&url.topic, options.from, writer))
+        .context("creating the Kafka consumer")?;
+    consumer.subscribe(&[&url.topic]).with_context(|| format!("subscribing to {}", url.topic))?;
 
     let (stopped, first_message) = run_loop(&consumer, options, stop, &figures)?;
 
@@ -108,7 +108,11 @@ fn client_config(url: &KafkaUrl, options: &KafkaOptions) -> ClientConfig {
         // does not count against it.
         .set("session.timeout.ms", "10000")
         // Statistics carry each partition's high watermark, for the lag.
-        .set("statistics.interval.ms", "1000");
+        .set("statistics.interval.ms", "1000")
+        // When the prefetch queue is full, ask again after 10 ms rather than librdkafka's
+        // default second: this loop drains the queue far faster than that (2.5 times the
+        // throughput in `marquee bench ingest --kafka`).
+        .set("fetch.queue.backoff.ms", "10");
     config
 }
 
@@ -213,6 +217,11 @@ fn run_loop(
                 at_end.insert(partition, lock(&context.assignment).generation);
                 check_clock = true;
                 check_caught_up = true;
+            }
+            Some(Err(KafkaError::MessageConsumptionFatal(code))) => {
+                // librdkafka cannot go on (e.g. this member was fenced): stop; the store and
+                // the committed offsets agree, so a restart resumes cleanly.
+                bail!("the Kafka consumer hit a fatal error: {code}");
             }
             Some(Err(error)) => {
                 context.report_trouble(&error, &error.to_string());

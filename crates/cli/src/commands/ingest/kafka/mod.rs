@@ -83,10 +83,13 @@ impl KafkaArgs {
         .find_map(|(given, name)| given.then_some(name))
     }
 
-    /// The options, with defaults for those not given.
-    pub fn options(&self) -> KafkaOptions {
+    /// The options, with defaults for those not given; contradictions are refused.
+    pub fn options(&self) -> Result<KafkaOptions> {
+        if self.follow && self.max_messages.is_some() {
+            bail!("--follow and --max-messages contradict each other: give one");
+        }
         let defaults = KafkaOptions::default();
-        KafkaOptions {
+        Ok(KafkaOptions {
             group: self.group.clone().unwrap_or(defaults.group),
             from: self.from.unwrap_or(defaults.from),
             follow: self.follow,
@@ -94,7 +97,7 @@ impl KafkaArgs {
             batch_lines: self.batch_messages.map_or(defaults.batch_lines, |n| usize::try_from(n).unwrap_or(usize::MAX)),
             batch_wait: self.batch_ms.map_or(defaults.batch_wait, Duration::from_millis),
             metrics: self.metrics.clone(),
-        }
+        })
     }
 }
 
@@ -170,9 +173,6 @@ pub struct KafkaIngest {
 
 /// Consumes `url` into the store at `db`.
 pub fn ingest(url: &KafkaUrl, options: &KafkaOptions, db: &Path, scale: RatingScale) -> Result<KafkaIngest> {
-    if options.follow && options.max_messages.is_some() {
-        bail!("--follow and --max-messages contradict each other: give one");
-    }
     consumer::consume(url, options, db, scale)
 }
 

@@ -9,6 +9,12 @@ use std::time::{Duration, Instant};
 
 use super::metrics::IngestFigures;
 
+/// Up to this many partitions, the line shows each one's lag.
+const PARTITIONS_SHOWN: usize = 8;
+
+/// Beyond that, it shows the total and this many partitions furthest behind.
+const PARTITIONS_WORST_SHOWN: usize = 3;
+
 /// Prints a progress line at most once per interval.
 pub struct ProgressLine {
     every: Duration,
@@ -38,15 +44,38 @@ impl ProgressLine {
 /// The progress line for `figures` at `rate` messages per second.
 pub fn line(figures: &IngestFigures, rate: f64) -> String {
     let skipped: u64 = figures.lines_skipped.values().sum();
-    let lags: Vec<String> = figures
-        .partitions
-        .iter()
-        .map(|(partition, offsets)| match offsets.lag() {
-            Some(lag) => format!("p{partition} {}", thousands(lag.unsigned_abs())),
-            None => format!("p{partition} ?"),
-        })
-        .collect();
-    let lag = if lags.is_empty() { "no partitions assigned".to_owned() } else { format!("lag {}", lags.join(", ")) };
+    let lag = if figures.partitions.is_empty() {
+        "no partitions assigned".to_owned()
+    } else if figures.partitions.len() <= PARTITIONS_SHOWN {
+        let lags: Vec<String> = figures
+            .partitions
+            .iter()
+            .map(|(partition, offsets)| match offsets.lag() {
+                Some(lag) => format!("p{partition} {}", thousands(lag.unsigned_abs())),
+                None => format!("p{partition} ?"),
+            })
+            .collect();
+        format!("lag {}", lags.join(", "))
+    } else {
+        // Many partitions: the total and the few furthest behind keep the line readable.
+        let mut known: Vec<(i64, i32)> =
+            figures.partitions.iter().filter_map(|(&partition, offsets)| Some((offsets.lag()?, partition))).collect();
+        known.sort_unstable_by(|a, b| b.cmp(a));
+        let total: i64 = known.iter().map(|(lag, _)| lag).sum();
+        let worst: Vec<String> = known
+            .iter()
+            .take(PARTITIONS_WORST_SHOWN)
+            .map(|(lag, partition)| format!("p{partition} {}", thousands(lag.unsigned_abs())))
+            .collect();
+        let unknown = figures.partitions.len() - known.len();
+        let unknown = if unknown > 0 { format!(", {unknown} not yet known") } else { String::new() };
+        format!(
+            "lag {} over {} partitions (most: {}{unknown})",
+            thousands(total.unsigned_abs()),
+            figures.partitions.len(),
+            worst.join(", ")
+        )
+    };
     format!(
         "kafka {}: {} messages/s into the store; {} stored, {} lines skipped; {lag}",
         figures.topic,
@@ -87,6 +116,17 @@ mod tests {
         );
         figures.partitions.clear();
         assert!(line(&figures, 0.0).ends_with("no partitions assigned"));
+        for partition in 0..10 {
+            let committed_next = (partition != 9).then_some(100);
+            let offsets = PartitionFigures { committed_next, high_watermark: Some(100 + i64::from(partition) * 1_000) };
+            figures.partitions.insert(partition, offsets);
+        }
+        assert!(
+            line(&figures, 1.0)
+                .ends_with("lag 36,000 over 10 partitions (most: p8 8,000, p7 7,000, p6 6,000, 1 not yet known)"),
+            "{}",
+            line(&figures, 1.0)
+        );
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
     }
