@@ -12,7 +12,7 @@ pub const EXAMPLES_PER_KIND: usize = 5;
 /// One skipped line, as reported to the user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SkippedLine {
-    /// 1-based line number in its source.
+    /// 1-based line number in its source; for a Kafka partition, the message's offset.
     pub line: u64,
     /// The start of the offending line (at most 120 characters).
     pub excerpt: String,

@@ -260,29 +260,43 @@ pub fn read_stream<R: BufRead>(
             break;
         }
         number += 1;
-        let mut bytes = buffer.as_slice();
-        if let Some(rest) = bytes.strip_suffix(b"\n") {
-            bytes = rest;
-        }
-        if let Some(rest) = bytes.strip_suffix(b"\r") {
-            bytes = rest;
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(line) => match parse_line(line, scale) {
-                Ok(event) => {
-                    report.record_parsed();
-                    on_event(number, event);
-                }
-                Err(error) => report.record_skipped(number, error.kind, error.reason, line),
-            },
-            Err(error) => {
-                let text = String::from_utf8_lossy(bytes);
-                let reason = format!("invalid UTF-8 after byte {}", error.valid_up_to());
-                report.record_skipped(number, "not_utf8", reason, &text);
-            }
+        if let Some(event) = parse_counted(&buffer, number, scale, &mut report) {
+            on_event(number, event);
         }
     }
     Ok(report)
+}
+
+/// Parses one line given as bytes (a trailing `\n` or `\r\n` is ignored) and counts it in
+/// `report`: a good line as parsed, a bad one (including invalid UTF-8, kind "not_utf8") as
+/// skipped at `position`, which is the line number for a file and the message offset for a
+/// Kafka partition. Never panics.
+pub fn parse_counted<'a>(
+    bytes: &'a [u8],
+    position: u64,
+    scale: RatingScale,
+    report: &mut ParseReport,
+) -> Option<StreamEvent<'a>> {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(line) => match parse_line(line, scale) {
+            Ok(event) => {
+                report.record_parsed();
+                Some(event)
+            }
+            Err(error) => {
+                report.record_skipped(position, error.kind, error.reason, line);
+                None
+            }
+        },
+        Err(error) => {
+            let text = String::from_utf8_lossy(bytes);
+            let reason = format!("invalid UTF-8 after byte {}", error.valid_up_to());
+            report.record_skipped(position, "not_utf8", reason, &text);
+            None
+        }
+    }
 }
 
 #[cfg(test)]

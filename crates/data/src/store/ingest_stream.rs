@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use super::minute_bitmap::MinuteBitmap;
@@ -38,6 +38,56 @@ impl StreamIngest {
     /// Good lines of any kind.
     pub fn events(&self) -> u64 {
         self.watch_lines + self.rate_lines + self.recommendation_lines + self.account_lines
+    }
+
+    /// Adds another ingest's counts (e.g. of a later batch) to this one.
+    pub fn merge(&mut self, other: StreamIngest) {
+        self.report.merge(other.report);
+        self.watch_lines += other.watch_lines;
+        self.rate_lines += other.rate_lines;
+        self.recommendation_lines += other.recommendation_lines;
+        self.account_lines += other.account_lines;
+        self.minutes_beyond_limit += other.minutes_beyond_limit;
+        self.sessions_changed += other.sessions_changed;
+        self.new_ratings += other.new_ratings;
+        self.new_recommendations += other.new_recommendations;
+    }
+}
+
+/// Stream lines that arrive one at a time (a consumer's messages), held in memory until
+/// [`Store::write_stream_batch`] stores them in one transaction. The caller decides when a
+/// batch is full and keeps the parse reports, so that it can say where each bad line was.
+pub struct StreamBatch {
+    scale: RatingScale,
+    batch: Batch,
+    /// What the held lines are, by kind; what storing them changed is added on write.
+    counts: StreamIngest,
+    lines: usize,
+}
+
+impl StreamBatch {
+    /// An empty batch for a stream whose ratings are on `scale`.
+    pub fn new(scale: RatingScale) -> Self {
+        StreamBatch { scale, batch: Batch::default(), counts: StreamIngest::default(), lines: 0 }
+    }
+
+    /// Parses one line and holds it if it is good; either way `report` counts it, a bad line
+    /// under `position` (a line number or a message offset).
+    pub fn add_line(&mut self, bytes: &[u8], position: u64, report: &mut ParseReport) {
+        self.lines += 1;
+        if let Some(event) = crate::stream::parse_counted(bytes, position, self.scale, report) {
+            self.batch.add(event, self.scale, &mut self.counts);
+        }
+    }
+
+    /// Lines added since the last write, good and bad.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Whether no line was added since the last write.
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0
     }
 }
 
@@ -215,8 +265,23 @@ impl Store {
         Ok(summary)
     }
 
+    /// Stores the batch's lines in one transaction and empties it; when this returns `Ok`,
+    /// the transaction has committed. The result counts the batch's lines by kind and what
+    /// storing them changed (its `report` is empty: the caller keeps those). On error the
+    /// batch keeps its lines, and writing it again stores them once.
+    pub fn write_stream_batch(&mut self, batch: &mut StreamBatch) -> Result<StreamIngest, DataError> {
+        let mut written = batch.counts.clone();
+        self.write_batch(&mut batch.batch, &mut written)?;
+        batch.counts = StreamIngest::default();
+        batch.lines = 0;
+        Ok(written)
+    }
+
     fn write_batch(&mut self, batch: &mut Batch, summary: &mut StreamIngest) -> Result<(), DataError> {
-        let tx = self.conn.transaction()?;
+        // Take the write lock up front: a transaction that reads first and writes later
+        // fails at once ("database is locked") if another process wrote in between, where
+        // this one waits its turn (two consumers of one topic share a store).
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         batch.write(&tx, summary)?;
         tx.commit()?;
         Ok(())

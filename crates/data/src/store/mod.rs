@@ -18,7 +18,7 @@ use rusqlite::Connection;
 pub use edge_log::VariantFigures;
 pub use ingest_records::RecordIngest;
 pub use ingest_source::SourceIngest;
-pub use ingest_stream::StreamIngest;
+pub use ingest_stream::{StreamBatch, StreamIngest};
 pub use minute_bitmap::MAX_MINUTE;
 pub use queries::WatchSession;
 pub use stats::{MovieCount, StoreStats};

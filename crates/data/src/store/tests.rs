@@ -3,6 +3,7 @@
 use super::*;
 use crate::events::{RatingScale, Timestamp};
 use crate::records::{Dataset, Gender, Movie, Rating, User};
+use crate::ParseReport;
 
 const STREAM: &str = "\
 2024-01-01T10:00:00,7,GET /create_account
@@ -59,6 +60,43 @@ fn ingesting_the_same_stream_twice_changes_nothing() {
     assert_eq!(again.new_ratings, 0);
     assert_eq!(again.new_recommendations, 0);
     assert_eq!(store.stats().unwrap(), before);
+}
+
+#[test]
+fn lines_batched_one_by_one_store_what_the_whole_stream_does_and_count_bad_lines_at_their_positions() {
+    let mut whole = Store::open_in_memory().unwrap();
+    let expected = ingest(&mut whole, STREAM);
+
+    let mut store = Store::open_in_memory().unwrap();
+    let mut batch = StreamBatch::new(RatingScale::FIVE);
+    let mut report = ParseReport::default();
+    let mut total = StreamIngest::default();
+    for (offset, line) in STREAM.lines().enumerate() {
+        batch.add_line(line.as_bytes(), 100 + offset as u64, &mut report);
+        if batch.lines() == 3 {
+            total.merge(store.write_stream_batch(&mut batch).unwrap());
+            assert!(batch.is_empty());
+        }
+    }
+    total.merge(store.write_stream_batch(&mut batch).unwrap());
+    assert_eq!(report.skipped_total(), 2);
+    assert_eq!(report.examples["truncated"][0].line, 100 + 8, "the garbage line's position");
+    assert_eq!(report.examples["rating_out_of_scale"][0].line, 100 + 9);
+    assert_eq!(
+        (total.events(), total.new_ratings, total.new_recommendations),
+        (expected.events(), expected.new_ratings, expected.new_recommendations)
+    );
+    assert_eq!(store.stats().unwrap(), whole.stats().unwrap());
+    assert_eq!(store.watch_sessions().unwrap(), whole.watch_sessions().unwrap());
+    assert_eq!(store.ratings().unwrap(), whole.ratings().unwrap());
+
+    // Writing the same lines again (a consumer re-reading after a crash) changes nothing.
+    for line in STREAM.lines() {
+        batch.add_line(line.as_bytes(), 0, &mut ParseReport::default());
+    }
+    let again = store.write_stream_batch(&mut batch).unwrap();
+    assert_eq!((again.sessions_changed, again.new_ratings, again.new_recommendations), (0, 0, 0));
+    assert_eq!(store.stats().unwrap(), whole.stats().unwrap());
 }
 
 #[test]

@@ -8,6 +8,8 @@ use marquee_data::world::{World, WorldConfig};
 use marquee_data::RatingScale;
 use serde::Serialize;
 
+use crate::commands::ingest::kafka::KafkaOptions;
+
 /// The issue's goals, printed next to the figures.
 const PARSE_GOAL_LINES_PER_SECOND: f64 = 2_000_000.0;
 const INGEST_GOAL_EVENTS_PER_SECOND: f64 = 500_000.0;
@@ -23,6 +25,11 @@ pub struct BenchIngestArgs {
     /// How many stream lines to measure on (the world's first day, cut at this count).
     #[arg(long, default_value_t = 5_000_000)]
     lines: usize,
+    /// Also measure the Kafka path: the same lines produced into librdkafka's mock cluster
+    /// (in this process, on loopback) and consumed by `marquee ingest kafka://...` into a
+    /// fresh store.
+    #[arg(long)]
+    kafka: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -42,6 +49,7 @@ struct Figures {
     ingest_events_per_second: f64,
     ingest_goal_events_per_second: f64,
     skipped_lines: u64,
+    kafka: Option<super::ingest_kafka::KafkaFigures>,
 }
 
 pub fn run(args: BenchIngestArgs) -> Result<()> {
@@ -76,6 +84,14 @@ pub fn run(args: BenchIngestArgs) -> Result<()> {
     let started = Instant::now();
     let ingest = store.ingest_stream(stream.as_bytes(), RatingScale::FIVE, |_| {})?;
     let ingest_seconds = started.elapsed().as_secs_f64();
+    drop(store);
+
+    let kafka = if args.kafka {
+        tracing::info!("measuring the Kafka path through the mock cluster");
+        Some(super::ingest_kafka::measure(&stream, &dir.path().join("kafka.db"))?)
+    } else {
+        None
+    };
 
     let figures = Figures {
         users: args.users,
@@ -90,6 +106,7 @@ pub fn run(args: BenchIngestArgs) -> Result<()> {
         ingest_events_per_second: ingest.events() as f64 / ingest_seconds,
         ingest_goal_events_per_second: INGEST_GOAL_EVENTS_PER_SECOND,
         skipped_lines: report.skipped_total(),
+        kafka,
     };
     if args.json {
         return super::super::print_json(&figures);
@@ -114,5 +131,28 @@ pub fn run(args: BenchIngestArgs) -> Result<()> {
         INGEST_GOAL_EVENTS_PER_SECOND,
         figures.ingest_events_per_second / INGEST_GOAL_EVENTS_PER_SECOND
     );
+    println!("        (parse and ingest: one thread; the timer covers parsing and storing an in-memory stream)");
+    if let Some(kafka) = &figures.kafka {
+        println!(
+            "kafka:  {:>12.0} events/s ({:.0} messages/s; {:.2} of the file path's events/s, goal at least 0.5)",
+            kafka.events_per_second,
+            kafka.messages_per_second,
+            kafka.events_per_second / figures.ingest_events_per_second
+        );
+        println!(
+            "        (one consumer thread parses and stores, beside librdkafka's own threads and the mock broker's, \
+             all in this process; the timer runs from the first message read to the last offset commit: \
+             fetching {} messages from {} partitions over loopback, parsing, storing in transactions of up to \
+             {} lines or {} ms, committing offsets after each; with connecting and joining the group, {:.1}s, \
+             in which the process used {:.1}s of CPU: {:.2} cores on average)",
+            kafka.messages,
+            kafka.partitions,
+            KafkaOptions::default().batch_lines,
+            KafkaOptions::default().batch_wait.as_millis(),
+            kafka.wall_seconds,
+            kafka.cpu_seconds,
+            kafka.cpu_seconds / kafka.wall_seconds
+        );
+    }
     Ok(())
 }

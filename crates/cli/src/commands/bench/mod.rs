@@ -3,6 +3,7 @@
 mod edge;
 mod gbdt;
 mod ingest;
+mod ingest_kafka;
 mod interleaving;
 mod movielens_shaped;
 mod peer_capi;
@@ -17,7 +18,8 @@ use anyhow::Result;
 /// The benchmarks.
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
-    /// Stream parse and store ingest throughput, on one core, on a world of the movie service's size.
+    /// Stream parse and store ingest throughput, on one core, on a world of the movie service's
+    /// size; with `--kafka`, also through a Kafka consumer against librdkafka's mock cluster.
     Ingest(ingest::BenchIngestArgs),
     /// The tree engine against XGBoost and LightGBM: accuracy, training and inference time, size.
     Gbdt(gbdt::BenchGbdtArgs),
