@@ -61,16 +61,41 @@ impl FeatureBins {
     }
 }
 
-/// A table's features as bin indices, row-major like the input so that one row's bins share
-/// a cache line while a histogram is built.
+/// A table's features as bin indices, twice: row-major like the input, so that one row's
+/// bins share a cache line while a histogram is built, and feature-major, so that splitting
+/// a node's rows reads one feature's bytes (a megabyte per million rows, which stays in
+/// cache) instead of a cache line per row.
 #[derive(Clone, Debug)]
 pub(crate) struct BinnedTable {
     pub(crate) bins: Vec<u8>,
     pub(crate) n_features: usize,
     pub(crate) features: Vec<FeatureBins>,
+    /// `bins` transposed: feature `f`'s bins for every row start at `f × rows`.
+    by_feature: Vec<u8>,
 }
 
 impl BinnedTable {
+    /// The table from its row-major `bins`, `n_features` to a row.
+    pub(crate) fn new(bins: Vec<u8>, n_features: usize, features: Vec<FeatureBins>) -> Self {
+        let rows = bins.len().checked_div(n_features).unwrap_or(0);
+        let mut by_feature = vec![MISSING_BIN; bins.len()];
+        if rows > 0 {
+            by_feature.par_chunks_mut(rows).enumerate().for_each(|(feature, column)| {
+                for (out, row) in column.iter_mut().zip(bins.chunks_exact(n_features)) {
+                    *out = row[feature];
+                }
+            });
+        }
+        BinnedTable { bins, n_features, features, by_feature }
+    }
+
+    /// One feature's bins, indexed by row.
+    #[inline]
+    pub(crate) fn feature_bins(&self, feature: usize) -> &[u8] {
+        let rows = self.bins.len().checked_div(self.n_features).unwrap_or(0);
+        self.by_feature.get(feature * rows..(feature + 1) * rows).unwrap_or_default()
+    }
+
     /// The bins of one row.
     #[inline]
     pub(crate) fn row(&self, row: usize) -> &[u8] {
@@ -164,7 +189,7 @@ pub(crate) fn bin_features(table: &Table, features: Vec<FeatureBins>) -> BinnedT
             },
         );
     }
-    BinnedTable { bins, n_features: width, features }
+    BinnedTable::new(bins, width, features)
 }
 
 #[cfg(test)]

@@ -206,8 +206,7 @@ mod tests {
     fn chunked_histograms_and_subtraction_match_a_direct_sum() {
         let rows = 100_000;
         let bins: Vec<u8> = (0..rows * 2).map(|i| (i * 7 % 5) as u8).collect();
-        let binned =
-            BinnedTable { bins, n_features: 2, features: vec![FeatureBins::Numeric { cuts: vec![1.0, 2.0, 3.0] }; 2] };
+        let binned = BinnedTable::new(bins, 2, vec![FeatureBins::Numeric { cuts: vec![1.0, 2.0, 3.0] }; 2]);
         let gradients: Vec<GradHess> = (0..rows).map(|i| [(i % 3) as f32 - 1.0, 1.0]).collect();
         let all: Vec<u32> = (0..rows as u32).collect();
         let pool = HistogramPool::default();

@@ -304,11 +304,11 @@ mod tests {
     /// the labels `target`.
     fn problem(target: &[f32]) -> (BinnedTable, Vec<GradHess>) {
         let n = target.len();
-        let binned = BinnedTable {
-            bins: (1..=n as u8).collect(),
-            n_features: 1,
-            features: vec![FeatureBins::Numeric { cuts: (1..n).map(|v| v as f32).collect() }],
-        };
+        let binned = BinnedTable::new(
+            (1..=n as u8).collect(),
+            1,
+            vec![FeatureBins::Numeric { cuts: (1..n).map(|v| v as f32).collect() }],
+        );
         (binned, target.iter().map(|&y| [-y, 1.0]).collect())
     }
 
