@@ -37,6 +37,11 @@ pub struct BenchGbdtArgs {
     /// Threads for every engine.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// A MovieLens folder (the CSV triple `get-movielens.sh` writes, or `u.data`, `u.user`,
+    /// `u.item`): adds its ratings with the same demographic and metadata features as the
+    /// world's, split 80/20 by row.
+    #[arg(long)]
+    movielens: Option<PathBuf>,
     /// Skip XGBoost and LightGBM (their figures are then absent).
     #[arg(long)]
     no_peers: bool,
@@ -132,7 +137,7 @@ pub fn run(args: BenchGbdtArgs) -> Result<()> {
     let scratch = tempfile::tempdir()?;
     let data_root = args.keep_data.clone().unwrap_or_else(|| scratch.path().to_path_buf());
     let mut results = Vec::new();
-    for dataset in datasets(args.rows)? {
+    for dataset in datasets(args.rows, args.movielens.as_deref())? {
         tracing::info!(dataset = %dataset.name, rows = dataset.train.rows(), "benchmarking");
         let folder = data_root.join(dataset.name.replace(' ', "_"));
         std::fs::create_dir_all(&folder)?;
@@ -573,10 +578,13 @@ fn print_figures(figures: &DatasetFigures) {
     }
 }
 
-/// The world's ratings with demographic and metadata features, plus two large synthetic
-/// tables (regression and logistic).
-fn datasets(rows: usize) -> Result<Vec<Dataset>> {
+/// The world's ratings with demographic and metadata features (and MovieLens's, given a
+/// folder), plus two large synthetic tables (regression and logistic).
+fn datasets(rows: usize, movielens: Option<&Path>) -> Result<Vec<Dataset>> {
     let mut datasets = vec![world_ratings()?];
+    if let Some(folder) = movielens {
+        datasets.push(movielens_ratings(folder)?);
+    }
     for objective in [Objective::SquaredError, Objective::Logistic] {
         let (train, test) = (synthetic(rows, objective, 1)?, synthetic(rows / 10, objective, 2)?);
         let name = format!("synthetic {}", if objective == Objective::Logistic { "logistic" } else { "regression" });
@@ -589,9 +597,32 @@ fn world_ratings() -> Result<Dataset> {
     let world = World::generate(WorldConfig::default())?;
     let mut ratings = Vec::new();
     world.simulate(|_| {}, |rating| ratings.push(rating.clone()), |_| {});
+    rating_split("world ratings", &world.users, &world.movies, &ratings)
+}
+
+/// MovieLens's ratings (ML-100K: 80,000 training rows × 29 features).
+fn movielens_ratings(folder: &Path) -> Result<Dataset> {
+    let dataset = if marquee_data::csv_triple::detect(folder) {
+        marquee_data::csv_triple::load(folder)
+    } else {
+        marquee_data::movielens::load(folder)
+    }
+    .with_context(|| format!("reading {} as a MovieLens folder", folder.display()))?
+    .0;
+    anyhow::ensure!(!dataset.ratings.is_empty(), "{} holds no ratings", folder.display());
+    rating_split("movielens ratings", &dataset.users, &dataset.movies, &dataset.ratings)
+}
+
+/// The rating table of `ratings`, split 80/20 by a deterministic hash of the row, so that
+/// every engine sees the same rows.
+fn rating_split(
+    name: &str,
+    users: &[marquee_data::User],
+    movies: &[marquee_data::Movie],
+    ratings: &[marquee_data::Rating],
+) -> Result<Dataset> {
     // Codes, not categorical features: XGBoost and LightGBM get the same numeric inputs.
-    let table = rating_table(&world.users, &world.movies, &ratings, CategoryEncoding::Codes);
-    // A deterministic 80/20 split by row hash, so every engine sees the same rows.
+    let table = rating_table(users, movies, ratings, CategoryEncoding::Codes);
     let width = table.schema.len();
     let (mut train, mut test) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
     for (index, (row, &label)) in table.features.chunks(width).zip(&table.labels).enumerate() {
@@ -600,7 +631,7 @@ fn world_ratings() -> Result<Dataset> {
         side.1.push(label);
     }
     Ok(Dataset {
-        name: "world ratings".into(),
+        name: name.into(),
         objective: Objective::SquaredError,
         train: Table::new(table.schema.clone(), train.0, train.1, None)?,
         test: Table::new(table.schema, test.0, test.1, None)?,
