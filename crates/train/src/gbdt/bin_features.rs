@@ -72,6 +72,88 @@ pub(crate) struct BinnedTable {
     pub(crate) features: Vec<FeatureBins>,
     /// `bins` transposed: feature `f`'s bins for every row start at `f × rows`.
     by_feature: Vec<u8>,
+    /// The same bins without each feature's most common one, when that leaves at most half
+    /// of them (tables of flags and codes): see [`SparseRows`].
+    pub(crate) sparse: Option<SparseRows>,
+}
+
+/// Each row's bins other than its feature's most common bin, as slots of a histogram laid
+/// out feature after feature over the used bins. On tables of flags and codes most of a
+/// row's bins are its features' most common ones: histograms then add only the others and
+/// derive each common bin as the node's total less the feature's other bins, as XGBoost
+/// skips missing values.
+#[derive(Clone, Debug)]
+pub(crate) struct SparseRows {
+    /// Where each row's slots start in `slots` (one more entry than rows).
+    starts: Vec<u32>,
+    /// Histogram slots: the feature's first used bin's slot plus the bin.
+    slots: Vec<u16>,
+    /// Each feature's most common bin, the one left out.
+    pub(crate) common_bins: Vec<u8>,
+}
+
+impl SparseRows {
+    /// The slots of one row.
+    #[inline]
+    pub(crate) fn row(&self, row: usize) -> &[u16] {
+        match (self.starts.get(row), self.starts.get(row + 1)) {
+            (Some(&start), Some(&end)) => self.slots.get(start as usize..end as usize).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// Where a row's slots start, for prefetching.
+    #[inline]
+    pub(crate) fn row_start(&self, row: usize) -> *const u16 {
+        let start = self.starts.get(row).copied().unwrap_or(0) as usize;
+        self.slots.as_ptr().wrapping_add(start)
+    }
+}
+
+/// Sparse rows pay off when they drop at least half of the bins.
+const SPARSE_MAX_SHARE: f64 = 0.5;
+
+/// Builds [`SparseRows`] for the table when they drop at least half its bins and every
+/// histogram slot fits in 16 bits.
+fn sparse_rows(bins: &[u8], by_feature: &[u8], rows: usize, features: &[FeatureBins]) -> Option<SparseRows> {
+    let used: Vec<usize> = features.iter().map(FeatureBins::used_bins).collect();
+    let slots_total: usize = used.iter().sum();
+    if rows == 0 || features.is_empty() || slots_total > usize::from(u16::MAX) {
+        return None;
+    }
+    let common: Vec<(u8, usize)> = by_feature
+        .par_chunks(rows)
+        .map(|column| {
+            let mut counts = [0usize; 256];
+            for &bin in column {
+                counts[usize::from(bin)] += 1;
+            }
+            let (bin, count) =
+                counts.iter().enumerate().max_by_key(|&(bin, &count)| (count, std::cmp::Reverse(bin)))?;
+            Some((bin as u8, *count))
+        })
+        .collect::<Option<_>>()?;
+    let kept = rows * features.len() - common.iter().map(|&(_, count)| count).sum::<usize>();
+    if kept as f64 > SPARSE_MAX_SHARE * (rows * features.len()) as f64 || kept > u32::MAX as usize {
+        return None;
+    }
+    let mut offsets = Vec::with_capacity(features.len());
+    let mut next = 0;
+    for &bins in &used {
+        offsets.push(next);
+        next += bins;
+    }
+    let (mut starts, mut slots) = (Vec::with_capacity(rows + 1), Vec::with_capacity(kept));
+    starts.push(0);
+    for row in bins.chunks_exact(features.len()) {
+        for ((&bin, &(common_bin, _)), &offset) in row.iter().zip(&common).zip(&offsets) {
+            if bin != common_bin {
+                slots.push((offset + usize::from(bin)) as u16);
+            }
+        }
+        starts.push(slots.len() as u32);
+    }
+    Some(SparseRows { starts, slots, common_bins: common.iter().map(|&(bin, _)| bin).collect() })
 }
 
 impl BinnedTable {
@@ -86,7 +168,8 @@ impl BinnedTable {
                 }
             });
         }
-        BinnedTable { bins, n_features, features, by_feature }
+        let sparse = sparse_rows(&bins, &by_feature, rows, &features);
+        BinnedTable { bins, n_features, features, by_feature, sparse }
     }
 
     /// One feature's bins, indexed by row.

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
-use super::bin_features::BinnedTable;
+use super::bin_features::{BinnedTable, SparseRows};
 use super::objective::GradHess;
 use crate::prefetch::{prefetch, PREFETCH_DISTANCE};
 
@@ -47,6 +47,21 @@ impl Histogram {
                 sum[0] += f64::from(add[0]);
                 sum[1] += f64::from(add[1]);
             }
+        }
+    }
+
+    /// Sets each feature's common bin (which sparse rows leave out) to the node's total less
+    /// the feature's other bins.
+    fn fill_common_bins(&mut self, node: Sums, common_bins: &[u8], binned: &BinnedTable) {
+        for ((feature, &common), bins) in self.features.iter_mut().zip(common_bins).zip(&binned.features) {
+            let mut rest = node;
+            for (bin, sums) in feature[..bins.used_bins()].iter().enumerate() {
+                if bin != usize::from(common) {
+                    rest[0] -= sums[0];
+                    rest[1] -= sums[1];
+                }
+            }
+            feature[usize::from(common)] = rest;
         }
     }
 
@@ -138,24 +153,65 @@ pub(crate) fn build_histogram(
     pool: &HistogramPool,
 ) -> Histogram {
     let offsets = bin_offsets(binned);
+    let sparse = binned.sparse.as_ref().filter(|_| columns.len() == binned.n_features);
     let len = offsets.last().copied().unwrap_or(0);
+    // Sparse rows leave each feature's common bin out; the chunk's last slot then sums the
+    // node's total, from which those bins are derived.
+    let chunk_len = len + usize::from(sparse.is_some());
     let n_chunks = (rows.len() / MIN_CHUNK_ROWS).clamp(1, MAX_CHUNKS);
     let chunk_rows = rows.len().div_ceil(n_chunks).max(1);
     let mut partials: Vec<ChunkHistogram> =
-        (0..rows.len().div_ceil(chunk_rows).max(1)).map(|_| pool.take_chunk(len)).collect();
+        (0..rows.len().div_ceil(chunk_rows).max(1)).map(|_| pool.take_chunk(chunk_len)).collect();
+    let fill = |partial: &mut ChunkHistogram, rows: &[u32]| match sparse {
+        Some(sparse) => accumulate_sparse(partial, sparse, gradients, rows),
+        None => accumulate(partial, &offsets, binned, gradients, rows, columns),
+    };
     if partials.len() == 1 {
-        accumulate(&mut partials[0], &offsets, binned, gradients, rows, columns);
+        fill(&mut partials[0], rows);
     } else {
-        partials.par_iter_mut().zip(rows.par_chunks(chunk_rows)).for_each(|(partial, chunk)| {
-            accumulate(partial, &offsets, binned, gradients, chunk, columns);
-        });
+        partials.par_iter_mut().zip(rows.par_chunks(chunk_rows)).for_each(|(partial, chunk)| fill(partial, chunk));
     }
     let mut total = pool.take_total(binned);
     for partial in &partials {
         total.add(partial, columns, &offsets);
     }
+    if let Some(sparse) = sparse {
+        let mut node = [0.0f64; 2];
+        for partial in &partials {
+            if let Some(sums) = partial.get(len) {
+                node[0] += f64::from(sums[0]);
+                node[1] += f64::from(sums[1]);
+            }
+        }
+        total.fill_common_bins(node, &sparse.common_bins, binned);
+    }
     lock(&pool.chunks).extend(partials);
     total
+}
+
+/// Sums the rows' gradients into the slots their sparse bins name, and into the last slot
+/// for the node's total.
+fn accumulate_sparse(histogram: &mut [[f32; 2]], sparse: &SparseRows, gradients: &[GradHess], rows: &[u32]) {
+    let Some((node, bins)) = histogram.split_last_mut() else { return };
+    let mut total = [0.0f32; 2];
+    for (index, &row) in rows.iter().enumerate() {
+        if let Some(&ahead) = rows.get(index + PREFETCH_DISTANCE) {
+            prefetch(sparse.row_start(ahead as usize).cast());
+            prefetch(gradients.as_ptr().wrapping_add(ahead as usize).cast());
+        }
+        let row = row as usize;
+        let [g, h] = gradients[row];
+        total[0] += g;
+        total[1] += h;
+        for &slot in sparse.row(row) {
+            if let Some(entry) = bins.get_mut(usize::from(slot)) {
+                entry[0] += g;
+                entry[1] += h;
+            }
+        }
+    }
+    node[0] += total[0];
+    node[1] += total[1];
 }
 
 fn accumulate(
@@ -222,5 +278,64 @@ mod tests {
         let only_second = build_histogram(&binned, &gradients, &odds, &[1], &pool);
         assert_eq!(only_second.features[1], direct.features[1]);
         assert!(only_second.features[0].iter().all(|s| *s == [0.0, 0.0]));
+    }
+
+    /// A table of flags and codes (most rows in one bin per feature) gets sparse rows; its
+    /// histograms, common bins derived from the node's total, match a direct sum over the
+    /// same rows, for small and chunked nodes, and for a column sample (which sums densely).
+    #[test]
+    fn sparse_rows_give_the_histograms_of_a_direct_sum() {
+        let rows = 150_000usize;
+        let width = 3;
+        // Feature 0: a flag set on one row in seven; 1: a code, mostly 2, sometimes missing;
+        // 2: a flag set on one row in three.
+        let bins: Vec<u8> = (0..rows)
+            .flat_map(|r| {
+                let code = if r % 11 == 0 {
+                    0
+                } else if r % 5 == 0 {
+                    1 + (r % 4) as u8
+                } else {
+                    2
+                };
+                [1 + u8::from(r % 7 == 0), code, 1 + u8::from(r % 3 == 0)]
+            })
+            .collect();
+        let features = vec![
+            FeatureBins::Numeric { cuts: vec![0.5] },
+            FeatureBins::Categorical { categories: 4 },
+            FeatureBins::Numeric { cuts: vec![0.5] },
+        ];
+        let binned = BinnedTable::new(bins.clone(), width, features);
+        let sparse = binned.sparse.as_ref().expect("a table of flags and codes gets sparse rows");
+        assert_eq!(sparse.common_bins, vec![1, 2, 1]);
+        let gradients: Vec<GradHess> = (0..rows).map(|i| [((i * 13) % 7) as f32 - 3.0, 0.5 + (i % 2) as f32]).collect();
+        let pool = HistogramPool::default();
+        for selected in
+            [(0..rows as u32).collect::<Vec<_>>(), (0..rows as u32).filter(|r| r % 4 == 1).take(3_000).collect()]
+        {
+            let mut expected = vec![[[0.0f64; 2]; 256]; width];
+            for &row in &selected {
+                let [g, h] = gradients[row as usize];
+                for (feature, sums) in expected.iter_mut().enumerate() {
+                    let bin = usize::from(bins[row as usize * width + feature]);
+                    sums[bin][0] += f64::from(g);
+                    sums[bin][1] += f64::from(h);
+                }
+            }
+            let built = build_histogram(&binned, &gradients, &selected, &[0, 1, 2], &pool);
+            for (feature, (got, want)) in built.features.iter().zip(&expected).enumerate() {
+                for (bin, (got, want)) in got.iter().zip(want).enumerate() {
+                    for k in 0..2 {
+                        assert!(
+                            (got[k] - want[k]).abs() < 1e-6 * want[k].abs().max(1.0),
+                            "feature {feature} bin {bin}: {got:?} vs {want:?}"
+                        );
+                    }
+                }
+            }
+            let sampled = build_histogram(&binned, &gradients, &selected, &[1], &pool);
+            assert_eq!(sampled.features[1][..6], built.features[1][..6], "the dense column-sample path agrees");
+        }
     }
 }
