@@ -34,6 +34,33 @@ pub fn rating_stats(ratings: impl IntoIterator<Item = f32>) -> [f32; 3] {
     [count as f32, mean as f32, (squares / count - mean * mean).max(0.0).sqrt() as f32]
 }
 
+/// The combiner's input row ([`BLEND_FEATURES`]) from the parts of a blend: the trainer
+/// builds its out-of-fold rows with this very function, so training and serving agree.
+pub fn blend_features(
+    svd: &BiasedSvd,
+    svd_plus_plus: &SvdPlusPlus,
+    item_knn: &ItemKnn,
+    item_stats: &[[f32; 3]],
+    user: Option<usize>,
+    history: &[(u32, f32)],
+    item: usize,
+) -> [f32; 9] {
+    let rated: Vec<u32> = history.iter().map(|&(item, _)| item).collect();
+    let user_stats = rating_stats(history.iter().map(|&(_, rating)| rating));
+    let item_stats = item_stats.get(item).copied().unwrap_or([0.0, f32::NAN, f32::NAN]);
+    [
+        svd.predict(user, Some(item)),
+        svd_plus_plus.predict(user, &rated, item),
+        item_knn.predict(user, history, item),
+        user_stats[0],
+        user_stats[1],
+        user_stats[2],
+        item_stats[0],
+        item_stats[1],
+        item_stats[2],
+    ]
+}
+
 /// A fitted rating blend. The three base models share the item index space; `item_stats`
 /// holds `[count, mean, std]` of each item's training ratings.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,20 +106,7 @@ impl RatingBlend {
     /// The combiner's input row for `item` and a user with index `user` (`None`: not seen
     /// in training) and rating history `history` (item index, rating).
     pub fn features(&self, user: Option<usize>, history: &[(u32, f32)], item: usize) -> [f32; 9] {
-        let rated: Vec<u32> = history.iter().map(|&(item, _)| item).collect();
-        let user_stats = rating_stats(history.iter().map(|&(_, rating)| rating));
-        let item_stats = self.item_stats.get(item).copied().unwrap_or([0.0, f32::NAN, f32::NAN]);
-        [
-            self.svd.predict(user, Some(item)),
-            self.svd_plus_plus.predict(user, &rated, item),
-            self.item_knn.predict(user, history, item),
-            user_stats[0],
-            user_stats[1],
-            user_stats[2],
-            item_stats[0],
-            item_stats[1],
-            item_stats[2],
-        ]
+        blend_features(&self.svd, &self.svd_plus_plus, &self.item_knn, &self.item_stats, user, history, item)
     }
 
     /// The predicted rating, clipped to the rating scale. Never panics; errors only if the

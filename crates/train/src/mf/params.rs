@@ -149,13 +149,13 @@ pub struct SvdPlusPlusParams {
 impl Default for SvdPlusPlusParams {
     fn default() -> Self {
         SvdPlusPlusParams {
-            factors: 20,
-            epochs: 20,
-            init_std: 0.1,
-            learning_rate: 0.007,
+            factors: 100,
+            epochs: 60,
+            init_std: 0.05,
+            learning_rate: 0.005,
             learning_rate_decay: 1.0,
-            regularization: 0.02,
-            bias_regularization: 0.02,
+            regularization: 0.1,
+            bias_regularization: 0.05,
             seed: 0,
         }
     }
@@ -209,11 +209,11 @@ impl Default for ItemKnnParams {
     fn default() -> Self {
         ItemKnnParams {
             k: 40,
-            stored_neighbours: 200,
+            stored_neighbours: 400,
             shrinkage: 100.0,
             baseline_epochs: 10,
-            item_regularization: 10.0,
-            user_regularization: 15.0,
+            item_regularization: 5.0,
+            user_regularization: 10.0,
         }
     }
 }
