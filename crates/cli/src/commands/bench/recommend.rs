@@ -23,8 +23,11 @@ use marquee_model::recommend::{shard_of, ProfileShard, UserProfile};
 use marquee_train::evaluate::metrics::RankingSums;
 use marquee_train::evaluate::models::{Hybrid, ListModel, SeenMovies, Svd};
 use marquee_train::evaluate::{evaluate_model, EvaluationParams, ModelReport};
+use marquee_train::gbdt::{train as train_gbdt, Feature, FeatureKind, Table, TrainParams};
 use marquee_train::mf::BiasedSvdParams;
+use marquee_train::rating_aggregates::{RatingAggregates, AGGREGATE_FEATURES};
 use marquee_train::rating_blend::{fit_rating_blend, RatingBlendParams};
+use marquee_train::rating_features::{CategoryEncoding, RatingFeaturizer};
 use marquee_train::recommend::{
     fit_hybrid, profile_shards, time_split, HybridParams, Interaction, Interactions, Split, SplitParams,
 };
@@ -105,9 +108,31 @@ struct RatingAccuracy {
     rating_models: Vec<RatingModel>,
     /// Surprise's SVDpp mean over the folds (one thread), when it ran.
     surprise_svdpp: Option<FoldMeans>,
+    /// The rating tree on demographics, metadata and the per-user/per-movie aggregates
+    /// (leave-one-out on training rows), Marquee's GBDT against XGBoost on the same table.
+    rating_tree: RatingTree,
     best_model: String,
     best_rmse: f64,
 }
+
+#[derive(Serialize)]
+struct RatingTree {
+    features: Vec<String>,
+    /// Both engines: rounds, learning rate, depth, min child weight, 256 bins, `threads`.
+    params: String,
+    threads: usize,
+    marquee: FoldMeans,
+    /// XGBoost's figures as its script printed them, or why they are missing.
+    xgboost: Value,
+    /// Marquee's mean RMSE − XGBoost's (goal ≤ 0).
+    rmse_difference_vs_xgboost: Option<f64>,
+}
+
+/// The rating tree's boosting settings, shared with the XGBoost peer.
+const TREE_ROUNDS: u32 = 300;
+const TREE_ETA: f32 = 0.05;
+const TREE_DEPTH: u32 = 6;
+const TREE_MIN_CHILD_WEIGHT: f32 = 1.0;
 
 /// One model of the rating blend's family: its test errors per fold and their mean.
 #[derive(Serialize)]
@@ -227,6 +252,21 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
     blend_params.combiner.threads = rayon::current_num_threads();
     const BLEND_NAMES: [&str; 4] = ["svd (tuned)", "svd++", "item knn", "blend"];
     let mut blend_folds: [Vec<FoldMeans>; 4] = Default::default();
+    let featurizer = RatingFeaturizer::new(&data.users, &data.movies, CategoryEncoding::Codes);
+    let mut tree_schema = featurizer.schema.clone();
+    tree_schema
+        .features
+        .extend(AGGREGATE_FEATURES.iter().map(|name| Feature { name: (*name).to_owned(), kind: FeatureKind::Numeric }));
+    let tree_params = TrainParams {
+        rounds: TREE_ROUNDS,
+        learning_rate: TREE_ETA,
+        max_depth: TREE_DEPTH,
+        min_child_weight: TREE_MIN_CHILD_WEIGHT,
+        threads: rayon::current_num_threads(),
+        ..TrainParams::default()
+    }
+    .validate()?;
+    let mut tree_sum = FoldMeans::default();
     let peer_folder = scratch.join("folds");
     std::fs::create_dir_all(&peer_folder)?;
     for fold in 0..args.folds {
@@ -275,6 +315,50 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
         add_errors(&mut errors[3], &test, blend_seconds, |user, item| {
             blend.predict(Some(user), &history[user], item as usize).ok()
         });
+        // The rating tree: demographics and metadata plus the aggregates.
+        let aggregates = RatingAggregates::new(&triples, data.users.len(), data.movies.len());
+        let tree_rows = |pairs: &mut dyn Iterator<Item = (u32, u32, Option<f32>)>| -> (Vec<f32>, Vec<f32>) {
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            for (user, item, label) in pairs {
+                featurizer.push_row(data.users.get(user as usize), data.movies.get(item as usize), &mut x);
+                let row = match label {
+                    Some(rating) => aggregates.training_row(user, item, rating),
+                    None => aggregates.test_row(user, item),
+                };
+                x.extend_from_slice(&row);
+                y.push(label.unwrap_or_default());
+            }
+            (x, y)
+        };
+        let (train_x, train_y) = tree_rows(&mut triples.iter().map(|&(u, i, r)| (u, i, Some(r))));
+        let test_pairs: Vec<(u32, u32, f32)> =
+            test.iter().filter_map(|event| Some((event.user, event.item, event.rating?))).collect();
+        let (test_x, _) = tree_rows(&mut test_pairs.iter().map(|&(u, i, _)| (u, i, None)));
+        let test_y: Vec<f32> = test_pairs.iter().map(|&(_, _, r)| r).collect();
+        for (name, values) in [("train_x", &train_x), ("train_y", &train_y), ("test_x", &test_x), ("test_y", &test_y)] {
+            let bytes: Vec<u8> = values.iter().flat_map(|value| value.to_le_bytes()).collect();
+            std::fs::write(peer_folder.join(format!("tree{fold}_{name}.f32")), bytes)?;
+        }
+        let table = Table::new(tree_schema.clone(), train_x, train_y, None)?;
+        let started = Instant::now();
+        let tree = marquee_model::Predictor::new(train_gbdt(&table, None, &tree_params, &mut |_, _| {})?.ensemble)?;
+        let tree_seconds = started.elapsed().as_secs_f64();
+        let width = tree_schema.len();
+        let predictions: Vec<f32> = test_x
+            .chunks(width)
+            .map(|row| tree.predict(row).map(|value| value.clamp(low, high)))
+            .collect::<std::result::Result<_, _>>()?;
+        let (mut squared, mut absolute) = (0.0f64, 0.0f64);
+        for (predicted, actual) in predictions.iter().zip(&test_y) {
+            let error = f64::from(predicted - actual);
+            squared += error * error;
+            absolute += error.abs();
+        }
+        let count = test_y.len().max(1) as f64;
+        tree_sum.rmse += (squared / count).sqrt();
+        tree_sum.mae += absolute / count;
+        tree_sum.fit_seconds += tree_seconds;
+
         for (sum, figure) in blend_folds.iter_mut().zip(errors) {
             sum.push(figure);
         }
@@ -311,6 +395,26 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
             .collect();
         (figures.len() == folds.len() && !figures.is_empty()).then(|| mean_of(&figures))
     });
+    let tree_marquee = mean(tree_sum);
+    let xgboost = if args.no_peers {
+        Value::String("skipped (--no-peers)".into())
+    } else {
+        run_xgboost_tree(root, &peer_folder, args.folds, tree_schema.len(), rayon::current_num_threads())
+    };
+    let xgboost_rmse = xgboost.get("folds").and_then(Value::as_array).and_then(|folds| {
+        let values: Vec<f64> = folds.iter().filter_map(|fold| fold.get("rmse")?.as_f64()).collect();
+        (values.len() == folds.len() && !values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    });
+    let rating_tree = RatingTree {
+        features: tree_schema.features.iter().map(|feature| feature.name.clone()).collect(),
+        params: format!(
+            "{TREE_ROUNDS} rounds, eta {TREE_ETA}, depth {TREE_DEPTH}, min child weight {TREE_MIN_CHILD_WEIGHT}, 256 bins"
+        ),
+        threads: rayon::current_num_threads(),
+        rmse_difference_vs_xgboost: xgboost_rmse.map(|rmse| tree_marquee.rmse - rmse),
+        marquee: tree_marquee,
+        xgboost,
+    };
     let rating_models: Vec<RatingModel> = BLEND_NAMES
         .iter()
         .zip(blend_folds)
@@ -332,6 +436,7 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
     };
     let mut candidates =
         vec![("svd".to_owned(), marquee_svd.rmse), ("hybrid (rating head)".to_owned(), marquee_hybrid.rmse)];
+    candidates.push(("rating tree (aggregates)".to_owned(), rating_tree.marquee.rmse));
     candidates.extend(rating_models.iter().map(|model| (model.name.clone(), model.mean.rmse)));
     let (best_model, best_rmse) =
         candidates.into_iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or_else(|| ("none".into(), f64::NAN));
@@ -351,6 +456,7 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
         surprise_svd: surprise,
         rating_models,
         surprise_svdpp,
+        rating_tree,
         best_model,
         best_rmse,
     })
@@ -423,6 +529,25 @@ fn run_surprise(root: &Path, folder: &Path, folds: usize, low: f32, high: f32, s
         Ok(serde_json::from_slice(&output.stdout)?)
     };
     run().unwrap_or_else(|error| Value::String(format!("Surprise failed: {error:#}")))
+}
+
+fn run_xgboost_tree(root: &Path, folder: &Path, folds: usize, features: usize, threads: usize) -> Value {
+    let python = root.join(".venv/bin/python");
+    if !python.exists() {
+        return Value::String("no .venv with the peers: run `cargo xtask peers` (installs XGBoost)".into());
+    }
+    let run = || -> Result<Value> {
+        let output = Command::new(&python)
+            .arg(root.join("bench/peers_rating_tree.py"))
+            .arg(folder)
+            .args([folds, features, threads, TREE_ROUNDS as usize].map(|n| n.to_string()))
+            .args([TREE_ETA.to_string(), TREE_DEPTH.to_string(), TREE_MIN_CHILD_WEIGHT.to_string()])
+            .output()
+            .context("running bench/peers_rating_tree.py")?;
+        anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        Ok(serde_json::from_slice(&output.stdout)?)
+    };
+    run().unwrap_or_else(|error| Value::String(format!("XGBoost failed: {error:#}")))
 }
 
 fn world_figures(scratch: &Path, quiet: bool) -> Result<WorldFigures> {
@@ -635,6 +760,19 @@ fn print_figures(figures: &Figures) {
             "     {:<12} RMSE {:.4}  MAE {:.4}  fit {:.2} s on 1 thread (Surprise's SVDpp defaults)",
             "surprise svd++", svdpp.rmse, svdpp.mae, svdpp.fit_seconds
         );
+    }
+    let tree = &accuracy.rating_tree;
+    println!(
+        "   rating tree on demographics, metadata and user/movie aggregates ({}; {} threads each):",
+        tree.params, tree.threads
+    );
+    println!(
+        "     marquee gbdt RMSE {:.4}  MAE {:.4}  fit {:.2} s (train call: binning and boosting)",
+        tree.marquee.rmse, tree.marquee.mae, tree.marquee.fit_seconds
+    );
+    println!("     xgboost      {} (xgb.train incl. DMatrix)", tree.xgboost);
+    if let Some(difference) = tree.rmse_difference_vs_xgboost {
+        println!("     marquee − xgboost RMSE {difference:+.4} (goal ≤ 0)");
     }
     println!("   timers: fit = wall time of the fit call alone, each engine's own clock (Rust's Instant; Python's perf_counter)");
     println!(
