@@ -159,7 +159,7 @@ pub fn out_of_fold_features(
     for (position, &index) in order.iter().enumerate() {
         fold_of[index] = position % folds;
     }
-    let per_fold: Vec<Result<Vec<(usize, [f32; 9])>, TrainError>> = (0..folds)
+    let per_fold: Vec<Result<FoldRows, TrainError>> = (0..folds)
         .into_par_iter()
         .map(|fold| {
             let fitting: Vec<(u32, u32, f32)> =
@@ -191,6 +191,9 @@ pub fn out_of_fold_features(
     }
     Ok(rows)
 }
+
+/// One inner fold's rows: (rating index, combiner row).
+type FoldRows = Vec<(usize, [f32; 9])>;
 
 /// Fits the three base models, recording each fit's wall seconds.
 fn fit_bases(
