@@ -177,7 +177,15 @@ mod tests {
                 }
             }
         }
-        let params = SvdPlusPlusParams { factors: 4, epochs: 40, learning_rate: 0.01, ..Default::default() };
+        let params = SvdPlusPlusParams {
+            factors: 4,
+            epochs: 40,
+            learning_rate: 0.01,
+            regularization: 0.02,
+            bias_regularization: 0.02,
+            init_std: 0.1,
+            ..Default::default()
+        };
         let model = fit_svd_plus_plus(&train, 400, 50, 1.0, 5.0, &params.validate().unwrap()).unwrap();
         let by_user = group_by_user(&train, 400);
         let history = |u: usize| by_user[u].iter().map(|&(i, _)| i).collect::<Vec<u32>>();
