@@ -51,6 +51,13 @@ pub enum BlobKind {
     Recommender = 3,
     /// One shard of per-user profiles ([`crate::recommend::ProfileShard`]); format 2.
     ProfileShard = 4,
+    /// An SVD++ factorisation ([`crate::mf::SvdPlusPlus`]); format 2.
+    SvdPlusPlus = 10,
+    /// An item-kNN-with-baselines model ([`crate::mf::ItemKnn`]); format 2.
+    ItemKnn = 11,
+    /// A rating blend of SVD, SVD++, item kNN and a GBDT combiner
+    /// ([`crate::blend::RatingBlend`]); format 2.
+    RatingBlend = 12,
 }
 
 impl BlobKind {
@@ -70,6 +77,9 @@ impl TryFrom<u16> for BlobKind {
             2 => Ok(BlobKind::BiasedSvd),
             3 => Ok(BlobKind::Recommender),
             4 => Ok(BlobKind::ProfileShard),
+            10 => Ok(BlobKind::SvdPlusPlus),
+            11 => Ok(BlobKind::ItemKnn),
+            12 => Ok(BlobKind::RatingBlend),
             other => Err(ModelError::Corrupt(format!("unknown model kind {other}"))),
         }
     }
@@ -248,6 +258,9 @@ mod tests {
         assert_eq!(BlobKind::try_from(2).unwrap(), BlobKind::BiasedSvd);
         assert_eq!(BlobKind::try_from(3).unwrap(), BlobKind::Recommender);
         assert_eq!(BlobKind::try_from(4).unwrap(), BlobKind::ProfileShard);
+        for kind in [BlobKind::SvdPlusPlus, BlobKind::ItemKnn, BlobKind::RatingBlend] {
+            assert_eq!(BlobKind::try_from(kind.code()).unwrap(), kind);
+        }
         assert!(BlobKind::try_from(5).is_err());
     }
 

@@ -25,6 +25,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable, clippy::indexing_slicing)
 )]
 
+pub mod blend;
 pub mod blob;
 pub mod error;
 pub mod gbdt;

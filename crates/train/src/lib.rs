@@ -14,6 +14,8 @@ pub mod gbdt;
 pub mod import_xgboost;
 pub mod mf;
 mod prefetch;
+pub mod rating_aggregates;
+pub mod rating_blend;
 pub mod rating_features;
 pub mod recommend;
 pub mod validate;

@@ -59,7 +59,7 @@ pub fn fit_biased_svd(
 
 /// Checks the rating scale and every rating (indices inside the id space, a finite value),
 /// and returns the mean rating μ.
-fn check_ratings(
+pub(super) fn check_ratings(
     ratings: &[(u32, u32, f32)],
     n_users: usize,
     n_items: usize,
@@ -95,7 +95,7 @@ fn check_ratings(
 }
 
 /// Refuses id spaces whose factor matrices could not be allocated.
-fn check_allocation(n_users: usize, n_items: usize, k: usize) -> Result<(), TrainError> {
+pub(super) fn check_allocation(n_users: usize, n_items: usize, k: usize) -> Result<(), TrainError> {
     for (what, n) in [("n_users", n_users), ("n_items", n_items)] {
         if n.checked_mul(k).is_none_or(|len| len > isize::MAX as usize / 4) {
             return Err(TrainError::InvalidData(format!("{what} {n} × {k} factors is too large to allocate")));

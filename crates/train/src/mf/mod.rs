@@ -1,11 +1,19 @@
-//! Matrix-factorisation trainers: explicit (biased SVD on ratings) and implicit (BPR on
-//! interactions). They are scored by `marquee_model::mf` and `marquee_model::recommend`.
+//! Matrix-factorisation and neighbourhood trainers: explicit (biased SVD, SVD++ and item kNN
+//! on ratings) and implicit (BPR on interactions). They are scored by `marquee_model::mf`
+//! and `marquee_model::recommend`.
 
 pub mod fit_biased_svd;
 pub mod fit_bpr;
+pub mod fit_item_knn;
+pub mod fit_svd_plus_plus;
 pub mod params;
 mod sgd_blocks;
 
 pub use fit_biased_svd::fit_biased_svd;
 pub use fit_bpr::{fit_bpr, ImplicitFactors};
-pub use params::{BiasedSvdParams, BprParams, ValidBiasedSvdParams, ValidBprParams};
+pub use fit_item_knn::fit_item_knn;
+pub use fit_svd_plus_plus::fit_svd_plus_plus;
+pub use params::{
+    BiasedSvdParams, BprParams, ItemKnnParams, SvdPlusPlusParams, ValidBiasedSvdParams, ValidBprParams,
+    ValidItemKnnParams, ValidSvdPlusPlusParams,
+};
