@@ -239,8 +239,21 @@ fn features_come_from_training_data_only() {
         event.rating = Some(1.0);
     }
     let build = |data: &Interactions| {
-        let catalog =
-            build_catalog(data, &f.split.train, svd, &implicit, &CatalogParams::default().validate().unwrap());
+        let neighbours = marquee_train::recommend::fit_neighbours(
+            &f.split.train.iter().map(|event| (event.user, event.item)).collect::<Vec<_>>(),
+            data.users.len(),
+            data.movies.len(),
+            &marquee_train::recommend::NeighbourParams::default(),
+        )
+        .unwrap();
+        let catalog = build_catalog(
+            data,
+            &f.split.train,
+            svd,
+            &implicit,
+            neighbours,
+            &CatalogParams::default().validate().unwrap(),
+        );
         let profiles = build_profiles(data, &f.split.train, &catalog, svd, &implicit);
         (catalog, profiles)
     };

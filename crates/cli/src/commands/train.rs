@@ -81,12 +81,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
             Candidates::All => defaults.retrieval,
             Candidates::Popular => RetrievalParams {
                 factor_candidates: 0,
+                neighbour_candidates: 0,
                 segment_candidates: 0,
                 popular_candidates: LIST_LENGTH,
                 new_release_candidates: 0,
             },
             Candidates::NewReleases => RetrievalParams {
                 factor_candidates: 0,
+                neighbour_candidates: 0,
                 segment_candidates: 0,
                 popular_candidates: 0,
                 new_release_candidates: LIST_LENGTH,

@@ -18,7 +18,7 @@ use super::fit_features::fit_features;
 use super::fit_rating_head::fit_rating_head;
 use super::interactions::{Interaction, Interactions};
 use super::params::HybridParams;
-use super::ranker_table::ranker_table;
+use super::ranker_table::{ranker_table, RankerTables};
 use super::split::{split_events, SplitParams};
 use crate::gbdt::train;
 use crate::{TrainError, Validate};
@@ -32,6 +32,9 @@ pub struct FittedHybrid {
     pub profiles: Vec<UserProfile>,
     /// The explicit factorisation fitted on the whole training half.
     pub svd: BiasedSvd,
+    /// The rows the ranker was fitted and early-stopped on, kept so that a peer ranker can
+    /// be trained on exactly the same candidates and features.
+    pub ranker_tables: RankerTables,
     /// Seconds spent fitting, in total.
     pub seconds: f64,
 }
@@ -53,8 +56,8 @@ pub fn fit_hybrid(
     let split = SplitParams { holdout_fraction: p.label_fraction, cold_user_fraction: p.cold_fraction, seed: p.seed };
     let inner = split_events(train_events, data.users.len(), &split)?;
     let older = fit_features(data, &inner.train, &params)?;
-    let ranker_table = ranker_table(data.users.len(), &inner.test, &older, p)?;
-    let ranker = train(&ranker_table, None, params.ranker(), &mut |_, _| {})?.ensemble;
+    let ranker_tables = ranker_table(data.users.len(), &inner.test, &older, p)?;
+    let ranker = train(&ranker_tables.fit, ranker_tables.valid.as_ref(), params.ranker(), &mut |_, _| {})?.ensemble;
     let rating_head = match params.rating_head() {
         Some(head_params) => fit_rating_head(&inner.test, &older, head_params, p.seed)?,
         None => None,
@@ -69,6 +72,7 @@ pub fn fit_hybrid(
         recommender,
         profiles: served.profiles,
         svd: served.svd,
+        ranker_tables,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
