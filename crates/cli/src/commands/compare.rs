@@ -152,7 +152,7 @@ fn lightgbm_peer(python: &Path, fitted: &FittedHybrid, seed: u64) -> Result<(Pee
     let note = format!(
         "ranking peer: LightGBM {} lambdarank, {} threads, {} rounds at most (best {}), depth {}, learning rate {}, \
          early-stopped on NDCG@{} of the same {} validation groups; it ranks the hybrid's retrieved candidates \
-         with the same {} features and is compared with \"hybrid (no rerank)\" (Marquee's ranker: {:?}, every core \
+         with the same {} features and is compared with \"hybrid (no rerank)\" (Marquee's ranker: {:?} chosen on the validation groups, every core \
          = {threads} threads). Train seconds cover only each ranker's fit for the peer, the whole hybrid fit for Marquee.",
         report["version"].as_str().unwrap_or("?"),
         report["threads"],
@@ -163,7 +163,7 @@ fn lightgbm_peer(python: &Path, fitted: &FittedHybrid, seed: u64) -> Result<(Pee
         ranker.ndcg_k,
         tables.valid.as_ref().and_then(|valid| valid.groups.as_ref()).map_or(0, Vec::len),
         FEATURE_NAMES.len(),
-        ranker.objective,
+        fitted.recommender.ranker().ensemble().objective,
     );
     Ok((model, note))
 }

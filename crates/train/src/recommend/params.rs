@@ -74,6 +74,10 @@ pub struct HybridParams {
     pub rerank: RerankParams,
     /// The ranker; its seed is replaced by [`HybridParams::seed`].
     pub ranker: TrainParams,
+    /// Other objectives tried with the ranker's other settings when there are held-aside
+    /// groups: the one whose early-stopping metric is best on them is kept (the ranker's
+    /// own objective wins ties). Empty: the ranker's objective only.
+    pub ranker_alternatives: Vec<Objective>,
     /// The rating head (squared error on ratings), or `None` for no rating head; its seed is
     /// replaced by [`HybridParams::seed`].
     pub rating_head: Option<TrainParams>,
@@ -125,6 +129,7 @@ impl Default for HybridParams {
                 eval_metric: Some(Metric::Ndcg(20)),
                 ..TrainParams::default()
             },
+            ranker_alternatives: vec![Objective::RankNdcg],
             rating_head: Some(TrainParams {
                 objective: Objective::SquaredError,
                 rounds: 200,
@@ -152,6 +157,7 @@ pub struct ValidHybridParams {
     bpr: ValidBprParams,
     catalog: ValidCatalogParams,
     ranker: ValidParams,
+    ranker_alternatives: Vec<ValidParams>,
     rating_head: Option<ValidParams>,
 }
 
@@ -181,6 +187,11 @@ impl ValidHybridParams {
         &self.ranker
     }
 
+    /// The ranker's parameters with each alternative objective, seeded with the hybrid's seed.
+    pub fn ranker_alternatives(&self) -> &[ValidParams] {
+        &self.ranker_alternatives
+    }
+
     /// The rating head's parameters, seeded with the hybrid's seed, if there is a head.
     pub fn rating_head(&self) -> Option<&ValidParams> {
         self.rating_head.as_ref()
@@ -206,12 +217,17 @@ impl Validate for HybridParams {
         let catalog = self.catalog.validate()?;
         self.neighbours.validate()?;
         let ranker = seeded(&self.ranker).validate()?;
+        let ranker_alternatives = self
+            .ranker_alternatives
+            .iter()
+            .map(|&objective| TrainParams { objective, ..seeded(&self.ranker) }.validate())
+            .collect::<Result<Vec<_>, _>>()?;
         let rating_head = self.rating_head.as_ref().map(|head| seeded(head).validate()).transpose()?;
         share_below_one("label_fraction", self.label_fraction)?;
         share_below_one("cold_fraction", self.cold_fraction)?;
         share_below_one("ranker_valid_fraction", self.ranker_valid_fraction)?;
         at_least_one("max_ranker_users", self.max_ranker_users)?;
-        Ok(ValidHybridParams { params: self, svd, bpr, catalog, ranker, rating_head })
+        Ok(ValidHybridParams { params: self, svd, bpr, catalog, ranker, ranker_alternatives, rating_head })
     }
 }
 
