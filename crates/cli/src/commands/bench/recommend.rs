@@ -98,9 +98,12 @@ struct RatingAccuracy {
     marquee_hybrid: FoldMeans,
     /// Surprise's figures as its script printed them, or why they are missing (one thread).
     surprise_svd: Value,
-    /// Surprise's mean fit time ÷ Marquee's, both on one thread (goal ≥ 10).
+    /// Surprise's fit time ÷ Marquee's, both on one thread, per fold (each fold is one run of
+    /// each engine on the same ratings), then the median of the folds (goal ≥ 10).
     svd_speedup_vs_surprise_one_thread: Option<f64>,
-    /// Surprise's mean fit time (one thread) ÷ Marquee's on `threads` threads.
+    /// The folds' speed-ups, in fold order.
+    svd_speedups_one_thread_by_fold: Vec<f64>,
+    /// Surprise's fit time (one thread) ÷ Marquee's on `threads` threads, the folds' median.
     svd_speedup_vs_surprise_threads: Option<f64>,
     /// Marquee's mean SVD RMSE − Surprise's (goal ≤ 0).
     svd_rmse_difference_vs_surprise: Option<f64>,
@@ -246,6 +249,8 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
     let (low, high) = data.rating_scale();
     let mut svd_sum = FoldMeans::default();
     let mut svd_threads_sum = FoldMeans::default();
+    // Each fold's fit seconds (one thread, `--threads`), for the per-fold speed-ups.
+    let mut svd_seconds: Vec<(f64, f64)> = Vec::new();
     let mut hybrid_sum = FoldMeans::default();
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let mut blend_params = RatingBlendParams::default();
@@ -279,9 +284,11 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
         let params = BiasedSvdParams { seed: fold as u64, ..BiasedSvdParams::default() };
         let fit = || Svd::fit(&data, &split.train, SeenMovies::new(data.users.len(), &split.train), params);
         let svd = one_thread.install(fit)?;
+        let one_thread_seconds = svd.train_seconds();
         add_errors(&mut svd_sum, &test, svd.train_seconds(), |user, item| svd.predict_rating(user, item));
         // On the caller's pool of `--threads` threads.
         let svd = fit()?;
+        svd_seconds.push((one_thread_seconds, svd.train_seconds()));
         add_errors(&mut svd_threads_sum, &test, svd.train_seconds(), |user, item| svd.predict_rating(user, item));
         let fitted = fit_hybrid(&data, &split.train, &HybridParams { seed: fold as u64, ..HybridParams::default() })?;
         add_errors(&mut hybrid_sum, &test, fitted.seconds, |user, item| {
@@ -434,6 +441,18 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
         let values: Vec<f64> = folds.iter().filter_map(|fold| fold.get(field)?.as_f64()).collect();
         (values.len() == folds.len() && !values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     };
+    let surprise_seconds: Vec<f64> = surprise
+        .get("folds")
+        .and_then(Value::as_array)
+        .map(|folds| folds.iter().filter_map(|fold| fold.get("fit_seconds")?.as_f64()).collect())
+        .unwrap_or_default();
+    // Surprise's seconds ÷ Marquee's, fold by fold; empty without Surprise's figures.
+    let speedups = |marquee: fn(f64, f64) -> f64| -> Vec<f64> {
+        if surprise_seconds.len() != svd_seconds.len() {
+            return Vec::new();
+        }
+        surprise_seconds.iter().zip(&svd_seconds).map(|(peer, &(one, many))| peer / marquee(one, many)).collect()
+    };
     let mut candidates =
         vec![("svd".to_owned(), marquee_svd.rmse), ("hybrid (rating head)".to_owned(), marquee_hybrid.rmse)];
     candidates.push(("rating tree (aggregates)".to_owned(), rating_tree.marquee.rmse));
@@ -444,10 +463,9 @@ fn rating_accuracy(args: &BenchRecommendArgs, root: &Path, scratch: &Path) -> Re
         data: name,
         folds: args.folds,
         ratings: rated.len(),
-        svd_speedup_vs_surprise_one_thread: surprise_mean("fit_seconds")
-            .map(|seconds| seconds / marquee_svd.fit_seconds),
-        svd_speedup_vs_surprise_threads: surprise_mean("fit_seconds")
-            .map(|seconds| seconds / marquee_svd_threads.fit_seconds),
+        svd_speedup_vs_surprise_one_thread: median(&speedups(|one, _| one)),
+        svd_speedups_one_thread_by_fold: speedups(|one, _| one),
+        svd_speedup_vs_surprise_threads: median(&speedups(|_, many| many)),
         svd_rmse_difference_vs_surprise: surprise_mean("rmse").map(|rmse| marquee_svd.rmse - rmse),
         marquee_svd,
         marquee_svd_threads,
@@ -736,9 +754,12 @@ fn print_figures(figures: &Figures) {
         &accuracy.svd_rmse_difference_vs_surprise,
     ) {
         (Some(one), Some(many), Some(difference)) => println!(
-            "   surprise svd:    {} (1 thread)\n   svd vs Surprise: {one:.1}× faster to fit on 1 thread each (goal ≥ 10), \
-             {many:.1}× with Marquee on {threads} threads against Surprise on 1; RMSE {difference:+.4} (goal ≤ 0)",
-            accuracy.surprise_svd
+            "   surprise svd:    {} (1 thread)\n   svd vs Surprise: {one:.1}× faster to fit on 1 thread each (median of \
+             the {} folds' ratios [{}]; goal ≥ 10), {many:.1}× with Marquee on {threads} threads against Surprise on 1; \
+             RMSE {difference:+.4} (goal ≤ 0)",
+            accuracy.surprise_svd,
+            accuracy.svd_speedups_one_thread_by_fold.len(),
+            accuracy.svd_speedups_one_thread_by_fold.iter().map(|r| format!("{r:.1}")).collect::<Vec<_>>().join(", ")
         ),
         _ => println!("   surprise svd:    {}", accuracy.surprise_svd),
     }
@@ -830,4 +851,16 @@ fn print_figures(figures: &Figures) {
         latency.with_profile_lookup_p50_us,
         latency.with_profile_lookup_p99_us
     );
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[middle]),
+        _ => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
+    }
 }
