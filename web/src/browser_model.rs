@@ -29,6 +29,7 @@ pub struct ExplainedItem {
 pub fn source_label(source: CandidateSource) -> &'static str {
     match source {
         CandidateSource::Factors => "implicit-feedback factors",
+        CandidateSource::Neighbours => "movies like ones you watched",
         CandidateSource::Segment => "demographic segment",
         CandidateSource::Popular => "popular",
         CandidateSource::NewRelease => "new release",

@@ -239,8 +239,21 @@ fn features_come_from_training_data_only() {
         event.rating = Some(1.0);
     }
     let build = |data: &Interactions| {
-        let catalog =
-            build_catalog(data, &f.split.train, svd, &implicit, &CatalogParams::default().validate().unwrap());
+        let neighbours = marquee_train::recommend::fit_neighbours(
+            &f.split.train.iter().map(|event| (event.user, event.item)).collect::<Vec<_>>(),
+            data.users.len(),
+            data.movies.len(),
+            &marquee_train::recommend::NeighbourParams::default(),
+        )
+        .unwrap();
+        let catalog = build_catalog(
+            data,
+            &f.split.train,
+            svd,
+            &implicit,
+            neighbours,
+            &CatalogParams::default().validate().unwrap(),
+        );
         let profiles = build_profiles(data, &f.split.train, &catalog, svd, &implicit);
         (catalog, profiles)
     };
@@ -343,4 +356,43 @@ fn explanations_name_the_ranker_features() {
     assert_eq!(explanation.len(), 3);
     assert!(explanation.iter().all(|(name, _)| marquee_model::recommend::FEATURE_NAMES.contains(name)));
     assert!(explanation.windows(2).all(|pair| pair[0].1.abs() >= pair[1].1.abs()));
+}
+
+#[test]
+fn the_neighbour_lists_are_served_from_the_blob_and_bad_ones_are_refused() {
+    let f = fixture();
+    let recommender = &f.fitted.recommender;
+    let catalog = recommender.catalog();
+    assert!(!catalog.neighbours.is_empty(), "the hybrid fits neighbour lists by default");
+    let loaded = Recommender::from_blob(&recommender.to_blob().unwrap()).unwrap();
+    assert_eq!(loaded.catalog().neighbours, catalog.neighbours);
+
+    // A warm user's neighbour candidates are unseen movies their history points at.
+    let profile = f.fitted.profiles.iter().find(|profile| profile.seen.len() >= 5).expect("a warm user");
+    let scores = catalog.neighbour_scores(&profile.seen);
+    let candidates = retrieve(catalog, recommender.retrieval(), profile);
+    let from_neighbours: Vec<_> =
+        candidates.iter().filter(|candidate| candidate.source == CandidateSource::Neighbours).collect();
+    assert!(!from_neighbours.is_empty());
+    for candidate in &from_neighbours {
+        assert!(profile.seen.binary_search(&candidate.item).is_err());
+        assert!(candidate.neighbour_score > 0.0);
+        assert_eq!(candidate.neighbour_score, scores[candidate.item as usize]);
+    }
+    let mut ranks: Vec<u32> = candidates.iter().map(|candidate| candidate.neighbour_rank).collect();
+    ranks.sort_unstable();
+    assert_eq!(ranks, (0..candidates.len() as u32).collect::<Vec<_>>(), "ranks are a permutation");
+
+    // Lists naming a movie outside the catalog are refused, not served.
+    let mut bad = catalog.clone();
+    bad.neighbours.items[0] = bad.len() as u32;
+    let rebuilt = Recommender::new(
+        bad,
+        recommender.ranker().clone(),
+        None,
+        *recommender.retrieval(),
+        *recommender.rerank_params(),
+        recommender.shard_count(),
+    );
+    assert!(matches!(rebuilt, Err(ModelError::InvalidModel(_))));
 }

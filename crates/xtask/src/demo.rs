@@ -114,7 +114,7 @@ pub fn offline_wrangler_env() -> [(&'static str, &'static str); 5] {
 }
 
 /// Retrains the model embedded in the Worker: the built-in world's hybrid with 16 factors
-/// (small enough for the bundle budget), written to `worker/default-model/recommender.blob`.
+/// and 20 neighbours per movie (small enough for the bundle budget), written to `worker/default-model/recommender.blob`.
 /// Deterministic: the same code gives the same bytes.
 pub fn default_model(root: &Path) -> Result<()> {
     process::run(
@@ -128,13 +128,12 @@ pub fn default_model(root: &Path) -> Result<()> {
     process::run("generate the built-in world", command(root, &marquee).arg("world").arg("--out").arg(&world))?;
     process::run(
         "train the default model",
-        command(root, &marquee)
-            .arg("train")
-            .arg("--data")
-            .arg(&world)
-            .arg("--out")
-            .arg(&models)
-            .args(["--factors", "16"]),
+        command(root, &marquee).arg("train").arg("--data").arg(&world).arg("--out").arg(&models).args([
+            "--factors",
+            "16",
+            "--neighbours",
+            "20",
+        ]),
     )?;
     let target = root.join("worker/default-model/recommender.blob");
     std::fs::copy(models.join("recommender.blob"), &target).context("copying the default model")?;

@@ -19,7 +19,7 @@ use marquee_train::recommend::{fit_hybrid, profile_shards, time_split, HybridPar
 /// Where a model's candidates come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Candidates {
-    /// Every source: personal factors, the user's segment, popularity, new releases.
+    /// Every source: personal factors, item neighbours, the user's segment, popularity, new releases.
     All,
     /// The most popular movies only.
     Popular,
@@ -42,6 +42,10 @@ pub struct TrainArgs {
     /// Latent factors of both factorisations (SVD and BPR); fewer make smaller blobs.
     #[arg(long, default_value_t = 32)]
     factors: usize,
+    /// Neighbours kept per movie for the neighbourhood source (0: no neighbour source);
+    /// fewer make smaller blobs.
+    #[arg(long, default_value_t = marquee_train::recommend::NeighbourParams::default().per_item)]
+    neighbours: usize,
     /// Seeds every random choice of the fit.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -77,16 +81,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
         shard_count: args.shards.unwrap_or(0),
         svd: BiasedSvdParams { factors: args.factors, ..defaults.svd },
         bpr: BprParams { factors: args.factors, ..defaults.bpr },
+        neighbours: marquee_train::recommend::NeighbourParams { per_item: args.neighbours, ..defaults.neighbours },
         retrieval: match args.candidates {
             Candidates::All => defaults.retrieval,
             Candidates::Popular => RetrievalParams {
                 factor_candidates: 0,
+                neighbour_candidates: 0,
                 segment_candidates: 0,
                 popular_candidates: LIST_LENGTH,
                 new_release_candidates: 0,
             },
             Candidates::NewReleases => RetrievalParams {
                 factor_candidates: 0,
+                neighbour_candidates: 0,
                 segment_candidates: 0,
                 popular_candidates: 0,
                 new_release_candidates: LIST_LENGTH,

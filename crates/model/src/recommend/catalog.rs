@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::neighbours::ItemNeighbours;
 use super::segment::{GENRE_COUNT, SEGMENT_COUNT};
 use crate::ModelError;
 
@@ -105,6 +106,9 @@ pub struct Catalog {
     pub svd: ItemFactors,
     /// The implicit factorisation (BPR on interactions): retrieval's item side.
     pub implicit: ItemFactors,
+    /// Item-to-item neighbour lists (EASE or item-kNN on interactions): the neighbourhood
+    /// retrieval source and its ranker features. Empty when fitted without them.
+    pub neighbours: ItemNeighbours,
     /// The most interacted-with movies overall, most first.
     pub popular: Vec<u32>,
     /// One list per demographic segment ([`SEGMENT_COUNT`] of them).
@@ -154,6 +158,14 @@ impl Catalog {
         score
     }
 
+    /// The neighbour score of every catalog movie for a user with this history (all 0 when
+    /// the catalog has no neighbour lists or the history is empty).
+    pub fn neighbour_scores(&self, history: &[u32]) -> Vec<f32> {
+        let mut scores = vec![0.0f32; self.movies.len()];
+        self.neighbours.score_history(history, &mut scores);
+        scores
+    }
+
     /// A hash of what profiles depend on: the movie ids in order and both factor shapes. A
     /// profile shard built for another catalog carries another fingerprint and is refused.
     pub fn fingerprint(&self) -> u64 {
@@ -179,6 +191,7 @@ impl Catalog {
         }
         self.svd.validate("svd item factors", items)?;
         self.implicit.validate("implicit item factors", items)?;
+        self.neighbours.validate(items)?;
         for (name, value) in [
             ("svd_global_mean", self.svd_global_mean),
             ("svd_min_rating", self.svd_min_rating),

@@ -1,16 +1,17 @@
 //! The ranker's features: one schema and one row builder, used by the trainer to build its
 //! training rows and by serving to build request rows, so the two can never drift apart.
 
+use super::retrieve::Candidate;
 use super::segment::GENRE_COUNT;
 use super::{Catalog, UserProfile};
 use crate::gbdt::{Feature, FeatureKind, FeatureSchema};
 use crate::hash::Fnv64;
 
 /// Bumped whenever a feature is added, removed, reordered or computed differently.
-pub const FEATURE_SCHEMA_VERSION: u16 = 1;
+pub const FEATURE_SCHEMA_VERSION: u16 = 2;
 
 /// The ranker's columns, in order.
-pub const FEATURE_NAMES: [&str; 20] = [
+pub const FEATURE_NAMES: [&str; 23] = [
     "user_age",
     "user_gender",
     "user_occupation",
@@ -31,6 +32,9 @@ pub const FEATURE_NAMES: [&str; 20] = [
     "movie_days_since_release",
     "svd_rating",
     "implicit_score",
+    "implicit_rank",
+    "neighbour_score",
+    "neighbour_rank",
 ];
 
 /// The number of ranker columns.
@@ -109,19 +113,14 @@ impl<'a> UserContext<'a> {
     }
 }
 
-/// Writes the ranker's row for `item` and this user into `row` (which must have
+/// Writes the ranker's row for `candidate` and this user into `row` (which must have
 /// [`FEATURE_COUNT`] entries; extra entries are left alone, missing ones skipped).
 ///
-/// `svd_rating` and `implicit_score` are passed in because retrieval has usually computed
-/// them already.
-pub fn fill_row(
-    catalog: &Catalog,
-    user: &UserContext<'_>,
-    item: usize,
-    svd_rating: f32,
-    implicit_score: f32,
-    row: &mut [f32],
-) {
+/// The candidate's scores and ranks are taken as given because retrieval computed them; a
+/// rank of `u32::MAX` (a movie scored outside retrieval) becomes a missing value.
+pub fn fill_row(catalog: &Catalog, user: &UserContext<'_>, candidate: &Candidate, row: &mut [f32]) {
+    let item = candidate.item as usize;
+    let rank = |rank: u32| if rank == u32::MAX { f32::NAN } else { rank as f32 };
     let Some(movie) = catalog.movies.get(item) else {
         row.iter_mut().for_each(|value| *value = f32::NAN);
         return;
@@ -165,8 +164,11 @@ pub fn fill_row(
         movie.log_recent_watchers,
         movie.mean_rating,
         movie.days_since_release,
-        svd_rating,
-        implicit_score,
+        candidate.svd_rating,
+        candidate.implicit_score,
+        rank(candidate.implicit_rank),
+        candidate.neighbour_score,
+        rank(candidate.neighbour_rank),
     ];
     for (slot, value) in row.iter_mut().zip(values) {
         *slot = value;

@@ -1,6 +1,7 @@
-//! The hybrid recommender as served: stage 1 retrieves candidates (implicit factors, the
-//! user's demographic segment, global popularity, new releases), stage 2 ranks them with
-//! the GBDT engine on a shared feature schema, and a reranker adds diversity and exploration.
+//! The hybrid recommender as served: stage 1 retrieves candidates (implicit factors, item
+//! neighbours of the user's history, the user's demographic segment, global popularity,
+//! new releases), stage 2 ranks them with the GBDT engine on a shared feature schema, and a
+//! reranker adds diversity and exploration.
 //!
 //! The model is split in two kinds of blob: one [`Recommender`] (the catalog and the
 //! ranker, the same for every user) and many profile shards ([`profile`]), so that user state
@@ -8,6 +9,7 @@
 
 pub mod catalog;
 pub mod features;
+pub mod neighbours;
 pub mod profile;
 mod recommender;
 pub mod rerank;
@@ -17,6 +19,7 @@ mod serialize;
 
 pub use catalog::{Catalog, CatalogMovie, ItemFactors, SegmentList};
 pub use features::{fill_row, ranker_schema, UserContext, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_VERSION};
+pub use neighbours::ItemNeighbours;
 pub use profile::{encode_shard, shard_of, ProfileShard, UserProfile};
 pub use recommender::{Recommendation, Recommender};
 pub use rerank::{RerankParams, Scored};

@@ -2,7 +2,7 @@
 
 use super::features::{fill_row, ranker_schema, UserContext, FEATURE_COUNT};
 use super::rerank::{rerank, RerankParams, Scored};
-use super::retrieve::{retrieve, CandidateSource, RetrievalParams};
+use super::retrieve::{retrieve, Candidate, CandidateSource, RetrievalParams};
 use super::{Catalog, ProfileShard, UserProfile};
 use crate::gbdt::Predictor;
 use crate::ModelError;
@@ -132,14 +132,7 @@ impl Recommender {
         let user = UserContext::new(&self.catalog, profile);
         let mut rows = vec![0.0f32; candidates.len() * FEATURE_COUNT];
         for (candidate, row) in candidates.iter().zip(rows.chunks_exact_mut(FEATURE_COUNT)) {
-            fill_row(
-                &self.catalog,
-                &user,
-                candidate.item as usize,
-                candidate.svd_rating,
-                candidate.implicit_score,
-                row,
-            );
+            fill_row(&self.catalog, &user, candidate, row);
         }
         let mut scores = vec![0.0f32; candidates.len()];
         // The rows are built for this schema, so the only possible error is impossible; a
@@ -156,14 +149,14 @@ impl Recommender {
             .collect()
     }
 
-    /// The ranker's row for one user and movie (what the trainer and `explain` see).
+    /// The ranker's row for one user and movie scored on its own (what the rating head is
+    /// trained on, and what `explain` and drift reports see). The candidate ranks are
+    /// missing: they need the user's whole retrieval, which one movie's row does not pay for.
     pub fn ranker_row(&self, profile: &UserProfile, item: u32) -> [f32; FEATURE_COUNT] {
         let user = UserContext::new(&self.catalog, profile);
-        let item = item as usize;
-        let svd = self.catalog.svd_rating(profile.svd_bias, &profile.svd_factors, item);
-        let implicit = self.catalog.implicit_score(&profile.implicit_factors, item);
+        let candidate = Candidate::scored(&self.catalog, profile, item, CandidateSource::Factors);
         let mut row = [0.0f32; FEATURE_COUNT];
-        fill_row(&self.catalog, &user, item, svd, implicit, &mut row);
+        fill_row(&self.catalog, &user, &candidate, &mut row);
         row
     }
 

@@ -6,12 +6,14 @@ use std::time::Instant;
 use marquee_model::gbdt::{Node, Objective, Predictor};
 use marquee_model::mf::BiasedSvd;
 use marquee_model::rank::top_k;
-use marquee_model::recommend::{RerankParams, UserProfile};
+use marquee_model::recommend::{
+    fill_row, retrieve, ItemNeighbours, RerankParams, UserContext, UserProfile, FEATURE_COUNT,
+};
 
 use crate::gbdt::{train, Table, TrainParams};
 use crate::mf::{fit_biased_svd, fit_bpr, BiasedSvdParams, BprParams, ImplicitFactors};
 use crate::rating_features::{CategoryEncoding, RatingFeaturizer};
-use crate::recommend::{FittedHybrid, Interaction, Interactions};
+use crate::recommend::{fit_neighbours, FittedHybrid, Interaction, Interactions, NeighbourParams};
 use crate::{TrainError, Validate};
 
 /// A model that can make a user's list, and perhaps predict ratings.
@@ -227,6 +229,70 @@ impl ListModel for Bpr {
     }
 }
 
+/// The neighbourhood source on its own: each movie scored by the summed weights from the
+/// user's training movies, through the same top-k lists the hybrid serves; users with no
+/// history get the most popular movies.
+pub struct Neighbours {
+    neighbours: ItemNeighbours,
+    uses_ease: bool,
+    popularity: Popularity,
+    seen: SeenMovies,
+    seconds: f64,
+}
+
+impl Neighbours {
+    pub fn fit(
+        data: &Interactions,
+        train: &[Interaction],
+        seen: SeenMovies,
+        params: NeighbourParams,
+    ) -> Result<Self, TrainError> {
+        let started = Instant::now();
+        let pairs: Vec<(u32, u32)> = train.iter().map(|event| (event.user, event.item)).collect();
+        let neighbours = fit_neighbours(&pairs, data.users.len(), data.movies.len(), &params)?;
+        let popularity = Popularity::fit(data, train, seen.clone());
+        Ok(Neighbours {
+            neighbours,
+            uses_ease: params.uses_ease(data.movies.len()),
+            popularity,
+            seen,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+impl ListModel for Neighbours {
+    fn name(&self) -> String {
+        if self.uses_ease {
+            "ease".into()
+        } else {
+            "item-knn".into()
+        }
+    }
+
+    fn recommend(&self, user: usize, count: usize) -> Vec<u32> {
+        let history = self.seen.of(user);
+        if history.is_empty() {
+            return self.popularity.recommend(user, count);
+        }
+        let mut scores = vec![0.0f32; self.popularity.order.len()];
+        self.neighbours.score_history(history, &mut scores);
+        best_unseen(&mut scores, history, count)
+    }
+
+    fn disk_bytes(&self) -> usize {
+        postcard::to_allocvec(&self.neighbours).map_or(0, |bytes| bytes.len())
+    }
+
+    fn memory_bytes(&self) -> usize {
+        4 * self.neighbours.offsets.len() + 6 * self.neighbours.len()
+    }
+
+    fn train_seconds(&self) -> f64 {
+        self.seconds
+    }
+}
+
 /// The original team's model: gradient-boosted trees on demographics and movie metadata,
 /// trained on ratings, ranking every movie by predicted rating.
 pub struct GbdtRatings {
@@ -387,5 +453,91 @@ impl ListModel for Hybrid<'_> {
 
     fn train_seconds(&self) -> f64 {
         self.fitted.seconds
+    }
+}
+
+/// Every user's retrieved candidates as the hybrid's ranker rows, so that a peer ranker
+/// can score exactly the candidates and features Marquee's ranker scores.
+pub struct CandidateRows {
+    /// Row-major, one row of [`FEATURE_COUNT`] per candidate.
+    pub features: Vec<f32>,
+    /// The candidate of each row.
+    pub items: Vec<u32>,
+    /// `offsets[u]..offsets[u + 1]` are user `u`'s rows (dense user index).
+    pub offsets: Vec<usize>,
+}
+
+impl CandidateRows {
+    /// Retrieves and featurises every profile's candidates with `fitted`'s served model.
+    pub fn new(fitted: &FittedHybrid) -> Self {
+        let recommender = &fitted.recommender;
+        let catalog = recommender.catalog();
+        let mut rows = CandidateRows { features: Vec::new(), items: Vec::new(), offsets: vec![0] };
+        let mut row = [0.0f32; FEATURE_COUNT];
+        for profile in &fitted.profiles {
+            let user = UserContext::new(catalog, profile);
+            for candidate in retrieve(catalog, recommender.retrieval(), profile) {
+                fill_row(catalog, &user, &candidate, &mut row);
+                rows.features.extend_from_slice(&row);
+                rows.items.push(candidate.item);
+            }
+            rows.offsets.push(rows.items.len());
+        }
+        rows
+    }
+}
+
+/// A peer ranker's order of the hybrid's own candidates (see [`CandidateRows`]): the same
+/// retrieval, another stage 2, no reranker.
+pub struct PeerRanked {
+    name: String,
+    lists: Vec<Vec<u32>>,
+    seconds: f64,
+}
+
+impl PeerRanked {
+    /// Orders each user's candidates by the peer's `scores` (one per row of `rows`, higher
+    /// first, ties by retrieval order); `seconds` is what the peer's fit took.
+    pub fn new(name: String, rows: &CandidateRows, scores: &[f32], seconds: f64) -> Result<Self, TrainError> {
+        if scores.len() != rows.items.len() {
+            return Err(TrainError::InvalidData(format!(
+                "the peer scored {} rows, expected {}",
+                scores.len(),
+                rows.items.len()
+            )));
+        }
+        let lists = rows
+            .offsets
+            .windows(2)
+            .map(|pair| {
+                let (items, scores) = (&rows.items[pair[0]..pair[1]], &scores[pair[0]..pair[1]]);
+                let mut order: Vec<usize> = (0..items.len()).collect();
+                order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+                order.into_iter().map(|index| items[index]).collect()
+            })
+            .collect();
+        Ok(PeerRanked { name, lists, seconds })
+    }
+}
+
+impl ListModel for PeerRanked {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn recommend(&self, user: usize, count: usize) -> Vec<u32> {
+        self.lists.get(user).map_or_else(Vec::new, |list| list.iter().copied().take(count).collect())
+    }
+
+    fn disk_bytes(&self) -> usize {
+        0
+    }
+
+    fn memory_bytes(&self) -> usize {
+        0
+    }
+
+    fn train_seconds(&self) -> f64 {
+        self.seconds
     }
 }

@@ -7,7 +7,7 @@ use marquee_data::events::days_from_civil;
 use marquee_data::records::TMDB_GENRES;
 use marquee_data::Movie;
 use marquee_model::mf::BiasedSvd;
-use marquee_model::recommend::{Catalog, CatalogMovie, ItemFactors, SegmentList, GENRE_COUNT};
+use marquee_model::recommend::{Catalog, CatalogMovie, ItemFactors, ItemNeighbours, SegmentList, GENRE_COUNT};
 
 use super::count_interactions::{count_interactions, InteractionCounts};
 use super::interactions::{Interaction, Interactions};
@@ -20,12 +20,13 @@ const MAX_CODES: usize = 254;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-/// Builds the catalog. `svd` and `implicit` must be indexed like `data`.
+/// Builds the catalog. `svd`, `implicit` and `neighbours` must be indexed like `data`.
 pub fn build_catalog(
     data: &Interactions,
     train: &[Interaction],
     svd: &BiasedSvd,
     implicit: &ImplicitFactors,
+    neighbours: ItemNeighbours,
     params: &ValidCatalogParams,
 ) -> Catalog {
     let p = params.params();
@@ -52,6 +53,7 @@ pub fn build_catalog(
             bias: implicit.item_bias.clone(),
             vectors: implicit.item_factors.iter().copied().collect(),
         },
+        neighbours,
         popular: most_watched(&counts.watchers, p.popular),
         segments: segment_lists(&counts, p.per_segment),
         new_releases: new_releases(data, as_of_day, p.new_releases),

@@ -1,11 +1,12 @@
-//! What the ranker's features are computed from: both factorisations, the catalog and the
-//! profiles, fitted on one set of interactions.
+//! What the ranker's features are computed from: both factorisations, the neighbour lists,
+//! the catalog and the profiles, fitted on one set of interactions.
 
 use marquee_model::mf::BiasedSvd;
 use marquee_model::recommend::{Catalog, UserProfile};
 
 use super::build_catalog::build_catalog;
 use super::build_profiles::build_profiles;
+use super::fit_neighbours::fit_neighbours;
 use super::interactions::{Interaction, Interactions};
 use super::params::ValidHybridParams;
 use crate::mf::{fit_biased_svd, fit_bpr, ImplicitFactors, ValidBiasedSvdParams};
@@ -33,7 +34,8 @@ pub fn fit_features(
     let svd = fit_explicit(data, events, params.svd())?;
     let pairs: Vec<(u32, u32)> = events.iter().map(|event| (event.user, event.item)).collect();
     let implicit = fit_bpr(&pairs, users, items, params.bpr())?;
-    let catalog = build_catalog(data, events, &svd, &implicit, params.catalog());
+    let neighbours = fit_neighbours(&pairs, users, items, &params.params().neighbours)?;
+    let catalog = build_catalog(data, events, &svd, &implicit, neighbours, params.catalog());
     let profiles = build_profiles(data, events, &catalog, &svd, &implicit);
     Ok(FittedFeatures { svd, implicit, catalog, profiles })
 }

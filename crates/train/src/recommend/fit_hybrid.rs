@@ -17,10 +17,10 @@ use marquee_model::recommend::{Recommender, UserProfile};
 use super::fit_features::fit_features;
 use super::fit_rating_head::fit_rating_head;
 use super::interactions::{Interaction, Interactions};
-use super::params::HybridParams;
-use super::ranker_table::ranker_table;
+use super::params::{HybridParams, ValidHybridParams};
+use super::ranker_table::{ranker_table, RankerTables};
 use super::split::{split_events, SplitParams};
-use crate::gbdt::train;
+use crate::gbdt::{train, Ensemble, TrainParams};
 use crate::{TrainError, Validate};
 
 /// The fitted hybrid and the parts evaluation compares it with.
@@ -32,8 +32,37 @@ pub struct FittedHybrid {
     pub profiles: Vec<UserProfile>,
     /// The explicit factorisation fitted on the whole training half.
     pub svd: BiasedSvd,
+    /// The rows the ranker was fitted and early-stopped on, kept so that a peer ranker can
+    /// be trained on exactly the same candidates and features.
+    pub ranker_tables: RankerTables,
     /// Seconds spent fitting, in total.
     pub seconds: f64,
+}
+
+/// The ranker with the best early-stopping metric on the held-aside groups among its own
+/// objective and the alternatives; without held-aside groups (data too small to draw any),
+/// its own objective for all its rounds.
+fn fit_ranker(tables: &RankerTables, params: &ValidHybridParams) -> Result<Ensemble, TrainError> {
+    if tables.valid.is_none() {
+        let all_rounds = TrainParams { early_stopping_rounds: None, ..params.ranker().params().clone() }.validate()?;
+        return Ok(train(&tables.fit, None, &all_rounds, &mut |_, _| {})?.ensemble);
+    }
+    let mut best: Option<(Ensemble, f32)> = None;
+    let tries = std::iter::once(params.ranker()).chain(params.ranker_alternatives());
+    for ranker_params in tries {
+        let output = train(&tables.fit, tables.valid.as_ref(), ranker_params, &mut |_, _| {})?;
+        let metric = ranker_params.metric();
+        // Higher-is-better metrics compare as they are, the others negated.
+        let score = output
+            .best_round
+            .and_then(|round| output.history.get(round))
+            .and_then(|round| round.valid)
+            .map_or(f32::NEG_INFINITY, |value| if metric.higher_is_better() { value } else { -value });
+        if best.as_ref().is_none_or(|(_, best_score)| score > *best_score) {
+            best = Some((output.ensemble, score));
+        }
+    }
+    best.map(|(ensemble, _)| ensemble).ok_or(TrainError::EmptyTable)
 }
 
 /// Fits the hybrid on `train_events` (interactions sorted by user then time).
@@ -53,8 +82,8 @@ pub fn fit_hybrid(
     let split = SplitParams { holdout_fraction: p.label_fraction, cold_user_fraction: p.cold_fraction, seed: p.seed };
     let inner = split_events(train_events, data.users.len(), &split)?;
     let older = fit_features(data, &inner.train, &params)?;
-    let ranker_table = ranker_table(data.users.len(), &inner.test, &older, p)?;
-    let ranker = train(&ranker_table, None, params.ranker(), &mut |_, _| {})?.ensemble;
+    let ranker_tables = ranker_table(data.users.len(), &inner.test, &older, p)?;
+    let ranker = fit_ranker(&ranker_tables, &params)?;
     let rating_head = match params.rating_head() {
         Some(head_params) => fit_rating_head(&inner.test, &older, head_params, p.seed)?,
         None => None,
@@ -69,6 +98,7 @@ pub fn fit_hybrid(
         recommender,
         profiles: served.profiles,
         svd: served.svd,
+        ranker_tables,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

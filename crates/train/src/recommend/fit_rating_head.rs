@@ -4,7 +4,9 @@
 
 use marquee_model::gbdt::Predictor;
 use marquee_model::random::unit_hash;
-use marquee_model::recommend::{fill_row, ranker_schema, UserContext, FEATURE_COUNT, FEATURE_NAMES};
+use marquee_model::recommend::{
+    fill_row, ranker_schema, Candidate, CandidateSource, UserContext, FEATURE_COUNT, FEATURE_NAMES,
+};
 
 use super::fit_features::FittedFeatures;
 use super::interactions::Interaction;
@@ -52,10 +54,8 @@ fn rating_rows(labels: &[Interaction], older: &FittedFeatures, seed: u64) -> (La
     for event in labels {
         let Some(rating) = event.rating else { continue };
         let profile = &older.profiles[event.user as usize];
-        let item = event.item as usize;
-        let svd = catalog.svd_rating(profile.svd_bias, &profile.svd_factors, item);
-        let implicit = catalog.implicit_score(&profile.implicit_factors, item);
-        fill_row(catalog, &UserContext::new(catalog, profile), item, svd, implicit, &mut row);
+        let candidate = Candidate::scored(catalog, profile, event.item, CandidateSource::Factors);
+        fill_row(catalog, &UserContext::new(catalog, profile), &candidate, &mut row);
         let pair = u64::from(event.user) << 32 | u64::from(event.item);
         let held_back = unit_hash(seed ^ CHECK_SALT, pair) < CHECK_SHARE;
         if held_back { &mut check } else { &mut fit }.push(&row, rating);

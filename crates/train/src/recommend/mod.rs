@@ -8,11 +8,12 @@ pub mod build_profiles;
 mod count_interactions;
 pub mod fit_features;
 pub mod fit_hybrid;
+pub mod fit_neighbours;
 mod fit_rating_head;
 pub mod interactions;
 pub mod params;
 pub mod profile_shards;
-mod ranker_table;
+pub mod ranker_table;
 pub mod sample_users;
 pub mod split;
 
@@ -20,9 +21,11 @@ pub use build_catalog::build_catalog;
 pub use build_profiles::build_profiles;
 pub use fit_features::{fit_features, FittedFeatures};
 pub use fit_hybrid::{fit_hybrid, FittedHybrid};
+pub use fit_neighbours::{fit_neighbours, NeighbourMethod, NeighbourParams};
 pub use interactions::{Interaction, Interactions};
 pub use params::{CatalogParams, HybridParams, ValidCatalogParams, ValidHybridParams, USERS_PER_SHARD};
 pub use profile_shards::profile_shards;
+pub use ranker_table::RankerTables;
 pub use sample_users::sample_users;
 pub use split::{split_by_test_ratings, time_split, Split, SplitParams};
 

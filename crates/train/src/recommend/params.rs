@@ -6,7 +6,8 @@ use marquee_model::gbdt::Objective;
 use marquee_model::recommend::{RerankParams, RetrievalParams};
 use serde::{Deserialize, Serialize};
 
-use crate::gbdt::{TrainParams, ValidParams};
+use super::fit_neighbours::NeighbourParams;
+use crate::gbdt::{Metric, TrainParams, ValidParams};
 use crate::mf::{BiasedSvdParams, BprParams, ValidBiasedSvdParams, ValidBprParams};
 use crate::validate::{at_least_one, invalid, share_below_one, Checked, Validate};
 use crate::TrainError;
@@ -63,6 +64,8 @@ pub struct HybridParams {
     pub svd: BiasedSvdParams,
     /// The implicit factorisation, which retrieves candidates and is a ranker feature.
     pub bpr: BprParams,
+    /// The item-to-item neighbour lists: a retrieval source and ranker features.
+    pub neighbours: NeighbourParams,
     /// The lengths of the catalog's candidate lists.
     pub catalog: CatalogParams,
     /// How many candidates stage 1 takes from each source.
@@ -71,6 +74,10 @@ pub struct HybridParams {
     pub rerank: RerankParams,
     /// The ranker; its seed is replaced by [`HybridParams::seed`].
     pub ranker: TrainParams,
+    /// Other objectives tried with the ranker's other settings when there are held-aside
+    /// groups: the one whose early-stopping metric is best on them is kept (the ranker's
+    /// own objective wins ties). Empty: the ranker's objective only.
+    pub ranker_alternatives: Vec<Objective>,
     /// The rating head (squared error on ratings), or `None` for no rating head; its seed is
     /// replaced by [`HybridParams::seed`].
     pub rating_head: Option<TrainParams>,
@@ -84,6 +91,9 @@ pub struct HybridParams {
     /// The most users whose candidates become ranker training groups (a seeded sample
     /// beyond it); it must be at least 1.
     pub max_ranker_users: usize,
+    /// The share of the ranker's users whose groups are held aside for early stopping
+    /// instead of fitted on; at least 0 and below 1 (0: no validation, all rounds run).
+    pub ranker_valid_fraction: f32,
     /// The number of negative candidates kept per group, drawn at random (all positives are
     /// kept).
     pub negatives_per_user: usize,
@@ -101,20 +111,25 @@ impl Default for HybridParams {
         HybridParams {
             svd: BiasedSvdParams { factors: 32, ..BiasedSvdParams::default() },
             bpr: BprParams::default(),
+            neighbours: NeighbourParams::default(),
             catalog: CatalogParams::default(),
             retrieval: RetrievalParams::default(),
             rerank: RerankParams::default(),
             // Pointwise logistic loss on shallow trees: on the built-in world it beat
             // LambdaMART (NDCG and pairwise) and deeper trees on held-out NDCG@20, because
             // a group has one or two positives and the signal beyond popularity is thin.
+            // The rounds stop early on the held-aside groups' NDCG@20.
             ranker: TrainParams {
                 objective: Objective::Logistic,
-                rounds: 150,
+                rounds: 300,
                 learning_rate: 0.1,
                 max_depth: 3,
                 ndcg_k: 20,
+                early_stopping_rounds: Some(30),
+                eval_metric: Some(Metric::Ndcg(20)),
                 ..TrainParams::default()
             },
+            ranker_alternatives: vec![Objective::RankNdcg],
             rating_head: Some(TrainParams {
                 objective: Objective::SquaredError,
                 rounds: 200,
@@ -125,6 +140,7 @@ impl Default for HybridParams {
             label_fraction: 0.2,
             cold_fraction: 0.3,
             max_ranker_users: 20_000,
+            ranker_valid_fraction: 0.2,
             negatives_per_user: 60,
             shard_count: 0,
             seed: 0,
@@ -141,6 +157,7 @@ pub struct ValidHybridParams {
     bpr: ValidBprParams,
     catalog: ValidCatalogParams,
     ranker: ValidParams,
+    ranker_alternatives: Vec<ValidParams>,
     rating_head: Option<ValidParams>,
 }
 
@@ -170,6 +187,11 @@ impl ValidHybridParams {
         &self.ranker
     }
 
+    /// The ranker's parameters with each alternative objective, seeded with the hybrid's seed.
+    pub fn ranker_alternatives(&self) -> &[ValidParams] {
+        &self.ranker_alternatives
+    }
+
     /// The rating head's parameters, seeded with the hybrid's seed, if there is a head.
     pub fn rating_head(&self) -> Option<&ValidParams> {
         self.rating_head.as_ref()
@@ -193,12 +215,19 @@ impl Validate for HybridParams {
         let svd = self.svd.validate()?;
         let bpr = self.bpr.validate()?;
         let catalog = self.catalog.validate()?;
+        self.neighbours.validate()?;
         let ranker = seeded(&self.ranker).validate()?;
+        let ranker_alternatives = self
+            .ranker_alternatives
+            .iter()
+            .map(|&objective| TrainParams { objective, ..seeded(&self.ranker) }.validate())
+            .collect::<Result<Vec<_>, _>>()?;
         let rating_head = self.rating_head.as_ref().map(|head| seeded(head).validate()).transpose()?;
         share_below_one("label_fraction", self.label_fraction)?;
         share_below_one("cold_fraction", self.cold_fraction)?;
+        share_below_one("ranker_valid_fraction", self.ranker_valid_fraction)?;
         at_least_one("max_ranker_users", self.max_ranker_users)?;
-        Ok(ValidHybridParams { params: self, svd, bpr, catalog, ranker, rating_head })
+        Ok(ValidHybridParams { params: self, svd, bpr, catalog, ranker, ranker_alternatives, rating_head })
     }
 }
 

@@ -27,6 +27,21 @@ impl LabelledRows {
     }
 }
 
+/// Salts the hash that picks the ranker's validation users ("VALID" in ASCII), so that the
+/// choice is independent of the other draws seeded with the same seed.
+const VALID_SALT: u64 = 0x56_414c_4944;
+
+/// The ranker's rows: the groups it is fitted on, and the groups of a seeded share of users
+/// ([`HybridParams::ranker_valid_fraction`]) that early stopping watches instead (`None`
+/// when that share is 0 or drew nobody).
+#[derive(Clone, Debug)]
+pub struct RankerTables {
+    /// The groups the ranker is fitted on.
+    pub fit: Table,
+    /// The held-aside groups: never fitted on, only watched.
+    pub valid: Option<Table>,
+}
+
 /// One query group per sampled user who has a later interaction among their retrieved
 /// candidates: every positive candidate and a seeded sample of the negatives.
 ///
@@ -36,15 +51,18 @@ pub(super) fn ranker_table(
     labels: &[Interaction],
     older: &FittedFeatures,
     params: &HybridParams,
-) -> Result<Table, TrainError> {
+) -> Result<RankerTables, TrainError> {
     let mut labels_by_user: Vec<Vec<&Interaction>> = vec![Vec::new(); users];
     for event in labels {
         labels_by_user[event.user as usize].push(event);
     }
     let labelled_users = (0..users).filter(|&user| !labels_by_user[user].is_empty()).collect();
     let (mut rows, mut groups) = (LabelledRows::default(), Vec::new());
+    let (mut valid_rows, mut valid_groups) = (LabelledRows::default(), Vec::new());
     for user in sample_users(labelled_users, params.max_ranker_users, params.seed) {
-        if let Some(group) = add_user_group(&mut rows, user, &labels_by_user[user], older, params) {
+        let valid = unit_hash(params.seed ^ VALID_SALT, user as u64) < f64::from(params.ranker_valid_fraction);
+        let (rows, groups) = if valid { (&mut valid_rows, &mut valid_groups) } else { (&mut rows, &mut groups) };
+        if let Some(group) = add_user_group(rows, user, &labels_by_user[user], older, params) {
             groups.push(group);
         }
     }
@@ -53,7 +71,13 @@ pub(super) fn ranker_table(
             "no user's later interactions were among their retrieved candidates; the data is too small to rank".into(),
         ));
     }
-    Table::new(ranker_schema(&older.catalog), rows.features, rows.labels, Some(groups))
+    let schema = ranker_schema(&older.catalog);
+    let valid = if valid_groups.is_empty() {
+        None
+    } else {
+        Some(Table::new(schema.clone(), valid_rows.features, valid_rows.labels, Some(valid_groups))?)
+    };
+    Ok(RankerTables { fit: Table::new(schema, rows.features, rows.labels, Some(groups))?, valid })
 }
 
 /// Adds `user`'s group to `rows` and returns its size, or adds nothing when none of the
@@ -84,8 +108,7 @@ fn add_user_group(
         if !positive && unit_hash(params.seed ^ user as u64, u64::from(candidate.item)) >= keep_negative {
             continue;
         }
-        let item = candidate.item as usize;
-        fill_row(catalog, &context, item, candidate.svd_rating, candidate.implicit_score, &mut row);
+        fill_row(catalog, &context, candidate, &mut row);
         rows.push(&row, if positive { 1.0 } else { 0.0 });
         group += 1;
     }
