@@ -42,9 +42,16 @@ fn compare_prints_every_model_on_a_movielens_folder() {
     let data = dir.path().to_str().unwrap();
     let reports = json(&marquee(&["compare", "--data", data, "--json"]));
     let names: Vec<&str> = reports.as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
-    for expected in
-        ["popularity", "svd (100 factors)", "bpr (32 factors)", "gbdt (ratings)", "hybrid (no rerank)", "hybrid"]
-    {
+    for expected in [
+        "popularity",
+        "svd (100 factors)",
+        "bpr (32 factors)",
+        "ease",
+        "item-knn",
+        "gbdt (ratings)",
+        "hybrid (no rerank)",
+        "hybrid",
+    ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     for report in reports.as_array().unwrap() {
@@ -59,7 +66,7 @@ fn compare_prints_every_model_on_a_movielens_folder() {
 
     let table = String::from_utf8(marquee(&["compare", "--data", data]).stdout).unwrap();
     assert!(table.lines().next().unwrap().contains("NDCG@20"), "{table}");
-    assert_eq!(table.lines().count(), 7, "a header and six models:\n{table}");
+    assert_eq!(table.lines().count(), 9, "a header and eight models:\n{table}");
 }
 
 #[test]
