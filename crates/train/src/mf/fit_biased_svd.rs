@@ -1,6 +1,6 @@
 //! Fits a [`BiasedSvd`] by stochastic gradient descent with Surprise's `SVD` update rule
 //! (Funk's SVD with biases) and defaults. The visiting order differs: ratings are shuffled
-//! every epoch from a seeded generator, within the blocks of a stratified schedule that lets
+//! once from a seeded generator, within the blocks of a stratified schedule that lets
 //! two or more cores train at once (see `sgd_blocks`), so the result depends only on the
 //! inputs, the seed and `blocks`.
 
@@ -8,7 +8,7 @@ use marquee_model::mf::BiasedSvd;
 use marquee_model::random::SplitMix64;
 
 use super::params::ValidBiasedSvdParams;
-use super::sgd_blocks::{from_blocks, into_blocks, ratings_by_block_pair, run_epochs, Step};
+use super::sgd_blocks::{from_blocks, into_blocks, ratings_by_block_pair, row_width, run_epochs, Step};
 use crate::TrainError;
 
 /// Fits Surprise's biased SVD.
@@ -17,7 +17,7 @@ use crate::TrainError;
 /// sizes. `min_rating..=max_rating` is the rating scale predictions are clipped to.
 ///
 /// μ is the mean rating; biases start at 0 and factors at N(0, init_std). Each epoch visits
-/// every rating once, block by block in a seeded shuffled order, and, with `err = r − (μ + b_u + b_i + q_i·p_u)`,
+/// every rating once, block by block in one seeded shuffled order, and, with `err = r − (μ + b_u + b_i + q_i·p_u)`,
 /// updates `b_u += lr(err − reg·b_u)`, `b_i += lr(err − reg·b_i)`, then for each factor `f`
 /// simultaneously `p_uf += lr(err·q_if − reg·p_uf)` and `q_if += lr(err·p_uf − reg·q_if)`.
 ///
@@ -44,7 +44,8 @@ pub fn fit_biased_svd(
     let mut users = into_blocks(&start_users, n_users, k, p.blocks);
     let mut items = into_blocks(&start_items, n_items, k, p.blocks);
     let mut pairs = ratings_by_block_pair(ratings, p.blocks);
-    let step = Step { factors: k, global_mean, learning_rate: p.learning_rate, regularization: p.regularization };
+    let step =
+        Step { row_width: row_width(k), global_mean, learning_rate: p.learning_rate, regularization: p.regularization };
     run_epochs(&mut users, &mut items, &mut pairs, step, p.epochs, &mut rng);
 
     let (user_bias, mut user_factors) = from_blocks(&users, n_users, k);

@@ -9,7 +9,11 @@
 //!
 //! The per-rating step is the same Funk SGD step as Surprise's. It is compiled twice: once
 //! portably and once with AVX2 and FMA enabled, chosen at run time, so the factor loops run
-//! eight lanes wide with fused multiply-adds where the CPU allows.
+//! eight lanes wide with fused multiply-adds where the CPU allows. Inside the blocks each
+//! factor row is padded with zeros to a multiple of eight floats ([`row_width`]), so those
+//! loops have no scalar tail (100 factors would leave four floats, a chain of four dependent
+//! scalar steps in every dot product); the padding stays zero, since every update of a
+//! padded lane multiplies zeros.
 
 use rayon::prelude::*;
 
@@ -19,34 +23,42 @@ use marquee_model::random::SplitMix64;
 /// How many ratings ahead the factor rows are prefetched.
 const PREFETCH_AHEAD: usize = 4;
 
-/// One block's users or items: biases and row-major factors, in local index order.
+/// The floats each factor row takes inside a [`Block`]: `k` rounded up to a multiple of eight.
+pub(super) fn row_width(k: usize) -> usize {
+    k.div_ceil(8) * 8
+}
+
+/// One block's users or items: biases and row-major factors in rows of [`row_width`] floats
+/// (the factors, then zeros), in local index order.
 pub(super) struct Block {
     pub bias: Vec<f32>,
     pub factors: Vec<f32>,
 }
 
 /// Deals the rows of a row-major `n × k` matrix into `blocks` blocks: row `x` goes to block
-/// `x % blocks` at local index `x / blocks`. Biases start at 0.
+/// `x % blocks` at local index `x / blocks`, padded to [`row_width`]. Biases start at 0.
 pub(super) fn into_blocks(matrix: &[f32], n: usize, k: usize, blocks: usize) -> Vec<Block> {
+    let width = row_width(k);
     (0..blocks)
         .map(|block| {
             let members: Vec<usize> = (block..n).step_by(blocks).collect();
-            Block {
-                bias: vec![0.0; members.len()],
-                factors: members.iter().flat_map(|&row| matrix[row * k..(row + 1) * k].iter().copied()).collect(),
+            let mut factors = vec![0.0f32; members.len() * width];
+            for (local, &row) in members.iter().enumerate() {
+                factors[local * width..local * width + k].copy_from_slice(&matrix[row * k..(row + 1) * k]);
             }
+            Block { bias: vec![0.0; members.len()], factors }
         })
         .collect()
 }
 
 /// Undoes [`into_blocks`]: the `n` biases and the row-major `n × k` factors.
 pub(super) fn from_blocks(parts: &[Block], n: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
-    let blocks = parts.len();
+    let (blocks, width) = (parts.len(), row_width(k));
     let (mut bias, mut factors) = (vec![0.0f32; n], vec![0.0f32; n * k]);
     for (block, part) in parts.iter().enumerate() {
         for (local, row) in (block..n).step_by(blocks).enumerate() {
             bias[row] = part.bias[local];
-            factors[row * k..(row + 1) * k].copy_from_slice(&part.factors[local * k..(local + 1) * k]);
+            factors[row * k..(row + 1) * k].copy_from_slice(&part.factors[local * width..local * width + k]);
         }
     }
     (bias, factors)
@@ -69,7 +81,8 @@ type BlockPair<'a> = (&'a mut Block, &'a mut Block, &'a [(u32, u32, f32)]);
 /// The constants of one fit.
 #[derive(Clone, Copy)]
 pub(super) struct Step {
-    pub factors: usize,
+    /// The floats of a factor row in the blocks, [`row_width`] of the factor count.
+    pub row_width: usize,
     pub global_mean: f32,
     pub learning_rate: f32,
     pub regularization: f32,
@@ -140,36 +153,87 @@ fn multiply_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
+/// Runs the block's ratings in order. Two consecutive ratings that share neither their user
+/// nor their item are stepped together: neither step reads what the other writes, so the
+/// result is bit for bit that of stepping them one after the other, but the two dot
+/// products (each a chain of dependent multiply-adds, then a horizontal sum) overlap in the
+/// CPU instead of waiting on each other.
 #[inline(always)]
 fn run_block_generic<const FMA: bool>(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
-    let k = step.factors;
-    let (lr, reg) = (step.learning_rate, step.regularization);
-    for (index, &(u, i, rating)) in ratings.iter().enumerate() {
+    let k = step.row_width;
+    let mut prefetched = 0;
+    let mut index = 0;
+    while let Some(&(u, i, rating)) = ratings.get(index) {
         // Start loading the rows a few ratings ahead: they are scattered, so the hardware
         // prefetcher cannot guess them.
-        if let Some(&(next_u, next_i, _)) = ratings.get(index + PREFETCH_AHEAD) {
-            for line in (0..k).step_by(16) {
-                prefetch(users.factors.as_ptr().wrapping_add(next_u as usize * k + line).cast());
-                prefetch(items.factors.as_ptr().wrapping_add(next_i as usize * k + line).cast());
+        while prefetched <= index + PREFETCH_AHEAD + 1 {
+            if let Some(&(next_u, next_i, _)) = ratings.get(prefetched) {
+                for line in (0..k).step_by(16) {
+                    prefetch(users.factors.as_ptr().wrapping_add(next_u as usize * k + line).cast());
+                    prefetch(items.factors.as_ptr().wrapping_add(next_i as usize * k + line).cast());
+                }
             }
+            prefetched += 1;
         }
         let (u, i) = (u as usize, i as usize);
+        if let Some(&(u2, i2, rating2)) = ratings.get(index + 1) {
+            let (u2, i2) = (u2 as usize, i2 as usize);
+            if let (Some((pu, pu2)), Some((qi, qi2)), Some((bu, bu2)), Some((bi, bi2))) = (
+                two_rows(&mut users.factors, u, u2, k),
+                two_rows(&mut items.factors, i, i2, k),
+                two_rows(&mut users.bias, u, u2, 1),
+                two_rows(&mut items.bias, i, i2, 1),
+            ) {
+                let err = error::<FMA>(rating, pu, qi, bu[0], bi[0], step);
+                let err2 = error::<FMA>(rating2, pu2, qi2, bu2[0], bi2[0], step);
+                update::<FMA>(pu, qi, &mut bu[0], &mut bi[0], err, step);
+                update::<FMA>(pu2, qi2, &mut bu2[0], &mut bi2[0], err2, step);
+                index += 2;
+                continue;
+            }
+        }
+        index += 1;
         let (Some(pu), Some(qi)) =
             (users.factors.get_mut(u * k..(u + 1) * k), items.factors.get_mut(i * k..(i + 1) * k))
         else {
             continue;
         };
         let (Some(bu), Some(bi)) = (users.bias.get_mut(u), items.bias.get_mut(i)) else { continue };
-        let err = rating - (step.global_mean + *bu + *bi + dot::<FMA>(pu, qi));
-        *bu += lr * (err - reg * *bu);
-        *bi += lr * (err - reg * *bi);
-        // p += lr(err·q − reg·p) is p·(1 − lr·reg) + (lr·err)·q: three operations a lane.
-        let (decay, lr_err) = (1.0 - lr * reg, lr * err);
-        for (puf, qif) in pu.iter_mut().zip(qi.iter_mut()) {
-            let (old_p, old_q) = (*puf, *qif);
-            *puf = multiply_add::<FMA>(old_p, decay, lr_err * old_q);
-            *qif = multiply_add::<FMA>(old_q, decay, lr_err * old_p);
-        }
+        let err = error::<FMA>(rating, pu, qi, *bu, *bi, step);
+        update::<FMA>(pu, qi, bu, bi, err, step);
+    }
+}
+
+/// Rows `a` and `b` of a row-major matrix with rows of `k` values, both mutable; `None` when
+/// they are the same row or either is out of bounds.
+fn two_rows(matrix: &mut [f32], a: usize, b: usize, k: usize) -> Option<(&mut [f32], &mut [f32])> {
+    let (low, high) = (a.min(b), a.max(b));
+    if low == high {
+        return None;
+    }
+    let (head, tail) = matrix.split_at_mut_checked(high.checked_mul(k)?)?;
+    let (low_row, high_row) = (head.get_mut(low * k..(low + 1) * k)?, tail.get_mut(..k)?);
+    Some(if a < b { (low_row, high_row) } else { (high_row, low_row) })
+}
+
+/// The rating's error under the current factors and biases: `r − (μ + b_u + b_i + q_i·p_u)`.
+#[inline(always)]
+fn error<const FMA: bool>(rating: f32, pu: &[f32], qi: &[f32], bu: f32, bi: f32, step: Step) -> f32 {
+    rating - (step.global_mean + bu + bi + dot::<FMA>(pu, qi))
+}
+
+/// One SGD step from the rating's error.
+#[inline(always)]
+fn update<const FMA: bool>(pu: &mut [f32], qi: &mut [f32], bu: &mut f32, bi: &mut f32, err: f32, step: Step) {
+    let (lr, reg) = (step.learning_rate, step.regularization);
+    *bu += lr * (err - reg * *bu);
+    *bi += lr * (err - reg * *bi);
+    // p += lr(err·q − reg·p) is p·(1 − lr·reg) + (lr·err)·q: three operations a lane.
+    let (decay, lr_err) = (1.0 - lr * reg, lr * err);
+    for (puf, qif) in pu.iter_mut().zip(qi.iter_mut()) {
+        let (old_p, old_q) = (*puf, *qif);
+        *puf = multiply_add::<FMA>(old_p, decay, lr_err * old_q);
+        *qif = multiply_add::<FMA>(old_q, decay, lr_err * old_p);
     }
 }
 
@@ -209,7 +273,8 @@ fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `dot` in eight-float registers. Written out because the compiler vectorised the portable
-/// version two floats wide, and this product is on the critical path of every step.
+/// version two floats wide, and this product is on the critical path of every step: four
+/// running sums keep each chain of dependent multiply-adds at most four long for 128 factors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
@@ -219,28 +284,138 @@ unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
     };
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let (mut even, mut odd) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let (mut pairs_a, mut pairs_b) = (a.chunks_exact(16), b.chunks_exact(16));
-    for (x, y) in pairs_a.by_ref().zip(pairs_b.by_ref()) {
-        // SAFETY: each chunk holds 16 floats, so both 8-float loads are in bounds.
-        unsafe {
-            even = _mm256_fmadd_ps(_mm256_loadu_ps(x.as_ptr()), _mm256_loadu_ps(y.as_ptr()), even);
-            odd = _mm256_fmadd_ps(_mm256_loadu_ps(x.as_ptr().add(8)), _mm256_loadu_ps(y.as_ptr().add(8)), odd);
+    let mut sums = [_mm256_setzero_ps(); 4];
+    let (mut quads_a, mut quads_b) = (a.chunks_exact(32), b.chunks_exact(32));
+    for (x, y) in quads_a.by_ref().zip(quads_b.by_ref()) {
+        for (lane, sum) in sums.iter_mut().enumerate() {
+            // SAFETY: each chunk holds 32 floats, so the four 8-float loads are in bounds.
+            *sum = unsafe {
+                _mm256_fmadd_ps(
+                    _mm256_loadu_ps(x.as_ptr().add(8 * lane)),
+                    _mm256_loadu_ps(y.as_ptr().add(8 * lane)),
+                    *sum,
+                )
+            };
         }
     }
-    let (mut rest_a, mut rest_b) = (pairs_a.remainder(), pairs_b.remainder());
-    if rest_a.len() >= 8 {
-        // SAFETY: at least 8 floats remain in both.
-        even = unsafe { _mm256_fmadd_ps(_mm256_loadu_ps(rest_a.as_ptr()), _mm256_loadu_ps(rest_b.as_ptr()), even) };
-        (rest_a, rest_b) = (&rest_a[8..], &rest_b[8..]);
+    let (mut eights_a, mut eights_b) = (quads_a.remainder().chunks_exact(8), quads_b.remainder().chunks_exact(8));
+    for ((x, y), sum) in eights_a.by_ref().zip(eights_b.by_ref()).zip(sums.iter_mut()) {
+        // SAFETY: each chunk holds 8 floats.
+        *sum = unsafe { _mm256_fmadd_ps(_mm256_loadu_ps(x.as_ptr()), _mm256_loadu_ps(y.as_ptr()), *sum) };
     }
-    let eight = _mm256_add_ps(even, odd);
+    let eight = _mm256_add_ps(_mm256_add_ps(sums[0], sums[1]), _mm256_add_ps(sums[2], sums[3]));
     let four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps::<1>(eight));
     let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
     let one = _mm_add_ss(two, _mm_shuffle_ps::<1>(two, two));
     let mut sum = _mm_cvtss_f32(one);
-    for (x, y) in rest_a.iter().zip(rest_b) {
+    // Rows in the blocks are padded to whole registers; this tail serves other callers.
+    for (x, y) in eights_a.remainder().iter().zip(eights_b.remainder()) {
         sum = x.mul_add(*y, sum);
     }
     sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain_dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+    }
+
+    #[test]
+    fn both_dot_products_match_a_plain_sum_at_every_length() {
+        let mut rng = SplitMix64::new(3);
+        for n in 0..=80 {
+            let (mut a, mut b) = (vec![0.0f32; n], vec![0.0f32; n]);
+            rng.fill_normal(&mut a, 1.0);
+            rng.fill_normal(&mut b, 1.0);
+            let expected = plain_dot(&a, &b);
+            let portable = f64::from(dot::<false>(&a, &b));
+            assert!((portable - expected).abs() < 1e-4, "n {n}: portable {portable} vs {expected}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: AVX2 and FMA were detected just above.
+                let wide = f64::from(unsafe { dot_avx2(&a, &b) });
+                assert!((wide - expected).abs() < 1e-4, "n {n}: avx2 {wide} vs {expected}");
+            }
+        }
+    }
+
+    /// The plain schedule: every rating stepped alone, in order.
+    fn one_at_a_time(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
+        let k = step.row_width;
+        for &(u, i, rating) in ratings {
+            let (u, i) = (u as usize, i as usize);
+            let pu = &mut users.factors[u * k..(u + 1) * k];
+            let qi = &mut items.factors[i * k..(i + 1) * k];
+            let err = error::<false>(rating, pu, qi, users.bias[u], items.bias[i], step);
+            update::<false>(pu, qi, &mut users.bias[u], &mut items.bias[i], err, step);
+        }
+    }
+
+    #[test]
+    fn stepping_independent_ratings_in_pairs_changes_no_bit() {
+        let (n_users, n_items, k) = (7, 5, 16);
+        let mut rng = SplitMix64::new(5);
+        let mut start = |n: usize| {
+            let mut factors = vec![0.0f32; n * k];
+            rng.fill_normal(&mut factors, 0.1);
+            Block { bias: vec![0.0; n], factors }
+        };
+        let (users, items) = (start(n_users), start(n_items));
+        let mut rng = SplitMix64::new(6);
+        // Repeated users and items next to each other, so both paths run.
+        let ratings: Vec<(u32, u32, f32)> =
+            (0..400u32).map(|n| (rng.below(n_users) as u32, rng.below(n_items) as u32, 1.0 + (n % 5) as f32)).collect();
+        assert!(ratings.windows(2).any(|w| w[0].0 == w[1].0 || w[0].1 == w[1].1));
+        assert!(ratings.windows(2).any(|w| w[0].0 != w[1].0 && w[0].1 != w[1].1));
+        let step = Step { row_width: k, global_mean: 3.0, learning_rate: 0.01, regularization: 0.02 };
+        let copy = |block: &Block| Block { bias: block.bias.clone(), factors: block.factors.clone() };
+        let (mut paired_users, mut paired_items) = (copy(&users), copy(&items));
+        run_block_generic::<false>(&mut paired_users, &mut paired_items, &ratings, step);
+        let (mut plain_users, mut plain_items) = (copy(&users), copy(&items));
+        one_at_a_time(&mut plain_users, &mut plain_items, &ratings, step);
+        for (paired, plain) in [(&paired_users, &plain_users), (&paired_items, &plain_items)] {
+            assert_eq!(paired.bias, plain.bias);
+            assert_eq!(paired.factors, plain.factors);
+        }
+        assert_ne!(paired_users.factors, users.factors);
+    }
+
+    #[test]
+    fn two_rows_are_the_named_rows_in_either_order_and_never_the_same_one() {
+        let mut matrix: Vec<f32> = (0..12).map(|x| x as f32).collect();
+        let (a, b) = two_rows(&mut matrix, 2, 0, 4).unwrap();
+        assert_eq!((&a[..], &b[..]), (&[8.0, 9.0, 10.0, 11.0][..], &[0.0, 1.0, 2.0, 3.0][..]));
+        assert!(two_rows(&mut matrix, 1, 1, 4).is_none());
+        assert!(two_rows(&mut matrix, 1, 3, 4).is_none());
+    }
+
+    #[test]
+    fn rows_are_padded_in_the_blocks_the_padding_stays_zero_and_the_round_trip_is_exact() {
+        let (n, k, blocks) = (11, 5, 3);
+        let mut rng = SplitMix64::new(9);
+        let mut matrix = vec![0.0f32; n * k];
+        rng.fill_normal(&mut matrix, 0.1);
+        let mut users = into_blocks(&matrix, n, k, blocks);
+        let mut items = into_blocks(&matrix, n, k, blocks);
+        assert_eq!(row_width(k), 8);
+        assert!(users.iter().all(|block| block.factors.len() == block.bias.len() * 8));
+        let (_, round_trip) = from_blocks(&users, n, k);
+        assert_eq!(round_trip, matrix);
+
+        let ratings: Vec<(u32, u32, f32)> =
+            (0..n as u32).flat_map(|u| (0..n as u32).map(move |i| (u, i, 1.0 + ((u * 7 + i) % 5) as f32))).collect();
+        let mut pairs = ratings_by_block_pair(&ratings, blocks);
+        let step = Step { row_width: row_width(k), global_mean: 3.0, learning_rate: 0.01, regularization: 0.02 };
+        run_epochs(&mut users, &mut items, &mut pairs, step, 3, &mut rng);
+        for block in users.iter().chain(&items) {
+            for row in block.factors.chunks_exact(8) {
+                assert_eq!(&row[k..], &[0.0; 3], "the padding stays zero");
+            }
+        }
+        let (_, trained) = from_blocks(&users, n, k);
+        assert_ne!(trained, matrix, "the epochs moved the factors");
+    }
 }
