@@ -71,7 +71,8 @@ const DB = {
   prepare: (sql) => statement(sql),
   batch: (statements) => {
     batches += 1;
-    return Promise.resolve(statements.map(() => ({ results: [] })));
+    // Each of the Worker's writes changes one row, and it reads `meta.changes` (as D1 reports it).
+    return Promise.resolve(statements.map(() => ({ results: [], meta: { changes: 1 } })));
   },
 };
 const env = { MODELS, DB, ADMIN_TOKEN: token };
