@@ -255,6 +255,15 @@ before(async () => {
     const [sample] = finiteSamples(await query('sum(marquee_requests_total{route="recommend"})'));
     return sample && Number(sample[1]) >= textLists;
   });
+  // A rate needs the counter to rise between two samples. On a loaded machine the scrapes
+  // during the traffic can all miss (a scrape times out after its 1 s interval), so the
+  // first sample may already hold the final count and every rate would be 0 (a ratio of
+  // them NaN): keep serving a list now and then until Prometheus has seen the rise.
+  await until("the scrapes to see the recommendation counters rise", async () => {
+    await serveLists([1]);
+    const [sample] = finiteSamples(await query('sum(rate(marquee_requests_total{route=~"recommend|v1_recommend"}[1m]))'));
+    return sample && Number(sample[1]) > 0;
+  });
   await sleep(2_500);
 });
 
