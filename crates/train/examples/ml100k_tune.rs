@@ -99,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = started.elapsed().as_secs_f64();
     let sq: f64 = valid.iter().map(|&(u, i, r)| f64::from(predict(u as usize, i as usize) - r).powi(2)).sum();
     println!(
-        "{model} {:?}: inner-validation RMSE {:.4}, fit {seconds:.2} s",
+        "{model} {:?}: inner-validation RMSE {:.4}, fit {seconds:.4} s",
         settings,
         (sq / valid.len() as f64).sqrt()
     );

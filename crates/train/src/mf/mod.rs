@@ -7,6 +7,8 @@ pub mod fit_bpr;
 pub mod fit_item_knn;
 pub mod fit_svd_plus_plus;
 pub mod params;
+#[cfg(target_arch = "x86_64")]
+mod sgd_avx512;
 mod sgd_blocks;
 
 pub use fit_biased_svd::fit_biased_svd;

@@ -7,9 +7,10 @@
 //! seeded shuffled order (shuffled once), so the result depends on the seed and `B`, never on how many
 //! threads ran it.
 //!
-//! The per-rating step is the same Funk SGD step as Surprise's. It is compiled twice: once
-//! portably and once with AVX2 and FMA enabled, chosen at run time, so the factor loops run
-//! eight lanes wide with fused multiply-adds where the CPU allows. Inside the blocks each
+//! The per-rating step is the same Funk SGD step as Surprise's. It is compiled three times,
+//! chosen at run time: portably, with AVX2 and FMA (the factor loops eight lanes wide with
+//! fused multiply-adds), and with AVX-512 for rows of up to 128 factors
+//! ([`super::sgd_avx512`]: sixteen lanes, each row loaded into registers once). Inside the blocks each
 //! factor row is padded with zeros to a multiple of eight floats ([`row_width`]), so those
 //! loops have no scalar tail (100 factors would leave four floats, a chain of four dependent
 //! scalar steps in every dot product); the padding stays zero, since every update of a
@@ -127,6 +128,12 @@ pub(super) fn run_epochs(
 fn run_block(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            if unsafe { super::sgd_avx512::run_block(users, items, ratings, step) } {
+                return;
+            }
+        }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             unsafe { run_block_avx2(users, items, ratings, step) };
@@ -153,13 +160,30 @@ fn multiply_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-/// Runs the block's ratings in order. Two consecutive ratings that share neither their user
-/// nor their item are stepped together: neither step reads what the other writes, so the
-/// result is bit for bit that of stepping them one after the other, but the two dot
-/// products (each a chain of dependent multiply-adds, then a horizontal sum) overlap in the
-/// CPU instead of waiting on each other.
+/// What one SGD step reads and writes: the rating, the user's and the item's factor rows
+/// ([`row_width`] floats each) and their biases.
+pub(super) struct Rows<'a> {
+    pub rating: f32,
+    pub user: &'a mut [f32],
+    pub item: &'a mut [f32],
+    pub user_bias: &'a mut f32,
+    pub item_bias: &'a mut f32,
+}
+
+/// Hands the block's ratings to `step_rows` in order, each with its rows. Two consecutive
+/// ratings that share neither their user nor their item come in one call: neither step
+/// reads what the other writes, so computing both errors before either update gives bit for
+/// bit the result of stepping them one after the other, but the two dot products (each a
+/// chain of dependent multiply-adds, then a horizontal sum) overlap in the CPU instead of
+/// waiting on each other. Ratings naming rows outside the block are skipped.
 #[inline(always)]
-fn run_block_generic<const FMA: bool>(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
+pub(super) fn for_each_step(
+    users: &mut Block,
+    items: &mut Block,
+    ratings: &[(u32, u32, f32)],
+    step: Step,
+    mut step_rows: impl FnMut(Rows<'_>, Option<Rows<'_>>),
+) {
     let k = step.row_width;
     let mut prefetched = 0;
     let mut index = 0;
@@ -176,32 +200,59 @@ fn run_block_generic<const FMA: bool>(users: &mut Block, items: &mut Block, rati
             prefetched += 1;
         }
         let (u, i) = (u as usize, i as usize);
-        if let Some(&(u2, i2, rating2)) = ratings.get(index + 1) {
-            let (u2, i2) = (u2 as usize, i2 as usize);
-            if let (Some((pu, pu2)), Some((qi, qi2)), Some((bu, bu2)), Some((bi, bi2))) = (
+        let in_block = |user: usize, item: usize| user < users.bias.len() && item < items.bias.len();
+        // Decided on indices alone, before any row is borrowed, so that `step_rows` has one
+        // call site and is inlined into this loop.
+        let partner = ratings
+            .get(index + 1)
+            .map(|&(u2, i2, rating2)| (u2 as usize, i2 as usize, rating2))
+            .filter(|&(u2, i2, _)| in_block(u, i) && in_block(u2, i2) && u2 != u && i2 != i);
+        index += if partner.is_some() { 2 } else { 1 };
+        let rows = match partner {
+            Some((u2, i2, rating2)) => match (
                 two_rows(&mut users.factors, u, u2, k),
                 two_rows(&mut items.factors, i, i2, k),
                 two_rows(&mut users.bias, u, u2, 1),
                 two_rows(&mut items.bias, i, i2, 1),
             ) {
-                let err = error::<FMA>(rating, pu, qi, bu[0], bi[0], step);
-                let err2 = error::<FMA>(rating2, pu2, qi2, bu2[0], bi2[0], step);
-                update::<FMA>(pu, qi, &mut bu[0], &mut bi[0], err, step);
-                update::<FMA>(pu2, qi2, &mut bu2[0], &mut bi2[0], err2, step);
-                index += 2;
-                continue;
+                (Some((pu, pu2)), Some((qi, qi2)), Some(([bu], [bu2])), Some(([bi], [bi2]))) => Some((
+                    Rows { rating, user: pu, item: qi, user_bias: bu, item_bias: bi },
+                    Some(Rows { rating: rating2, user: pu2, item: qi2, user_bias: bu2, item_bias: bi2 }),
+                )),
+                _ => None,
+            },
+            None => match (
+                users.factors.get_mut(u * k..(u + 1) * k),
+                items.factors.get_mut(i * k..(i + 1) * k),
+                users.bias.get_mut(u),
+                items.bias.get_mut(i),
+            ) {
+                (Some(user), Some(item), Some(user_bias), Some(item_bias)) => {
+                    Some((Rows { rating, user, item, user_bias, item_bias }, None))
+                }
+                _ => None,
+            },
+        };
+        if let Some((first, second)) = rows {
+            step_rows(first, second);
+        }
+    }
+}
+
+/// Runs the block's ratings with the portable step (fused where `FMA`).
+#[inline(always)]
+fn run_block_generic<const FMA: bool>(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
+    for_each_step(users, items, ratings, step, |first, second| {
+        let first_err = error::<FMA>(&first, step);
+        match second {
+            None => update::<FMA>(first, first_err, step),
+            Some(second) => {
+                let second_err = error::<FMA>(&second, step);
+                update::<FMA>(first, first_err, step);
+                update::<FMA>(second, second_err, step);
             }
         }
-        index += 1;
-        let (Some(pu), Some(qi)) =
-            (users.factors.get_mut(u * k..(u + 1) * k), items.factors.get_mut(i * k..(i + 1) * k))
-        else {
-            continue;
-        };
-        let (Some(bu), Some(bi)) = (users.bias.get_mut(u), items.bias.get_mut(i)) else { continue };
-        let err = error::<FMA>(rating, pu, qi, *bu, *bi, step);
-        update::<FMA>(pu, qi, bu, bi, err, step);
-    }
+    });
 }
 
 /// Rows `a` and `b` of a row-major matrix with rows of `k` values, both mutable; `None` when
@@ -218,26 +269,26 @@ fn two_rows(matrix: &mut [f32], a: usize, b: usize, k: usize) -> Option<(&mut [f
 
 /// The rating's error under the current factors and biases: `r − (μ + b_u + b_i + q_i·p_u)`.
 #[inline(always)]
-fn error<const FMA: bool>(rating: f32, pu: &[f32], qi: &[f32], bu: f32, bi: f32, step: Step) -> f32 {
-    rating - (step.global_mean + bu + bi + dot::<FMA>(pu, qi))
+fn error<const FMA: bool>(rows: &Rows<'_>, step: Step) -> f32 {
+    rows.rating - (step.global_mean + *rows.user_bias + *rows.item_bias + dot::<FMA>(rows.user, rows.item))
 }
 
 /// One SGD step from the rating's error.
 #[inline(always)]
-fn update<const FMA: bool>(pu: &mut [f32], qi: &mut [f32], bu: &mut f32, bi: &mut f32, err: f32, step: Step) {
+fn update<const FMA: bool>(rows: Rows<'_>, err: f32, step: Step) {
     let (lr, reg) = (step.learning_rate, step.regularization);
-    *bu += lr * (err - reg * *bu);
-    *bi += lr * (err - reg * *bi);
+    *rows.user_bias += lr * (err - reg * *rows.user_bias);
+    *rows.item_bias += lr * (err - reg * *rows.item_bias);
     // p += lr(err·q − reg·p) is p·(1 − lr·reg) + (lr·err)·q: three operations a lane.
     let (decay, lr_err) = (1.0 - lr * reg, lr * err);
-    for (puf, qif) in pu.iter_mut().zip(qi.iter_mut()) {
+    for (puf, qif) in rows.user.iter_mut().zip(rows.item.iter_mut()) {
         let (old_p, old_q) = (*puf, *qif);
         *puf = multiply_add::<FMA>(old_p, decay, lr_err * old_q);
         *qif = multiply_add::<FMA>(old_q, decay, lr_err * old_p);
     }
 }
 
-/// A dot product with 32 running sums (four vectors of eight), so that it vectorises and
+/// A dot product with 16 running sums (two vectors of eight), so that it vectorises and
 /// the additions do not wait on each other.
 #[inline(always)]
 fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
@@ -316,7 +367,7 @@ unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn plain_dot(a: &[f32], b: &[f32]) -> f64 {
@@ -342,25 +393,28 @@ mod tests {
         }
     }
 
-    /// The plain schedule: every rating stepped alone, in order.
-    fn one_at_a_time(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
-        let k = step.row_width;
-        for &(u, i, rating) in ratings {
-            let (u, i) = (u as usize, i as usize);
-            let pu = &mut users.factors[u * k..(u + 1) * k];
-            let qi = &mut items.factors[i * k..(i + 1) * k];
-            let err = error::<false>(rating, pu, qi, users.bias[u], items.bias[i], step);
-            update::<false>(pu, qi, &mut users.bias[u], &mut items.bias[i], err, step);
-        }
+    /// A block kernel: runs the ratings of one block pair.
+    pub(in crate::mf) type Kernel = fn(&mut Block, &mut Block, &[(u32, u32, f32)], Step);
+
+    /// The portable kernel, unfused, as every CPU can run it.
+    pub(in crate::mf) const PORTABLE: Kernel = run_block_generic::<false>;
+
+    fn copy(block: &Block) -> Block {
+        Block { bias: block.bias.clone(), factors: block.factors.clone() }
     }
 
-    #[test]
-    fn stepping_independent_ratings_in_pairs_changes_no_bit() {
-        let (n_users, n_items, k) = (7, 5, 16);
+    /// Runs `kernel` over 400 ratings of 7 users and 5 items with rows of `width` floats
+    /// (random factors in the first `k`, zeros after), once as one block and once a rating
+    /// at a time (a block of one rating has no pair); panics unless every bit agrees.
+    /// Returns the users and items before and after.
+    pub(in crate::mf) fn assert_pairs_change_no_bit(k: usize, kernel: Kernel) -> [(Block, Block); 2] {
+        let (n_users, n_items, width) = (7, 5, row_width(k));
         let mut rng = SplitMix64::new(5);
         let mut start = |n: usize| {
-            let mut factors = vec![0.0f32; n * k];
-            rng.fill_normal(&mut factors, 0.1);
+            let mut factors = vec![0.0f32; n * width];
+            for row in factors.chunks_exact_mut(width) {
+                rng.fill_normal(&mut row[..k], 0.1);
+            }
             Block { bias: vec![0.0; n], factors }
         };
         let (users, items) = (start(n_users), start(n_items));
@@ -370,17 +424,36 @@ mod tests {
             (0..400u32).map(|n| (rng.below(n_users) as u32, rng.below(n_items) as u32, 1.0 + (n % 5) as f32)).collect();
         assert!(ratings.windows(2).any(|w| w[0].0 == w[1].0 || w[0].1 == w[1].1));
         assert!(ratings.windows(2).any(|w| w[0].0 != w[1].0 && w[0].1 != w[1].1));
-        let step = Step { row_width: k, global_mean: 3.0, learning_rate: 0.01, regularization: 0.02 };
-        let copy = |block: &Block| Block { bias: block.bias.clone(), factors: block.factors.clone() };
+        let step = Step { row_width: width, global_mean: 3.0, learning_rate: 0.01, regularization: 0.02 };
         let (mut paired_users, mut paired_items) = (copy(&users), copy(&items));
-        run_block_generic::<false>(&mut paired_users, &mut paired_items, &ratings, step);
+        kernel(&mut paired_users, &mut paired_items, &ratings, step);
         let (mut plain_users, mut plain_items) = (copy(&users), copy(&items));
-        one_at_a_time(&mut plain_users, &mut plain_items, &ratings, step);
-        for (paired, plain) in [(&paired_users, &plain_users), (&paired_items, &plain_items)] {
-            assert_eq!(paired.bias, plain.bias);
-            assert_eq!(paired.factors, plain.factors);
+        for rating in ratings.chunks(1) {
+            kernel(&mut plain_users, &mut plain_items, rating, step);
         }
-        assert_ne!(paired_users.factors, users.factors);
+        for (paired, plain) in [(&paired_users, &plain_users), (&paired_items, &plain_items)] {
+            assert_eq!(paired.bias, plain.bias, "k {k}");
+            assert_eq!(paired.factors, plain.factors, "k {k}");
+        }
+        assert_ne!(paired_users.factors, users.factors, "k {k}: the steps moved the factors");
+        for row in paired_users.factors.chunks_exact(width).chain(paired_items.factors.chunks_exact(width)) {
+            assert!(row[k..].iter().all(|&x| x == 0.0), "k {k}: the padding stays zero");
+        }
+        [(users, items), (paired_users, paired_items)]
+    }
+
+    #[test]
+    fn stepping_independent_ratings_in_pairs_changes_no_bit() {
+        for k in [5, 16, 100] {
+            assert_pairs_change_no_bit(k, PORTABLE);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: AVX2 and FMA were detected just above.
+                assert_pairs_change_no_bit(k, |users, items, ratings, step| unsafe {
+                    run_block_avx2(users, items, ratings, step)
+                });
+            }
+        }
     }
 
     #[test]
