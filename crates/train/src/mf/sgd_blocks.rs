@@ -76,51 +76,6 @@ pub(super) fn ratings_by_block_pair(ratings: &[(u32, u32, f32)], blocks: usize) 
     pairs
 }
 
-/// How many users' ratings [`interleave_users`] deals in turn.
-const USER_LANES: usize = 4;
-
-/// Reorders shuffled ratings user by user, as Surprise visits its trainset, but with `lanes`
-/// users' ratings dealt in turn (a rating of the first lane's user, then of the second's,
-/// ...); a lane whose user has no ratings left takes the next user. Users come in the order
-/// of their first rating in `ratings`, and each user's ratings keep their order.
-///
-/// A user's row is then read again a few steps after it was written, while it is still in
-/// the nearest cache, so a step misses the cache for its item's row only; and consecutive
-/// ratings belong to different users, so the steps of different lanes overlap in the CPU
-/// (see [`for_each_step`]) instead of waiting on each other.
-fn interleave_users(ratings: &[(u32, u32, f32)], lanes: usize) -> Vec<(u32, u32, f32)> {
-    let mut by_user: Vec<Vec<(u32, u32, f32)>> = Vec::new();
-    let mut slot_of_user: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-    for &rating in ratings {
-        let slot = *slot_of_user.entry(rating.0).or_insert_with(|| {
-            by_user.push(Vec::new());
-            by_user.len() - 1
-        });
-        by_user[slot].push(rating);
-    }
-    let mut waiting = by_user.into_iter().map(Vec::into_iter);
-    let mut dealing: Vec<_> = waiting.by_ref().take(lanes.max(1)).collect();
-    let mut order = Vec::with_capacity(ratings.len());
-    while !dealing.is_empty() {
-        let mut lane = 0;
-        while lane < dealing.len() {
-            match dealing[lane].next() {
-                Some(rating) => {
-                    order.push(rating);
-                    lane += 1;
-                }
-                None => match waiting.next() {
-                    Some(user) => dealing[lane] = user,
-                    None => {
-                        dealing.remove(lane);
-                    }
-                },
-            }
-        }
-    }
-    order
-}
-
 /// One block pair's work in a stratum: its users, its items and their ratings.
 type BlockPair<'a> = (&'a mut Block, &'a mut Block, &'a [(u32, u32, f32)]);
 
@@ -151,7 +106,6 @@ pub(super) fn run_epochs(
         for index in (1..ratings.len()).rev() {
             ratings.swap(index, rng.below(index + 1));
         }
-        *ratings = interleave_users(ratings, USER_LANES);
     }
     for _ in 0..epochs {
         for stratum in 0..blocks {
@@ -500,40 +454,6 @@ pub(super) mod tests {
                 });
             }
         }
-    }
-
-    #[test]
-    fn interleaving_deals_each_users_ratings_in_turn_and_keeps_every_rating_once() {
-        // Users 7, 3, 9 and 5 in order of first rating; user 7 has three ratings, 3 has one.
-        let ratings: Vec<(u32, u32, f32)> = vec![
-            (7, 0, 1.0),
-            (3, 1, 2.0),
-            (7, 2, 3.0),
-            (9, 3, 4.0),
-            (5, 4, 5.0),
-            (9, 5, 1.0),
-            (7, 6, 2.0),
-            (5, 7, 3.0),
-        ];
-        let dealt = interleave_users(&ratings, 2);
-        // Lanes start with users 7 and 3; user 3 runs out, so its lane takes 9, then 5.
-        let expected = [(7, 0), (3, 1), (7, 2), (9, 3), (7, 6), (9, 5), (5, 4), (5, 7)];
-        assert_eq!(dealt.iter().map(|&(u, i, _)| (u, i)).collect::<Vec<_>>(), expected);
-        let sorted = |mut list: Vec<(u32, u32, f32)>| {
-            list.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            list
-        };
-        assert_eq!(sorted(dealt.clone()), sorted(ratings.clone()), "every rating once, unchanged");
-        assert_eq!(interleave_users(&ratings, 1).iter().map(|r| r.0).collect::<Vec<_>>(), [7, 7, 7, 3, 9, 9, 5, 5]);
-        assert!(interleave_users(&[], USER_LANES).is_empty());
-
-        // On many users, consecutive ratings share a user only once few users are left.
-        let mut rng = SplitMix64::new(4);
-        let many: Vec<(u32, u32, f32)> = (0..5_000).map(|n| (rng.below(300) as u32, n, 1.0)).collect();
-        let dealt = interleave_users(&many, USER_LANES);
-        assert_eq!(dealt.len(), many.len());
-        let same_user_in_a_row = dealt.windows(2).filter(|pair| pair[0].0 == pair[1].0).count();
-        assert!(same_user_in_a_row < 50, "{same_user_in_a_row} consecutive ratings of one user");
     }
 
     #[test]
