@@ -17,12 +17,18 @@ use super::sgd_blocks::{for_each_step, Block, Rows, Step};
 const MAX_REGISTERS: usize = 8;
 
 /// Runs the block's ratings as [`super::sgd_blocks`] does, with AVX-512, when its rows fit
-/// in [`MAX_REGISTERS`] registers; returns false, having run nothing, when they do not.
+/// in [`MAX_REGISTERS`] registers and are a whole number of eight-float halves (as
+/// `row_width` pads them); returns false, having run nothing, when they are not.
 ///
 /// # Safety
 /// The CPU must support AVX-512F.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn run_block(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) -> bool {
+    // The masks of `load` and `update` cover whole halves: a row of another width would be
+    // read and written past its end.
+    if !step.row_width.is_multiple_of(8) {
+        return false;
+    }
     // SAFETY: every arm runs `run`, which needs AVX-512F; the caller guarantees it.
     unsafe {
         match step.row_width.div_ceil(16) {
@@ -176,17 +182,18 @@ mod tests {
     }
 
     #[test]
-    fn rows_wider_than_the_registers_are_left_to_the_other_kernels() {
+    fn rows_too_wide_or_not_whole_halves_are_left_to_the_other_kernels() {
         if !avx512() {
             eprintln!("skipped: this CPU has no AVX-512F");
             return;
         }
-        let width = 16 * MAX_REGISTERS + 8;
-        let mut users = Block { bias: vec![0.0], factors: vec![0.5; width] };
-        let mut items = Block { bias: vec![0.0], factors: vec![0.5; width] };
-        let step = Step { row_width: width, global_mean: 3.0, learning_rate: 0.01, regularization: 0.02 };
-        // SAFETY: AVX-512F was detected above.
-        assert!(!unsafe { run_block(&mut users, &mut items, &[(0, 0, 5.0)], step) });
-        assert_eq!(users.factors, vec![0.5; width], "nothing ran");
+        for width in [16 * MAX_REGISTERS + 8, 5, 100] {
+            let mut users = Block { bias: vec![0.0], factors: vec![0.5; width] };
+            let mut items = Block { bias: vec![0.0], factors: vec![0.5; width] };
+            let step = Step { row_width: width, global_mean: 3.0, learning_rate: 0.01, regularization: 0.02 };
+            // SAFETY: AVX-512F was detected above.
+            assert!(!unsafe { run_block(&mut users, &mut items, &[(0, 0, 5.0)], step) }, "width {width}");
+            assert_eq!(users.factors, vec![0.5; width], "width {width}: nothing ran");
+        }
     }
 }
