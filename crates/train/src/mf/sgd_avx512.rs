@@ -11,7 +11,7 @@ use std::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
 };
 
-use super::sgd_blocks::{for_each_step, Block, Rows, Step};
+use super::sgd_blocks::{for_each_step, step_in_order, Block, Rows, Step};
 
 /// The widest row held in registers, in 16-float registers (128 factors).
 const MAX_REGISTERS: usize = 8;
@@ -56,16 +56,16 @@ unsafe fn run<const R: usize>(users: &mut Block, items: &mut Block, ratings: &[(
         // row is `step.row_width` floats, which the masks of `load` and `store` respect.
         unsafe {
             let first_loaded = load::<R>(first.user, first.item, last);
-            let first_err = error::<R>(&first, &first_loaded, step);
-            match second {
-                None => update::<R>(first, first_loaded, first_err, step, last),
-                Some(second) => {
-                    let second_loaded = load::<R>(second.user, second.item, last);
-                    let second_err = error::<R>(&second, &second_loaded, step);
-                    update::<R>(first, first_loaded, first_err, step, last);
-                    update::<R>(second, second_loaded, second_err, step, last);
-                }
-            }
+            let second = second.map(|rows| {
+                let loaded = load::<R>(rows.user, rows.item, last);
+                (rows, loaded)
+            });
+            step_in_order(
+                (first, first_loaded),
+                second,
+                |(rows, loaded)| error::<R>(rows, loaded, step),
+                |(rows, loaded), err| update::<R>(rows, loaded, err, step, last),
+            );
         }
     });
 }

@@ -239,19 +239,32 @@ pub(super) fn for_each_step(
     }
 }
 
+/// Steps one rating, or a pair from [`for_each_step`], in the order that keeps a pair bit
+/// for bit equal to two single steps: both errors first, then both updates. `S` is what a
+/// kernel keeps of a rating between its error and its update.
+#[inline(always)]
+pub(super) fn step_in_order<S>(
+    first: S,
+    second: Option<S>,
+    mut error: impl FnMut(&S) -> f32,
+    mut update: impl FnMut(S, f32),
+) {
+    let first_err = error(&first);
+    match second {
+        None => update(first, first_err),
+        Some(second) => {
+            let second_err = error(&second);
+            update(first, first_err);
+            update(second, second_err);
+        }
+    }
+}
+
 /// Runs the block's ratings with the portable step (fused where `FMA`).
 #[inline(always)]
 fn run_block_generic<const FMA: bool>(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
     for_each_step(users, items, ratings, step, |first, second| {
-        let first_err = error::<FMA>(&first, step);
-        match second {
-            None => update::<FMA>(first, first_err, step),
-            Some(second) => {
-                let second_err = error::<FMA>(&second, step);
-                update::<FMA>(first, first_err, step);
-                update::<FMA>(second, second_err, step);
-            }
-        }
+        step_in_order(first, second, |rows| error::<FMA>(rows, step), |rows, err| update::<FMA>(rows, err, step));
     });
 }
 
