@@ -99,7 +99,7 @@ fn with_a_model_the_ranker_features_show_a_taste_shift() {
         assert_eq!(dataset_drifted(&report), expect_drift, "{kind:?}: {}", report["dataset"]);
         assert_eq!(
             report["columns"].as_array().unwrap().len(),
-            26,
+            27,
             "every ranker feature but the two candidate ranks, the population, the genre"
         );
         // A candidate's rank among the user's retrieved candidates needs the whole retrieval,

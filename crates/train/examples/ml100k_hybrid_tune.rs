@@ -5,7 +5,8 @@
 //! part, on three inner splits and on average. The test half is never read. Usage:
 //! `cargo run --release -p marquee-train --example ml100k_hybrid_tune -- FOLDER ['{"json": "patch"}']`,
 //! where the optional JSON object overrides `HybridParams` fields (missing ones keep their
-//! defaults), e.g. `'{"negatives_per_user": 200}'`.
+//! defaults), e.g. `'{"negatives_per_user": 200}'`; `ml100k_hybrid_tune --defaults` prints
+//! every field with its default.
 
 use std::time::Instant;
 
@@ -21,6 +22,12 @@ use marquee_train::recommend::{
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let folder = args.get(1).ok_or("usage: ml100k_hybrid_tune FOLDER [JSON]")?;
+    if folder == "--defaults" {
+        // Every field and its default, to copy from: a nested object given in the JSON
+        // replaces the whole default of that field, not only the keys it names.
+        println!("{}", serde_json::to_string_pretty(&HybridParams::default())?);
+        return Ok(());
+    }
     let params: HybridParams = serde_json::from_str(args.get(2).map_or("{}", String::as_str))?;
     let mut store = Store::open_in_memory()?;
     for source in &marquee_data::source::detect(std::path::Path::new(folder))? {

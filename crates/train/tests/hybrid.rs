@@ -9,8 +9,8 @@ use marquee_data::store::Store;
 use marquee_data::world::{World, WorldConfig};
 use marquee_data::{Dataset, RatingScale};
 use marquee_model::recommend::{
-    encode_shard, retrieve, CandidateSource, Demographics, GenderCode, ProfileShard, Recommender, RerankParams,
-    UserProfile,
+    encode_shard, retrieve, Candidate, CandidateSource, Demographics, GenderCode, ProfileShard, Recommender,
+    RerankParams, UserProfile, RECENT_HISTORY,
 };
 use marquee_model::ModelError;
 use marquee_train::evaluate::models::{Bpr, GbdtRatings, Hybrid, Popularity, SeenMovies, Svd};
@@ -222,6 +222,14 @@ fn features_come_from_training_data_only() {
             f.split.train.iter().filter(|event| event.user as usize == user).map(|event| event.item).collect();
         assert_eq!(profile.interactions as usize, train.len(), "user {user}");
         assert!(profile.seen.iter().all(|item| train.contains(item)), "user {user} has test movies in their profile");
+        // The recent list: the user's latest distinct training movies, latest first.
+        let mut latest: Vec<u32> = Vec::new();
+        for event in f.split.train.iter().rev().filter(|event| event.user as usize == user) {
+            if latest.len() < RECENT_HISTORY && !latest.contains(&event.item) {
+                latest.push(event.item);
+            }
+        }
+        assert_eq!(profile.recent, latest, "user {user}'s recent movies");
         if f.split.cold_users[user] {
             assert!(!profile.has_history() && profile.implicit_factors.is_empty() && profile.svd_factors.is_empty());
         }
@@ -370,7 +378,7 @@ fn the_neighbour_lists_are_served_from_the_blob_and_bad_ones_are_refused() {
     assert_eq!(loaded.catalog().neighbours, catalog.neighbours);
 
     // A warm user's neighbour candidates are unseen movies their history points at.
-    let profile = f.fitted.profiles.iter().find(|profile| profile.seen.len() >= 5).expect("a warm user");
+    let profile = f.fitted.profiles.iter().find(|profile| profile.seen.len() >= 8).expect("a warm user");
     let scores = catalog.neighbour_scores(&profile.seen);
     let candidates = retrieve(catalog, recommender.retrieval(), profile);
     let from_neighbours: Vec<_> =
@@ -380,6 +388,16 @@ fn the_neighbour_lists_are_served_from_the_blob_and_bad_ones_are_refused() {
         assert!(profile.seen.binary_search(&candidate.item).is_err());
         assert!(candidate.neighbour_score > 0.0);
         assert_eq!(candidate.neighbour_score, scores[candidate.item as usize]);
+    }
+    // The recent score is the neighbour score of the latest movies alone, the same whether
+    // retrieval computed it or one movie was scored on its own.
+    assert!(!profile.recent.is_empty() && profile.recent.len() < profile.seen.len());
+    let recent_scores = catalog.neighbour_scores(&profile.recent);
+    assert!(candidates.iter().any(|candidate| candidate.recent_neighbour_score > 0.0));
+    for candidate in &candidates {
+        assert_eq!(candidate.recent_neighbour_score, recent_scores[candidate.item as usize]);
+        let alone = Candidate::scored(catalog, profile, candidate.item, CandidateSource::Factors);
+        assert!((alone.recent_neighbour_score - candidate.recent_neighbour_score).abs() < 1e-5);
     }
     let mut ranks: Vec<u32> = candidates.iter().map(|candidate| candidate.neighbour_rank).collect();
     ranks.sort_unstable();

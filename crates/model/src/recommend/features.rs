@@ -8,10 +8,10 @@ use crate::gbdt::{Feature, FeatureKind, FeatureSchema};
 use crate::hash::Fnv64;
 
 /// Bumped whenever a feature is added, removed, reordered or computed differently.
-pub const FEATURE_SCHEMA_VERSION: u16 = 2;
+pub const FEATURE_SCHEMA_VERSION: u16 = 3;
 
 /// The ranker's columns, in order.
-pub const FEATURE_NAMES: [&str; 23] = [
+pub const FEATURE_NAMES: [&str; 24] = [
     "user_age",
     "user_gender",
     "user_occupation",
@@ -35,6 +35,7 @@ pub const FEATURE_NAMES: [&str; 23] = [
     "implicit_rank",
     "neighbour_score",
     "neighbour_rank",
+    "recent_neighbour_score",
 ];
 
 /// The number of ranker columns.
@@ -169,6 +170,7 @@ pub fn fill_row(catalog: &Catalog, user: &UserContext<'_>, candidate: &Candidate
         rank(candidate.implicit_rank),
         candidate.neighbour_score,
         rank(candidate.neighbour_rank),
+        candidate.recent_neighbour_score,
     ];
     for (slot, value) in row.iter_mut().zip(values) {
         *slot = value;

@@ -20,7 +20,7 @@ mod serialize;
 pub use catalog::{Catalog, CatalogMovie, ItemFactors, SegmentList};
 pub use features::{fill_row, ranker_schema, UserContext, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_VERSION};
 pub use neighbours::ItemNeighbours;
-pub use profile::{encode_shard, shard_of, ProfileShard, UserProfile};
+pub use profile::{encode_shard, shard_of, ProfileShard, UserProfile, RECENT_HISTORY};
 pub use recommender::{Recommendation, Recommender};
 pub use rerank::{RerankParams, Scored};
 pub use retrieve::{retrieve, Candidate, CandidateSource, RetrievalParams};

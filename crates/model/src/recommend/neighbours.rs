@@ -96,6 +96,24 @@ impl ItemNeighbours {
         }
     }
 
+    /// The same sums as [`ItemNeighbours::score_history`], added in the same order (so bit
+    /// for bit equal), for only the movies `history` points at: `(movie, score)` sorted by
+    /// movie. For a short history this costs its lists' length, not the catalog's.
+    pub fn sparse_scores(&self, history: &[u32]) -> Vec<(u32, f32)> {
+        let mut pairs: Vec<(u32, f32)> = history.iter().flat_map(|&seen| self.of(seen as usize)).collect();
+        // Stable: a movie's weights stay in history order, the order the dense sum adds them.
+        pairs.sort_by_key(|&(movie, _)| movie);
+        let mut sums: Vec<(u32, f32)> = Vec::with_capacity(pairs.len());
+        for (movie, weight) in pairs {
+            match sums.last_mut() {
+                Some((last, sum)) if *last == movie => *sum += weight,
+                // From 0.0, as the dense scores start.
+                _ => sums.push((movie, 0.0 + weight)),
+            }
+        }
+        sums
+    }
+
     /// Checks the lists against a catalog of `items` movies, so that lookups never miss.
     pub fn validate(&self, items: usize) -> Result<(), ModelError> {
         if self.offsets.is_empty() && self.items.is_empty() && self.weights.is_empty() {
@@ -149,6 +167,15 @@ mod tests {
         assert_eq!(scores[0], 0.0);
         assert!((scores[1] - 0.5).abs() < 1e-4);
         assert!((scores[2] - 1.25).abs() < 1e-4);
+        // The sparse sums are the dense ones, bit for bit, for the movies pointed at only.
+        let sparse = neighbours.sparse_scores(&[0, 1, 0]);
+        let mut dense = vec![0.0f32; 3];
+        neighbours.score_history(&[0, 1, 0], &mut dense);
+        assert_eq!(sparse.iter().map(|&(movie, _)| movie).collect::<Vec<_>>(), vec![1, 2]);
+        for (movie, score) in sparse {
+            assert_eq!(score.to_bits(), dense[movie as usize].to_bits(), "movie {movie}");
+        }
+        assert!(neighbours.sparse_scores(&[]).is_empty() && neighbours.sparse_scores(&[99]).is_empty());
     }
 
     #[test]

@@ -33,7 +33,13 @@ pub struct UserProfile {
     pub implicit_factors: Vec<f32>,
     /// Catalog indices of the movies the user has seen, sorted: never recommended again.
     pub seen: Vec<u32>,
+    /// Catalog indices of the user's latest movies, latest first, at most
+    /// [`RECENT_HISTORY`]: what the user is into now, as against their whole history.
+    pub recent: Vec<u32>,
 }
+
+/// How many of a user's latest movies a profile keeps in [`UserProfile::recent`].
+pub const RECENT_HISTORY: usize = 5;
 
 impl UserProfile {
     /// A user known only by id and demographics (the cold-start case).
@@ -69,6 +75,9 @@ impl UserProfile {
             || self.seen.last().is_some_and(|&i| i as usize >= catalog.len())
         {
             return bad("the seen list is unsorted or names a movie outside the catalog");
+        }
+        if self.recent.len() > RECENT_HISTORY || self.recent.iter().any(|&i| i as usize >= catalog.len()) {
+            return bad("the recent list is too long or names a movie outside the catalog");
         }
         if self.demographics.occupation.is_some_and(|code| usize::from(code) >= catalog.occupations.len()) {
             return bad("unknown occupation code");

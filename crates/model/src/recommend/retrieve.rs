@@ -100,6 +100,8 @@ pub struct Candidate {
     pub implicit_score: f32,
     /// The neighbour score of the user's history ([`Catalog::neighbour_scores`]).
     pub neighbour_score: f32,
+    /// The neighbour score of the user's latest movies alone ([`UserProfile::recent`]).
+    pub recent_neighbour_score: f32,
     /// The 0-based rank of `implicit_score` among the user's candidates (ties by order).
     pub implicit_rank: u32,
     /// The 0-based rank of `neighbour_score` among the user's candidates (ties by order).
@@ -151,6 +153,7 @@ pub fn retrieve(catalog: &Catalog, params: &RetrievalParams, profile: &UserProfi
         take_from(&best, best.len(), CandidateSource::Factors, &mut picked);
     }
     let neighbour_scores = catalog.neighbour_scores(&profile.seen);
+    let recent_scores = catalog.neighbours.sparse_scores(&profile.recent);
     if !profile.seen.is_empty() && !catalog.neighbours.is_empty() && params.neighbour_candidates > 0 {
         // Only movies the history points at: a zero score is no evidence at all.
         let best = best_unseen(neighbour_scores.clone(), &profile.seen, params.neighbour_candidates, 0.0);
@@ -170,6 +173,11 @@ pub fn retrieve(catalog: &Catalog, params: &RetrievalParams, profile: &UserProfi
             svd_rating: catalog.svd_rating(profile.svd_bias, &profile.svd_factors, item as usize),
             implicit_score: catalog.implicit_score(&profile.implicit_factors, item as usize),
             neighbour_score: neighbour_scores.get(item as usize).copied().unwrap_or(0.0),
+            recent_neighbour_score: recent_scores
+                .binary_search_by_key(&item, |&(movie, _)| movie)
+                .ok()
+                .and_then(|at| recent_scores.get(at))
+                .map_or(0.0, |&(_, score)| score),
             implicit_rank: 0,
             neighbour_rank: 0,
         })
@@ -199,19 +207,21 @@ impl Candidate {
     /// with no ranks (`u32::MAX`).
     pub fn scored(catalog: &Catalog, profile: &UserProfile, item: u32, source: CandidateSource) -> Candidate {
         let index = item as usize;
-        let neighbour_score = profile
-            .seen
-            .iter()
-            .flat_map(|&seen| catalog.neighbours.of(seen as usize))
-            .filter(|&(neighbour, _)| neighbour == item)
-            .map(|(_, weight)| weight)
-            .sum();
+        let score_from = |history: &[u32]| -> f32 {
+            history
+                .iter()
+                .flat_map(|&seen| catalog.neighbours.of(seen as usize))
+                .filter(|&(neighbour, _)| neighbour == item)
+                .map(|(_, weight)| weight)
+                .sum()
+        };
         Candidate {
             item,
             source,
             svd_rating: catalog.svd_rating(profile.svd_bias, &profile.svd_factors, index),
             implicit_score: catalog.implicit_score(&profile.implicit_factors, index),
-            neighbour_score,
+            neighbour_score: score_from(&profile.seen),
+            recent_neighbour_score: score_from(&profile.recent),
             implicit_rank: u32::MAX,
             neighbour_rank: u32::MAX,
         }

@@ -1,16 +1,16 @@
 //! Per-user profiles from training interactions only.
 
 use marquee_model::mf::BiasedSvd;
-use marquee_model::recommend::{Catalog, UserProfile, GENRE_COUNT};
+use marquee_model::recommend::{Catalog, UserProfile, GENRE_COUNT, RECENT_HISTORY};
 
 use super::build_catalog::{add_genres, genre_lift};
 use super::interactions::{Interaction, Interactions};
 use super::user_demographics;
 use crate::mf::ImplicitFactors;
 
-/// One profile per user in `data`, in dense-index order. A user with no training
-/// interactions gets a cold profile (demographics only); factors are kept only for users
-/// the factorisation actually learned from.
+/// One profile per user in `data`, in dense-index order, from `train` sorted by user then
+/// time (as the splits leave it). A user with no training interactions gets a cold profile
+/// (demographics only); factors are kept only for users the factorisation learned from.
 pub fn build_profiles(
     data: &Interactions,
     train: &[Interaction],
@@ -28,6 +28,18 @@ pub fn build_profiles(
         .iter()
         .map(|user| UserProfile::cold(user.user_id, user_demographics(user, &catalog.occupations)))
         .collect();
+    // Latest first: `train` is in time order within each user.
+    for events in train.chunk_by(|a, b| a.user == b.user) {
+        let recent = &mut profiles[events[0].user as usize].recent;
+        for event in events.iter().rev() {
+            if recent.len() == RECENT_HISTORY {
+                break;
+            }
+            if !recent.contains(&event.item) {
+                recent.push(event.item);
+            }
+        }
+    }
     let mut sorted: Vec<&Interaction> = train.iter().collect();
     sorted.sort_by_key(|event| (event.user, event.item));
     for events in sorted.chunk_by(|a, b| a.user == b.user) {

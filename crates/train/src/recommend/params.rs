@@ -75,8 +75,9 @@ pub struct HybridParams {
     /// The ranker; its seed is replaced by [`HybridParams::seed`].
     pub ranker: TrainParams,
     /// Other objectives tried with the ranker's other settings when there are held-aside
-    /// groups: the one whose early-stopping metric is best on them is kept (the ranker's
-    /// own objective wins ties). Empty: the ranker's objective only.
+    /// groups: the one whose early-stopping metric is best on them is kept, an alternative
+    /// having to beat the ranker's own objective by 1% of its value (smaller differences
+    /// are within the held-aside groups' noise). Empty: the ranker's objective only.
     pub ranker_alternatives: Vec<Objective>,
     /// The rating head (squared error on ratings), or `None` for no rating head; its seed is
     /// replaced by [`HybridParams::seed`].
