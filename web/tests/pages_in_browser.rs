@@ -423,7 +423,8 @@ fn user_and_movie_lookups_render_what_the_edge_knows() {
             interactions: 12,
             ratings: 3,
             mean_rating: Some(4.0),
-            seen: vec!["alien+1979".into()],
+            seen: vec!["alien+1979".into(), "heat+1995".into()],
+            latest: vec!["heat+1995".into(), "alien+1979".into()],
         }),
         recent: Vec::new(),
     };
@@ -448,6 +449,7 @@ fn user_and_movie_lookups_render_what_the_edge_knows() {
     for wanted in ["User 42", "writer", "F/25-34", "alien+1979", "Horror, Science Fiction", "5 of 50 lists", "10.0%"] {
         assert!(text.contains(wanted), "{wanted:?} missing from {text}");
     }
+    assert_eq!(texts(&container, "dd.latest"), vec!["heat+1995, alien+1979".to_owned()], "latest first");
 }
 
 #[wasm_bindgen_test]

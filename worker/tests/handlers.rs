@@ -1221,6 +1221,9 @@ fn the_user_lookup_shows_assignment_profile_and_recent_rows() {
     let recommender = marquee_model::recommend::Recommender::from_blob(&model().recommender).unwrap();
     let seen: Vec<&str> = known.seen.iter().map(|&item| recommender.movie_id(item).unwrap()).collect();
     assert_eq!(profile["seen"], serde_json::json!(seen));
+    let latest: Vec<&str> = known.recent.iter().map(|&item| recommender.movie_id(item).unwrap()).collect();
+    assert!(!latest.is_empty(), "the known user has a history");
+    assert_eq!(profile["latest"], serde_json::json!(latest), "the ranker's latest movies, latest first");
     let demographics = &known.demographics;
     assert_eq!(profile["demographics"]["age"], serde_json::json!(demographics.age));
     assert_eq!(profile["demographics"]["gender"], serde_json::json!(demographics.gender.map(|g| g.label())));

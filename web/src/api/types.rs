@@ -264,6 +264,10 @@ pub struct ProfileView {
     pub ratings: u32,
     pub mean_rating: Option<f32>,
     pub seen: Vec<String>,
+    /// The user's latest movies, latest first: what the ranker's `recent_neighbour_score`
+    /// reads (absent from an edge older than feature schema 3).
+    #[serde(default)]
+    pub latest: Vec<String>,
 }
 
 /// `GET /v1/admin/users/<user>`.

@@ -73,6 +73,7 @@ pub fn UserView(lookup: UserLookup) -> impl IntoView {
                 <dt>"Occupation"</dt><dd>{demographics.occupation.unwrap_or_else(|| "unknown".into())}</dd>
                 <dt>"Segment"</dt><dd>{profile.segment}</dd>
                 <dt>"History"</dt><dd>{profile.interactions} " interactions, " {profile.ratings} " ratings, mean " {profile.mean_rating.map_or("–".into(), |mean| format!("{mean:.2}"))}</dd>
+                <dt>"Latest"</dt><dd class="mono latest">{if profile.latest.is_empty() { "–".to_owned() } else { profile.latest.join(", ") }}</dd>
             </dl>
             <details><summary>{format!("{} movies seen", profile.seen.len())}</summary>
                 <ul class="seen">{profile.seen.into_iter().map(|id| view! { <li class="mono">{id}</li> }).collect_view()}</ul>

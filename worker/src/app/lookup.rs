@@ -33,6 +33,7 @@ fn profile_json(profile: &UserProfile, recommender: &Recommender) -> Value {
     let occupation =
         demographics.occupation.and_then(|code| catalog.occupations.get(usize::from(code))).map(String::as_str);
     let seen: Vec<&str> = profile.seen.iter().filter_map(|&item| recommender.movie_id(item)).collect();
+    let latest: Vec<&str> = profile.recent.iter().filter_map(|&item| recommender.movie_id(item)).collect();
     json!({
         "demographics": {
             "age": demographics.age,
@@ -44,6 +45,7 @@ fn profile_json(profile: &UserProfile, recommender: &Recommender) -> Value {
         "ratings": profile.ratings,
         "mean_rating": finite(profile.mean_rating),
         "seen": seen,
+        "latest": latest,
     })
 }
 
