@@ -1,17 +1,18 @@
 //! The SGD step of [`super::sgd_blocks`] in 16-float AVX-512 registers, for rows of up to
-//! 128 factors. Each step loads its user and item rows into registers once and keeps them
-//! there from the dot product through the update, where the eight-float path loads every
-//! value twice; a row of 100 factors is seven registers, so both rows and the sums fit in
-//! the 32 registers. The arithmetic per lane is the portable step's (the same fused
-//! multiply-adds in the update); only the dot product's order of additions differs. Built
-//! for x86_64 only.
+//! 128 factors. A single step loads its user and item rows into registers once and keeps
+//! them there from the dot product through the update, where the eight-float path loads
+//! every value twice; a row of 100 factors is seven registers, so both rows and the sums fit
+//! in the 32 registers. A pair of independent steps (see `for_each_step`) would need twice
+//! that, so each of its updates loads its rows again. The arithmetic per lane is the
+//! portable step's (the same fused multiply-adds in the update); only the dot product's
+//! order of additions differs. Built for x86_64 only.
 
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps,
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
 };
 
-use super::sgd_blocks::{for_each_step, step_in_order, Block, Rows, Step};
+use super::sgd_blocks::{for_each_step, Block, Rows, Step};
 
 /// The widest row held in registers, in 16-float registers (128 factors).
 const MAX_REGISTERS: usize = 8;
@@ -55,17 +56,25 @@ unsafe fn run<const R: usize>(users: &mut Block, items: &mut Block, ratings: &[(
         // SAFETY: `run` is entered only with AVX-512F (its caller's contract), and every
         // row is `step.row_width` floats, which the masks of `load` and `store` respect.
         unsafe {
-            let first_loaded = load::<R>(first.user, first.item, last);
-            let second = second.map(|rows| {
-                let loaded = load::<R>(rows.user, rows.item, last);
-                (rows, loaded)
-            });
-            step_in_order(
-                (first, first_loaded),
-                second,
-                |(rows, loaded)| error::<R>(rows, loaded, step),
-                |(rows, loaded), err| update::<R>(rows, loaded, err, step, last),
-            );
+            match second {
+                None => {
+                    let loaded = load::<R>(first.user, first.item, last);
+                    let err = error::<R>(&first, &loaded, step);
+                    update::<R>(first, loaded, err, step, last);
+                }
+                // Both errors before either update, as `step_in_order` orders them, but each
+                // update loads its rows again (from L1): two pairs of rows of up to 128
+                // factors held from the dot products through the updates need more than the
+                // 32 registers, and the spills cost more than the loads (a tenth of a fit's time).
+                Some(second) => {
+                    let first_err = error::<R>(&first, &load::<R>(first.user, first.item, last), step);
+                    let second_err = error::<R>(&second, &load::<R>(second.user, second.item, last), step);
+                    let loaded = load::<R>(first.user, first.item, last);
+                    update::<R>(first, loaded, first_err, step, last);
+                    let loaded = load::<R>(second.user, second.item, last);
+                    update::<R>(second, loaded, second_err, step, last);
+                }
+            }
         }
     });
 }
