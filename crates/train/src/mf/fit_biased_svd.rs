@@ -8,7 +8,7 @@ use marquee_model::mf::BiasedSvd;
 use marquee_model::random::SplitMix64;
 
 use super::params::ValidBiasedSvdParams;
-use super::sgd_blocks::{from_blocks, into_blocks, ratings_by_block_pair, row_width, run_epochs, Step};
+use super::sgd_blocks::{from_blocks, random_blocks, ratings_by_block_pair, row_width, run_epochs, Step};
 use crate::TrainError;
 
 /// Fits Surprise's biased SVD.
@@ -39,10 +39,8 @@ pub fn fit_biased_svd(
     // One generator, drawn in a fixed order (user factors, item factors, then the shuffles),
     // so that the result depends on the seed alone.
     let mut rng = SplitMix64::new(p.seed);
-    let start_users = initial_factors(&mut rng, n_users, k, p.init_std);
-    let start_items = initial_factors(&mut rng, n_items, k, p.init_std);
-    let mut users = into_blocks(&start_users, n_users, k, p.blocks);
-    let mut items = into_blocks(&start_items, n_items, k, p.blocks);
+    let mut users = random_blocks(&mut rng, n_users, k, p.blocks, p.init_std);
+    let mut items = random_blocks(&mut rng, n_items, k, p.blocks, p.init_std);
     let mut pairs = ratings_by_block_pair(ratings, p.blocks);
     let step =
         Step { row_width: row_width(k), global_mean, learning_rate: p.learning_rate, regularization: p.regularization };
@@ -103,16 +101,6 @@ pub(super) fn check_allocation(n_users: usize, n_items: usize, k: usize) -> Resu
         }
     }
     Ok(())
-}
-
-/// A row-major `n × k` matrix drawn from N(0, init_std).
-///
-/// A plain vector rather than an `ndarray::Array2`: the matrix is dealt into blocks at once
-/// (see `sgd_blocks`) and never used as a matrix.
-fn initial_factors(rng: &mut SplitMix64, n: usize, k: usize, init_std: f32) -> Vec<f32> {
-    let mut factors = vec![0.0f32; n * k];
-    rng.fill_normal(&mut factors, init_std);
-    factors
 }
 
 /// Users and items without ratings were never trained: zero their random start so that

@@ -1,18 +1,22 @@
 //! The SGD step of [`super::sgd_blocks`] in 16-float AVX-512 registers, for rows of up to
-//! 128 factors. A single step loads its user and item rows into registers once and keeps
-//! them there from the dot product through the update, where the eight-float path loads
-//! every value twice; a row of 100 factors is seven registers, so both rows and the sums fit
-//! in the 32 registers. A pair of independent steps (see `for_each_step`) would need twice
-//! that, so each of its updates loads its rows again. The arithmetic per lane is the
-//! portable step's (the same fused multiply-adds in the update); only the dot product's
-//! order of additions differs. Built for x86_64 only.
+//! 128 factors (a row of 100 factors is seven registers). The rows of the two users the
+//! latest steps touched stay in registers, with their biases, and are written back only
+//! when another user needs their place: in the order `sgd_blocks` visits ratings (two
+//! users' ratings alternating) nearly every step finds its user there, so a step reads and
+//! writes only its item's row. Two consecutive independent ratings (different users and
+//! items) have both errors computed before either update, as `for_each_step` pairs them.
+//! Holding rows in registers changes no value: each step computes exactly what stepping the
+//! ratings one by one from memory computes. The arithmetic per lane is the portable step's
+//! (the same fused multiply-adds in the update); only the dot product's order of additions
+//! differs. Built for x86_64 only.
 
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps,
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
 };
 
-use super::sgd_blocks::{for_each_step, Block, Rows, Step};
+use super::sgd_blocks::{Block, Step, PREFETCH_AHEAD};
+use crate::prefetch::prefetch;
 
 /// The widest row held in registers, in 16-float registers (128 factors).
 const MAX_REGISTERS: usize = 8;
@@ -25,8 +29,8 @@ const MAX_REGISTERS: usize = 8;
 /// The CPU must support AVX-512F.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn run_block(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) -> bool {
-    // The masks of `load` and `update` cover whole halves: a row of another width would be
-    // read and written past its end.
+    // The masks of `load_row` and `store_row` cover whole halves: a row of another width
+    // would be read and written past its end.
     if !step.row_width.is_multiple_of(8) {
         return false;
     }
@@ -48,39 +52,158 @@ pub(super) unsafe fn run_block(users: &mut Block, items: &mut Block, ratings: &[
     true
 }
 
+/// A user's row and bias, held in registers between that user's steps.
+#[derive(Clone, Copy)]
+struct HeldUser<const R: usize> {
+    /// The user's local index in the block; `usize::MAX` when nothing is held.
+    user: usize,
+    row: [__m512; R],
+    bias: f32,
+}
+
+/// The two users' rows the kernel holds; `first` is the current step's.
+struct Held<const R: usize> {
+    first: HeldUser<R>,
+    second: HeldUser<R>,
+}
+
 #[target_feature(enable = "avx512f")]
 unsafe fn run<const R: usize>(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
     // Rows are a whole number of eight-float halves: the last register is full or half full.
     let last: __mmask16 = if step.row_width.is_multiple_of(16) { 0xFFFF } else { 0x00FF };
-    for_each_step(users, items, ratings, step, |first: Rows<'_>, second: Option<Rows<'_>>| {
-        // SAFETY: `run` is entered only with AVX-512F (its caller's contract), and every
-        // row is `step.row_width` floats, which the masks of `load` and `store` respect.
-        unsafe {
-            match second {
-                None => {
-                    let loaded = load::<R>(first.user, first.item, last);
-                    let err = error::<R>(&first, &loaded, step);
-                    update::<R>(first, loaded, err, step, last);
+    let (k, n_users, n_items) = (step.row_width, users.bias.len(), items.bias.len());
+    // The blocks' invariant, checked once: every pointer below is to a whole row.
+    if users.factors.len() != n_users * k || items.factors.len() != n_items * k {
+        return;
+    }
+    let empty = HeldUser { user: usize::MAX, row: [_mm512_setzero_ps(); R], bias: 0.0 };
+    let mut held = Held { first: empty, second: empty };
+    let mut prefetched = 0;
+    let mut index = 0;
+    while let Some(&(u, i, rating)) = ratings.get(index) {
+        // Start loading item rows a few ratings ahead: they are scattered, so the hardware
+        // prefetcher cannot guess them. User rows are mostly held.
+        while prefetched <= index + PREFETCH_AHEAD + 1 {
+            if let Some(&(_, next_i, _)) = ratings.get(prefetched) {
+                for line in (0..k).step_by(16) {
+                    prefetch(items.factors.as_ptr().wrapping_add(next_i as usize * k + line).cast());
                 }
-                // Both errors before either update, as `step_in_order` orders them, but each
-                // update loads its rows again (from L1): two pairs of rows of up to 128
-                // factors held from the dot products through the updates need more than the
-                // 32 registers, and the spills cost more than the loads (a tenth of a fit's time).
-                Some(second) => {
-                    let first_err = error::<R>(&first, &load::<R>(first.user, first.item, last), step);
-                    let second_err = error::<R>(&second, &load::<R>(second.user, second.item, last), step);
-                    let loaded = load::<R>(first.user, first.item, last);
-                    update::<R>(first, loaded, first_err, step, last);
-                    let loaded = load::<R>(second.user, second.item, last);
-                    update::<R>(second, loaded, second_err, step, last);
+            }
+            prefetched += 1;
+        }
+        let (u, i) = (u as usize, i as usize);
+        if u >= n_users || i >= n_items {
+            // Outside the block: skipped, as `for_each_step` skips it.
+            index += 1;
+            continue;
+        }
+        let partner = ratings
+            .get(index + 1)
+            .map(|&(u2, i2, rating2)| (u2 as usize, i2 as usize, rating2))
+            .filter(|&(u2, i2, _)| u2 < n_users && i2 < n_items && u2 != u && i2 != i);
+        // SAFETY: AVX-512F is the caller's contract; every user and item index is below its
+        // block's size, and the factors hold exactly that many rows of `k` floats.
+        unsafe {
+            let item = items.factors.as_mut_ptr().add(i * k);
+            match partner {
+                None => {
+                    hold(&mut held, u, None, users, last);
+                    let err = error(&held.first, item, items.bias[i], rating, step, last);
+                    update(&mut held.first, item, &mut items.bias[i], err, step, last);
+                    index += 1;
+                }
+                Some((u2, i2, rating2)) => {
+                    hold(&mut held, u, Some(u2), users, last);
+                    let item2 = items.factors.as_mut_ptr().add(i2 * k);
+                    let err = error(&held.first, item, items.bias[i], rating, step, last);
+                    let err2 = error(&held.second, item2, items.bias[i2], rating2, step, last);
+                    update(&mut held.first, item, &mut items.bias[i], err, step, last);
+                    update(&mut held.second, item2, &mut items.bias[i2], err2, step, last);
+                    index += 2;
                 }
             }
         }
-    });
+    }
+    // SAFETY: as above.
+    unsafe {
+        write_back(&held.first, users, last);
+        write_back(&held.second, users, last);
+    }
 }
 
-/// A user row and an item row, `R` registers each.
-type Loaded<const R: usize> = ([__m512; R], [__m512; R]);
+/// Makes `held.first` user `user` and, when `partner` is given, `held.second` that user,
+/// swapping the two when that saves a reload and writing back what must leave.
+///
+/// # Safety
+/// AVX-512F; `user` and `partner` below the block's users, whose factors are whole rows of
+/// the step's width.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn hold<const R: usize>(
+    held: &mut Held<R>,
+    user: usize,
+    partner: Option<usize>,
+    users: &mut Block,
+    last: __mmask16,
+) {
+    if held.second.user == user || partner.is_some_and(|partner| held.first.user == partner) {
+        std::mem::swap(&mut held.first, &mut held.second);
+    }
+    // SAFETY: the caller's contract.
+    unsafe {
+        if held.first.user != user {
+            write_back(&held.first, users, last);
+            held.first = read(users, user, last);
+        }
+        if let Some(partner) = partner {
+            if held.second.user != partner {
+                write_back(&held.second, users, last);
+                held.second = read(users, partner, last);
+            }
+        }
+    }
+}
+
+/// Loads user `user`'s row and bias.
+///
+/// # Safety
+/// AVX-512F; `user` below the block's users, whose factors are whole rows of `16 * R`
+/// floats or, when `last` is half, `16 * R - 8`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn read<const R: usize>(users: &Block, user: usize, last: __mmask16) -> HeldUser<R> {
+    let width = users.factors.len() / users.bias.len().max(1);
+    let mut row = [_mm512_setzero_ps(); R];
+    for (index, register) in row.iter_mut().enumerate() {
+        // SAFETY: the caller's bounds; masked-off lanes are not read.
+        *register = unsafe {
+            _mm512_maskz_loadu_ps(mask::<R>(index, last), users.factors.as_ptr().add(user * width + 16 * index))
+        };
+    }
+    HeldUser { user, row, bias: users.bias[user] }
+}
+
+/// Stores a held row and bias back into the block (nothing when nothing is held).
+///
+/// # Safety
+/// As for [`read`].
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn write_back<const R: usize>(held: &HeldUser<R>, users: &mut Block, last: __mmask16) {
+    let Some(bias) = users.bias.get_mut(held.user) else { return };
+    *bias = held.bias;
+    let width = users.factors.len() / users.bias.len();
+    for (index, register) in held.row.iter().enumerate() {
+        // SAFETY: the caller's bounds; masked-off lanes are not written.
+        unsafe {
+            _mm512_mask_storeu_ps(
+                users.factors.as_mut_ptr().add(held.user * width + 16 * index),
+                mask::<R>(index, last),
+                *register,
+            );
+        }
+    }
+}
 
 /// The mask of register `index` of a row of `R` registers whose last one is `last`.
 #[inline(always)]
@@ -92,54 +215,59 @@ fn mask<const R: usize>(index: usize, last: __mmask16) -> __mmask16 {
     }
 }
 
+/// The rating's error, `r − (μ + b_u + b_i + q_i·p_u)`, with the item's row read from memory.
+///
 /// # Safety
-/// AVX-512F, and both rows at least `16 * (R - 1)` floats plus what `last` names.
+/// AVX-512F; `item` points to a whole row (as for [`read`]).
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn load<const R: usize>(user: &[f32], item: &[f32], last: __mmask16) -> Loaded<R> {
-    let (mut p, mut q) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
-    for index in 0..R {
-        // SAFETY: the caller's bounds; masked-off lanes are not read.
-        unsafe {
-            p[index] = _mm512_maskz_loadu_ps(mask::<R>(index, last), user.as_ptr().add(16 * index));
-            q[index] = _mm512_maskz_loadu_ps(mask::<R>(index, last), item.as_ptr().add(16 * index));
-        }
-    }
-    (p, q)
-}
-
-/// The rating's error, `r − (μ + b_u + b_i + q_i·p_u)`, from the loaded rows.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn error<const R: usize>(rows: &Rows<'_>, (p, q): &Loaded<R>, step: Step) -> f32 {
+unsafe fn error<const R: usize>(
+    user: &HeldUser<R>,
+    item: *const f32,
+    item_bias: f32,
+    rating: f32,
+    step: Step,
+    last: __mmask16,
+) -> f32 {
     // Four running sums: the chain of dependent multiply-adds is at most two long.
     let mut sums = [_mm512_setzero_ps(); 4];
     for index in 0..R {
-        sums[index % 4] = _mm512_fmadd_ps(p[index], q[index], sums[index % 4]);
+        // SAFETY: the caller's bounds; masked-off lanes are not read.
+        let q = unsafe { _mm512_maskz_loadu_ps(mask::<R>(index, last), item.add(16 * index)) };
+        sums[index % 4] = _mm512_fmadd_ps(user.row[index], q, sums[index % 4]);
     }
     let dot = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(sums[0], sums[1]), _mm512_add_ps(sums[2], sums[3])));
-    rows.rating - (step.global_mean + *rows.user_bias + *rows.item_bias + dot)
+    rating - (step.global_mean + user.bias + item_bias + dot)
 }
 
 /// The SGD step from the rating's error: the same per-lane arithmetic as the portable step,
-/// `p·(1 − lr·reg) + (lr·err)·q` fused, written back under the row's masks.
+/// `p·(1 − lr·reg) + (lr·err)·q` fused; the user's row stays in registers, the item's is
+/// written back under the row's masks.
 ///
 /// # Safety
-/// As for [`load`].
+/// As for [`error`].
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn update<const R: usize>(rows: Rows<'_>, (p, q): Loaded<R>, err: f32, step: Step, last: __mmask16) {
+unsafe fn update<const R: usize>(
+    user: &mut HeldUser<R>,
+    item: *mut f32,
+    item_bias: &mut f32,
+    err: f32,
+    step: Step,
+    last: __mmask16,
+) {
     let (lr, reg) = (step.learning_rate, step.regularization);
-    *rows.user_bias += lr * (err - reg * *rows.user_bias);
-    *rows.item_bias += lr * (err - reg * *rows.item_bias);
+    user.bias += lr * (err - reg * user.bias);
+    *item_bias += lr * (err - reg * *item_bias);
     let (decay, lr_err) = (_mm512_set1_ps(1.0 - lr * reg), _mm512_set1_ps(lr * err));
     for index in 0..R {
-        let new_p = _mm512_fmadd_ps(p[index], decay, _mm512_mul_ps(lr_err, q[index]));
-        let new_q = _mm512_fmadd_ps(q[index], decay, _mm512_mul_ps(lr_err, p[index]));
-        // SAFETY: the caller's bounds; masked-off lanes are not written.
+        // SAFETY: the caller's bounds; masked-off lanes are neither read nor written.
         unsafe {
-            _mm512_mask_storeu_ps(rows.user.as_mut_ptr().add(16 * index), mask::<R>(index, last), new_p);
-            _mm512_mask_storeu_ps(rows.item.as_mut_ptr().add(16 * index), mask::<R>(index, last), new_q);
+            let q = _mm512_maskz_loadu_ps(mask::<R>(index, last), item.add(16 * index));
+            let p = user.row[index];
+            user.row[index] = _mm512_fmadd_ps(p, decay, _mm512_mul_ps(lr_err, q));
+            let new_q = _mm512_fmadd_ps(q, decay, _mm512_mul_ps(lr_err, p));
+            _mm512_mask_storeu_ps(item.add(16 * index), mask::<R>(index, last), new_q);
         }
     }
 }

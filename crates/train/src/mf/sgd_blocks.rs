@@ -3,14 +3,18 @@
 //! Ratings are stratified the way DSGD does it (Gemulla et al., 2011): users and items each
 //! fall in one of `B` blocks, and an epoch runs `B` strata; in stratum `s`, block pair
 //! `(b, (b + s) mod B)` for every `b` touches disjoint users and items, so the pairs run on
-//! separate threads with no locks and no races. Each block pair visits its ratings in a
-//! seeded shuffled order (shuffled once), so the result depends on the seed and `B`, never on how many
-//! threads ran it.
+//! separate threads with no locks and no races. Each block pair visits its ratings in one
+//! seeded order ([`interleave_users`]), fixed once, so the result depends on the seed and
+//! `B`, never on how many threads ran it. That order takes a user's ratings one after
+//! another, as Surprise does, but two users at a time, alternating: each step then finds
+//! its user's row where the step before last left it, and the two users' steps are
+//! independent of each other.
 //!
 //! The per-rating step is the same Funk SGD step as Surprise's. It is compiled three times,
 //! chosen at run time: portably, with AVX2 and FMA (the factor loops eight lanes wide with
 //! fused multiply-adds), and with AVX-512 for rows of up to 128 factors
-//! ([`super::sgd_avx512`]: sixteen lanes, each row loaded into registers once). Inside the blocks each
+//! ([`super::sgd_avx512`]: sixteen lanes, the two current users' rows held in registers
+//! from one of their steps to the next). Inside the blocks each
 //! factor row is padded with zeros to a multiple of eight floats ([`row_width`]), so those
 //! loops have no scalar tail (100 factors would leave four floats, a chain of four dependent
 //! scalar steps in every dot product); the padding stays zero, since every update of a
@@ -19,10 +23,10 @@
 use rayon::prelude::*;
 
 use crate::prefetch::prefetch;
-use marquee_model::random::SplitMix64;
+use marquee_model::random::{SplitMix64, Ziggurat};
 
 /// How many ratings ahead the factor rows are prefetched.
-const PREFETCH_AHEAD: usize = 4;
+pub(super) const PREFETCH_AHEAD: usize = 4;
 
 /// The floats each factor row takes inside a [`Block`]: `k` rounded up to a multiple of eight.
 pub(super) fn row_width(k: usize) -> usize {
@@ -36,23 +40,30 @@ pub(super) struct Block {
     pub factors: Vec<f32>,
 }
 
-/// Deals the rows of a row-major `n × k` matrix into `blocks` blocks: row `x` goes to block
-/// `x % blocks` at local index `x / blocks`, padded to [`row_width`]. Biases start at 0.
-pub(super) fn into_blocks(matrix: &[f32], n: usize, k: usize, blocks: usize) -> Vec<Block> {
+/// The starting blocks of an `n × k` factor matrix drawn from N(0, init_std²): row `x`
+/// goes to block `x % blocks` at local index `x / blocks`, padded to [`row_width`], and the
+/// rows are drawn in order, so that [`from_blocks`] gives what filling the row-major matrix
+/// from the same generator gives. Drawn in place: no row-major copy to allocate and deal
+/// out. Biases start at 0.
+pub(super) fn random_blocks(rng: &mut SplitMix64, n: usize, k: usize, blocks: usize, init_std: f32) -> Vec<Block> {
     let width = row_width(k);
-    (0..blocks)
+    let mut parts: Vec<Block> = (0..blocks)
         .map(|block| {
-            let members: Vec<usize> = (block..n).step_by(blocks).collect();
-            let mut factors = vec![0.0f32; members.len() * width];
-            for (local, &row) in members.iter().enumerate() {
-                factors[local * width..local * width + k].copy_from_slice(&matrix[row * k..(row + 1) * k]);
-            }
-            Block { bias: vec![0.0; members.len()], factors }
+            let members = n.saturating_sub(block).div_ceil(blocks);
+            Block { bias: vec![0.0; members], factors: vec![0.0f32; members * width] }
         })
-        .collect()
+        .collect();
+    let ziggurat = Ziggurat::new();
+    for row in 0..n {
+        let local = row / blocks;
+        if let Some(factors) = parts[row % blocks].factors.get_mut(local * width..local * width + k) {
+            ziggurat.fill(rng, factors, init_std);
+        }
+    }
+    parts
 }
 
-/// Undoes [`into_blocks`]: the `n` biases and the row-major `n × k` factors.
+/// Undoes [`random_blocks`]: the `n` biases and the row-major `n × k` factors.
 pub(super) fn from_blocks(parts: &[Block], n: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
     let (blocks, width) = (parts.len(), row_width(k));
     let (mut bias, mut factors) = (vec![0.0f32; n], vec![0.0f32; n * k]);
@@ -68,7 +79,13 @@ pub(super) fn from_blocks(parts: &[Block], n: usize, k: usize) -> (Vec<f32>, Vec
 /// Buckets (user, item, rating) triples by block pair, as [`run_epochs`] takes them:
 /// `pairs[b_user * blocks + b_item]` holds (local user, local item, rating).
 pub(super) fn ratings_by_block_pair(ratings: &[(u32, u32, f32)], blocks: usize) -> Vec<Vec<(u32, u32, f32)>> {
-    let mut pairs: Vec<Vec<(u32, u32, f32)>> = vec![Vec::new(); blocks * blocks];
+    // Counted first, so that each pair's list is allocated once at its size.
+    let pair_of = |u: u32, i: u32| (u as usize % blocks) * blocks + i as usize % blocks;
+    let mut counts = vec![0usize; blocks * blocks];
+    for &(u, i, _) in ratings {
+        counts[pair_of(u, i)] += 1;
+    }
+    let mut pairs: Vec<Vec<(u32, u32, f32)>> = counts.into_iter().map(Vec::with_capacity).collect();
     for &(u, i, rating) in ratings {
         let (u, i) = (u as usize, i as usize);
         pairs[(u % blocks) * blocks + i % blocks].push(((u / blocks) as u32, (i / blocks) as u32, rating));
@@ -100,12 +117,10 @@ pub(super) fn run_epochs(
     rng: &mut SplitMix64,
 ) {
     let blocks = users.len();
-    // One shuffle, from one generator so that threads do not matter; every epoch then visits
+    // One order, from one generator so that threads do not matter; every epoch then visits
     // the ratings in that order, as Surprise visits its trainset in one fixed order.
     for ratings in pairs.iter_mut() {
-        for index in (1..ratings.len()).rev() {
-            ratings.swap(index, rng.below(index + 1));
-        }
+        *ratings = interleave_users(ratings, rng);
     }
     for _ in 0..epochs {
         for stratum in 0..blocks {
@@ -123,6 +138,59 @@ pub(super) fn run_epochs(
             work.into_par_iter().for_each(|(user, item, ratings)| run_block(user, item, ratings, step));
         }
     }
+}
+
+/// One block pair's ratings in the order the steps visit them: the ratings shuffled, then
+/// grouped by user (each user's in that shuffled order) with the users in a shuffled order,
+/// and two users' groups interleaved, one rating of each in turn (`a₁ b₁ a₂ b₂ …`); when
+/// one group ends, the next user in order takes its place. Runs in linear time.
+pub(super) fn interleave_users(ratings: &[(u32, u32, f32)], rng: &mut SplitMix64) -> Vec<(u32, u32, f32)> {
+    let mut shuffled = ratings.to_vec();
+    for index in (1..shuffled.len()).rev() {
+        shuffled.swap(index, rng.below(index + 1));
+    }
+    let users = shuffled.iter().map(|&(user, _, _)| user as usize + 1).max().unwrap_or(0);
+    let mut user_order: Vec<usize> = (0..users).collect();
+    for index in (1..user_order.len()).rev() {
+        user_order.swap(index, rng.below(index + 1));
+    }
+    // A counting sort by the user's place in that order keeps each user's shuffled order.
+    let mut place = vec![0usize; users];
+    for (position, &user) in user_order.iter().enumerate() {
+        place[user] = position;
+    }
+    let mut starts = vec![0usize; users + 1];
+    for &(user, _, _) in &shuffled {
+        starts[place[user as usize] + 1] += 1;
+    }
+    for position in 0..users {
+        starts[position + 1] += starts[position];
+    }
+    let mut grouped = vec![(0u32, 0u32, 0.0f32); shuffled.len()];
+    let mut next = starts.clone();
+    for &rating in &shuffled {
+        let position = place[rating.0 as usize];
+        grouped[next[position]] = rating;
+        next[position] += 1;
+    }
+    // Two lanes, each working through one user's group; a lane that runs out takes the next
+    // group, and a lane with no group left drops out.
+    let mut groups = starts.windows(2).map(|bounds| bounds[0]..bounds[1]).filter(|group| !group.is_empty());
+    let mut lanes = [groups.next(), groups.next()];
+    let mut order = Vec::with_capacity(grouped.len());
+    while lanes.iter().any(Option::is_some) {
+        for lane in &mut lanes {
+            if let Some(group) = lane {
+                if let Some(index) = group.next() {
+                    order.push(grouped[index]);
+                }
+                if group.start == group.end {
+                    *lane = groups.next();
+                }
+            }
+        }
+    }
+    order
 }
 
 fn run_block(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) {
@@ -416,9 +484,10 @@ pub(super) mod tests {
         Block { bias: block.bias.clone(), factors: block.factors.clone() }
     }
 
-    /// Runs `kernel` over 400 ratings of 7 users and 5 items with rows of `width` floats
+    /// Runs `kernel` over 801 ratings of 7 users and 5 items with rows of `width` floats
     /// (random factors in the first `k`, zeros after), once as one block and once a rating
-    /// at a time (a block of one rating has no pair); panics unless every bit agrees.
+    /// at a time (a block of one rating has no pair and holds no row from one step to the
+    /// next); panics unless every bit agrees.
     /// Returns the users and items before and after.
     pub(in crate::mf) fn assert_pairs_change_no_bit(k: usize, kernel: Kernel) -> [(Block, Block); 2] {
         let (n_users, n_items, width) = (7, 5, row_width(k));
@@ -432,11 +501,18 @@ pub(super) mod tests {
         };
         let (users, items) = (start(n_users), start(n_items));
         let mut rng = SplitMix64::new(6);
-        // Repeated users and items next to each other, so both paths run.
-        let ratings: Vec<(u32, u32, f32)> =
-            (0..400u32).map(|n| (rng.below(n_users) as u32, rng.below(n_items) as u32, 1.0 + (n % 5) as f32)).collect();
+        // Repeated users and items next to each other, so both paths run; then the order the
+        // fits use (two users alternating), so that rows held between steps are reused; and
+        // one rating outside the block, which every kernel skips.
+        let mut random_ratings = || -> Vec<(u32, u32, f32)> {
+            (0..400u32).map(|n| (rng.below(n_users) as u32, rng.below(n_items) as u32, 1.0 + (n % 5) as f32)).collect()
+        };
+        let mut ratings = random_ratings();
         assert!(ratings.windows(2).any(|w| w[0].0 == w[1].0 || w[0].1 == w[1].1));
         assert!(ratings.windows(2).any(|w| w[0].0 != w[1].0 && w[0].1 != w[1].1));
+        ratings.push((n_users as u32, 0, 5.0));
+        let more = random_ratings();
+        ratings.extend(interleave_users(&more, &mut SplitMix64::new(7)));
         let step = Step { row_width: width, global_mean: 3.0, learning_rate: 0.01, regularization: 0.02 };
         let (mut paired_users, mut paired_items) = (copy(&users), copy(&items));
         kernel(&mut paired_users, &mut paired_items, &ratings, step);
@@ -470,6 +546,32 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn the_order_alternates_two_users_at_a_time_and_keeps_every_rating() {
+        let mut rng = SplitMix64::new(21);
+        let ratings: Vec<(u32, u32, f32)> =
+            (0..2_000u32).map(|n| (rng.below(60) as u32, rng.below(90) as u32, (n % 5) as f32)).collect();
+        let order = interleave_users(&ratings, &mut SplitMix64::new(3));
+        let sorted = |list: &[(u32, u32, f32)]| {
+            let mut list = list.to_vec();
+            list.sort_by(|a, b| (a.0, a.1, a.2).partial_cmp(&(b.0, b.1, b.2)).unwrap());
+            list
+        };
+        assert_eq!(sorted(&order), sorted(&ratings), "a permutation");
+        // Each user's ratings come one after another with at most one other rating between
+        // two of them (the other lane's), and while both lanes go, every step changes user.
+        let users: Vec<u32> = order.iter().map(|rating| rating.0).collect();
+        for user in 0..60u32 {
+            let places: Vec<usize> = (0..users.len()).filter(|&at| users[at] == user).collect();
+            assert!(places.windows(2).all(|pair| pair[1] - pair[0] <= 2), "user {user} at {places:?}");
+        }
+        let alternations = users.windows(2).filter(|pair| pair[0] != pair[1]).count();
+        assert!(alternations > order.len() * 9 / 10, "{alternations} of {} steps change user", order.len());
+        // A different generator, a different order; the same one, the same.
+        assert_eq!(order, interleave_users(&ratings, &mut SplitMix64::new(3)));
+        assert_ne!(order, interleave_users(&ratings, &mut SplitMix64::new(4)));
+    }
+
+    #[test]
     fn two_rows_are_the_named_rows_in_either_order_and_never_the_same_one() {
         let mut matrix: Vec<f32> = (0..12).map(|x| x as f32).collect();
         let (a, b) = two_rows(&mut matrix, 2, 0, 4).unwrap();
@@ -481,15 +583,17 @@ pub(super) mod tests {
     #[test]
     fn rows_are_padded_in_the_blocks_the_padding_stays_zero_and_the_round_trip_is_exact() {
         let (n, k, blocks) = (11, 5, 3);
-        let mut rng = SplitMix64::new(9);
         let mut matrix = vec![0.0f32; n * k];
-        rng.fill_normal(&mut matrix, 0.1);
-        let mut users = into_blocks(&matrix, n, k, blocks);
-        let mut items = into_blocks(&matrix, n, k, blocks);
+        SplitMix64::new(9).fill_normal(&mut matrix, 0.1);
+        let mut rng = SplitMix64::new(9);
+        let mut users = random_blocks(&mut rng, n, k, blocks, 0.1);
+        let mut items = random_blocks(&mut SplitMix64::new(9), n, k, blocks, 0.1);
         assert_eq!(row_width(k), 8);
+        assert_eq!(users.iter().map(|block| block.bias.len()).collect::<Vec<_>>(), [4, 4, 3]);
         assert!(users.iter().all(|block| block.factors.len() == block.bias.len() * 8));
-        let (_, round_trip) = from_blocks(&users, n, k);
-        assert_eq!(round_trip, matrix);
+        let (bias, round_trip) = from_blocks(&users, n, k);
+        assert_eq!(round_trip, matrix, "the rows are drawn in row order");
+        assert_eq!(bias, vec![0.0; n]);
 
         let ratings: Vec<(u32, u32, f32)> =
             (0..n as u32).flat_map(|u| (0..n as u32).map(move |i| (u, i, 1.0 + ((u * 7 + i) % 5) as f32))).collect();
