@@ -1,8 +1,8 @@
 //! Fits a [`BiasedSvd`] by stochastic gradient descent with Surprise's `SVD` update rule
-//! (Funk's SVD with biases) and defaults. The visiting order differs: ratings are shuffled
-//! once from a seeded generator, within the blocks of a stratified schedule that lets
-//! two or more cores train at once (see `sgd_blocks`), so the result depends only on the
-//! inputs, the seed and `blocks`.
+//! (Funk's SVD with biases) and defaults. The visiting order differs: user by user as
+//! Surprise's, but in a seeded shuffled order, two users' ratings alternating, within the
+//! blocks of a stratified schedule that lets two or more cores train at once (see
+//! `sgd_blocks`), so the result depends only on the inputs, the seed and `blocks`.
 
 use marquee_model::mf::BiasedSvd;
 use marquee_model::random::SplitMix64;
@@ -17,7 +17,8 @@ use crate::TrainError;
 /// sizes. `min_rating..=max_rating` is the rating scale predictions are clipped to.
 ///
 /// μ is the mean rating; biases start at 0 and factors at N(0, init_std). Each epoch visits
-/// every rating once, block by block in one seeded shuffled order, and, with `err = r − (μ + b_u + b_i + q_i·p_u)`,
+/// every rating once, block by block in one seeded order (users in a shuffled order, two at
+/// a time, their ratings alternating; see `sgd_blocks`), and, with `err = r − (μ + b_u + b_i + q_i·p_u)`,
 /// updates `b_u += lr(err − reg·b_u)`, `b_i += lr(err − reg·b_i)`, then for each factor `f`
 /// simultaneously `p_uf += lr(err·q_if − reg·p_uf)` and `q_if += lr(err·p_uf − reg·q_if)`.
 ///

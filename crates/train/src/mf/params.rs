@@ -29,7 +29,8 @@ pub struct BiasedSvdParams {
     pub seed: u64,
     /// How many blocks users and items are split into for the stratified schedule, 1 to 64:
     /// up to this many cores train at once. The result depends on it (and not on the
-    /// number of threads); 1 visits all ratings in one shuffled order, as Surprise does.
+    /// number of threads); 1 visits all ratings in one order, user by user as Surprise does
+    /// (two users' ratings alternating, users and each user's ratings shuffled).
     pub blocks: usize,
 }
 
