@@ -162,6 +162,27 @@ fn batch_matches_rows_bit_for_bit() {
 }
 
 #[test]
+fn batches_of_numeric_trees_match_rows_bit_for_bit_at_every_length() {
+    // Numeric trees walk a block's rows in groups of eight in lockstep: every batch length
+    // from 0 to 130 leaves a different partial group and block, and missing values test both
+    // default directions.
+    for seed in 0..6 {
+        let shape = Shape { trees: 40, depth: 1 + seed as usize % 7, numeric: 9, categorical: 0, early_leaf: 0.2 };
+        let ensemble = random_ensemble(seed + 40, shape);
+        let predictor = Predictor::new(ensemble.clone()).unwrap();
+        let rows = random_rows(seed + 140, &ensemble, 130);
+        assert!(rows.iter().any(|x| x.is_nan()), "some values are missing");
+        let single: Vec<u32> = rows.chunks(9).map(|row| predictor.predict_margin(row).unwrap().to_bits()).collect();
+        for length in 0..=130 {
+            let mut margins = vec![0.0; length];
+            predictor.predict_margins(&rows[..length * 9], &mut margins).unwrap();
+            let bits: Vec<u32> = margins.iter().map(|margin| margin.to_bits()).collect();
+            assert_eq!(bits, single[..length], "seed {seed}, {length} rows");
+        }
+    }
+}
+
+#[test]
 fn margins_sum_leaves_in_tree_order() {
     // The naive reference: walk the stored nodes and add leaves in f32 in tree order.
     let ensemble = random_ensemble(7, Shape { trees: 50, depth: 6, numeric: 5, categorical: 3, early_leaf: 0.1 });
