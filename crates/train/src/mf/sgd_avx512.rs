@@ -15,8 +15,7 @@ use std::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
 };
 
-use super::sgd_blocks::{Block, Step, PREFETCH_AHEAD};
-use crate::prefetch::prefetch;
+use super::sgd_blocks::{prefetch_ahead, prefetch_row, Block, Step};
 
 /// The widest row held in registers, in 16-float registers (128 factors).
 const MAX_REGISTERS: usize = 8;
@@ -81,16 +80,8 @@ unsafe fn run<const R: usize>(users: &mut Block, items: &mut Block, ratings: &[(
     let mut prefetched = 0;
     let mut index = 0;
     while let Some(&(u, i, rating)) = ratings.get(index) {
-        // Start loading item rows a few ratings ahead: they are scattered, so the hardware
-        // prefetcher cannot guess them. User rows are mostly held.
-        while prefetched <= index + PREFETCH_AHEAD + 1 {
-            if let Some(&(_, next_i, _)) = ratings.get(prefetched) {
-                for line in (0..k).step_by(16) {
-                    prefetch(items.factors.as_ptr().wrapping_add(next_i as usize * k + line).cast());
-                }
-            }
-            prefetched += 1;
-        }
+        // Item rows only: user rows are mostly held.
+        prefetch_ahead(ratings, index, &mut prefetched, |_, next_i| prefetch_row(&items.factors, next_i as usize, k));
         let (u, i) = (u as usize, i as usize);
         if u >= n_users || i >= n_items {
             // Outside the block: skipped, as `for_each_step` skips it.

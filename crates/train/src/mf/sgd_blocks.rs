@@ -26,7 +26,7 @@ use crate::prefetch::prefetch;
 use marquee_model::random::{SplitMix64, Ziggurat};
 
 /// How many ratings ahead the factor rows are prefetched.
-pub(super) const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_AHEAD: usize = 4;
 
 /// The floats each factor row takes inside a [`Block`]: `k` rounded up to a multiple of eight.
 pub(super) fn row_width(k: usize) -> usize {
@@ -256,17 +256,10 @@ pub(super) fn for_each_step(
     let mut prefetched = 0;
     let mut index = 0;
     while let Some(&(u, i, rating)) = ratings.get(index) {
-        // Start loading the rows a few ratings ahead: they are scattered, so the hardware
-        // prefetcher cannot guess them.
-        while prefetched <= index + PREFETCH_AHEAD + 1 {
-            if let Some(&(next_u, next_i, _)) = ratings.get(prefetched) {
-                for line in (0..k).step_by(16) {
-                    prefetch(users.factors.as_ptr().wrapping_add(next_u as usize * k + line).cast());
-                    prefetch(items.factors.as_ptr().wrapping_add(next_i as usize * k + line).cast());
-                }
-            }
-            prefetched += 1;
-        }
+        prefetch_ahead(ratings, index, &mut prefetched, |next_u, next_i| {
+            prefetch_row(&users.factors, next_u as usize, k);
+            prefetch_row(&items.factors, next_i as usize, k);
+        });
         let (u, i) = (u as usize, i as usize);
         let in_block = |user: usize, item: usize| user < users.bias.len() && item < items.bias.len();
         // Decided on indices alone, before any row is borrowed, so that `step_rows` has one
@@ -304,6 +297,32 @@ pub(super) fn for_each_step(
         if let Some((first, second)) = rows {
             step_rows(first, second);
         }
+    }
+}
+
+/// Starts loading the rows of the ratings up to [`PREFETCH_AHEAD`] past `index` that were
+/// not asked for yet (`prefetched` counts them), handing each one's user and item to
+/// `rows`: they are scattered, so the hardware prefetcher cannot guess them.
+#[inline(always)]
+pub(super) fn prefetch_ahead(
+    ratings: &[(u32, u32, f32)],
+    index: usize,
+    prefetched: &mut usize,
+    mut rows: impl FnMut(u32, u32),
+) {
+    while *prefetched <= index + PREFETCH_AHEAD + 1 {
+        if let Some(&(user, item, _)) = ratings.get(*prefetched) {
+            rows(user, item);
+        }
+        *prefetched += 1;
+    }
+}
+
+/// Prefetches row `row` of a matrix with rows of `k` floats, one cache line at a time.
+#[inline(always)]
+pub(super) fn prefetch_row(matrix: &[f32], row: usize, k: usize) {
+    for line in (0..k).step_by(16) {
+        prefetch(matrix.as_ptr().wrapping_add(row * k + line).cast());
     }
 }
 
