@@ -15,7 +15,7 @@ use std::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
 };
 
-use super::sgd_blocks::{prefetch_ahead, prefetch_row, Block, Step};
+use super::sgd_blocks::{independent_partner, prefetch_ahead, prefetch_row, Block, Step};
 
 /// The widest row held in registers, in 16-float registers (128 factors).
 const MAX_REGISTERS: usize = 8;
@@ -28,8 +28,8 @@ const MAX_REGISTERS: usize = 8;
 /// The CPU must support AVX-512F.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn run_block(users: &mut Block, items: &mut Block, ratings: &[(u32, u32, f32)], step: Step) -> bool {
-    // The masks of `load_row` and `store_row` cover whole halves: a row of another width
-    // would be read and written past its end.
+    // The masks of `mask` cover whole halves: a row of another width would be read and
+    // written past its end.
     if !step.row_width.is_multiple_of(8) {
         return false;
     }
@@ -88,23 +88,20 @@ unsafe fn run<const R: usize>(users: &mut Block, items: &mut Block, ratings: &[(
             index += 1;
             continue;
         }
-        let partner = ratings
-            .get(index + 1)
-            .map(|&(u2, i2, rating2)| (u2 as usize, i2 as usize, rating2))
-            .filter(|&(u2, i2, _)| u2 < n_users && i2 < n_items && u2 != u && i2 != i);
+        let partner = independent_partner(ratings, index, n_users, n_items);
         // SAFETY: AVX-512F is the caller's contract; every user and item index is below its
         // block's size, and the factors hold exactly that many rows of `k` floats.
         unsafe {
             let item = items.factors.as_mut_ptr().add(i * k);
             match partner {
                 None => {
-                    hold(&mut held, u, None, users, last);
+                    hold(&mut held, u, None, users, k, last);
                     let err = error(&held.first, item, items.bias[i], rating, step, last);
                     update(&mut held.first, item, &mut items.bias[i], err, step, last);
                     index += 1;
                 }
                 Some((u2, i2, rating2)) => {
-                    hold(&mut held, u, Some(u2), users, last);
+                    hold(&mut held, u, Some(u2), users, k, last);
                     let item2 = items.factors.as_mut_ptr().add(i2 * k);
                     let err = error(&held.first, item, items.bias[i], rating, step, last);
                     let err2 = error(&held.second, item2, items.bias[i2], rating2, step, last);
@@ -117,8 +114,8 @@ unsafe fn run<const R: usize>(users: &mut Block, items: &mut Block, ratings: &[(
     }
     // SAFETY: as above.
     unsafe {
-        write_back(&held.first, users, last);
-        write_back(&held.second, users, last);
+        write_back(&held.first, users, k, last);
+        write_back(&held.second, users, k, last);
     }
 }
 
@@ -126,8 +123,8 @@ unsafe fn run<const R: usize>(users: &mut Block, items: &mut Block, ratings: &[(
 /// swapping the two when that saves a reload and writing back what must leave.
 ///
 /// # Safety
-/// AVX-512F; `user` and `partner` below the block's users, whose factors are whole rows of
-/// the step's width.
+/// AVX-512F; `user` and `partner` below the block's users, whose factors are rows of
+/// `width` floats (see [`read`]).
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn hold<const R: usize>(
@@ -135,6 +132,7 @@ unsafe fn hold<const R: usize>(
     user: usize,
     partner: Option<usize>,
     users: &mut Block,
+    width: usize,
     last: __mmask16,
 ) {
     if held.second.user == user || partner.is_some_and(|partner| held.first.user == partner) {
@@ -143,13 +141,13 @@ unsafe fn hold<const R: usize>(
     // SAFETY: the caller's contract.
     unsafe {
         if held.first.user != user {
-            write_back(&held.first, users, last);
-            held.first = read(users, user, last);
+            write_back(&held.first, users, width, last);
+            held.first = read(users, user, width, last);
         }
         if let Some(partner) = partner {
             if held.second.user != partner {
-                write_back(&held.second, users, last);
-                held.second = read(users, partner, last);
+                write_back(&held.second, users, width, last);
+                held.second = read(users, partner, width, last);
             }
         }
     }
@@ -158,12 +156,11 @@ unsafe fn hold<const R: usize>(
 /// Loads user `user`'s row and bias.
 ///
 /// # Safety
-/// AVX-512F; `user` below the block's users, whose factors are whole rows of `16 * R`
-/// floats or, when `last` is half, `16 * R - 8`.
+/// AVX-512F; `user` below the block's users, whose factors are rows of `width` floats:
+/// `16 * R`, or `16 * R - 8` when `last` is half.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn read<const R: usize>(users: &Block, user: usize, last: __mmask16) -> HeldUser<R> {
-    let width = users.factors.len() / users.bias.len().max(1);
+unsafe fn read<const R: usize>(users: &Block, user: usize, width: usize, last: __mmask16) -> HeldUser<R> {
     let mut row = [_mm512_setzero_ps(); R];
     for (index, register) in row.iter_mut().enumerate() {
         // SAFETY: the caller's bounds; masked-off lanes are not read.
@@ -180,10 +177,9 @@ unsafe fn read<const R: usize>(users: &Block, user: usize, last: __mmask16) -> H
 /// As for [`read`].
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn write_back<const R: usize>(held: &HeldUser<R>, users: &mut Block, last: __mmask16) {
+unsafe fn write_back<const R: usize>(held: &HeldUser<R>, users: &mut Block, width: usize, last: __mmask16) {
     let Some(bias) = users.bias.get_mut(held.user) else { return };
     *bias = held.bias;
-    let width = users.factors.len() / users.bias.len();
     for (index, register) in held.row.iter().enumerate() {
         // SAFETY: the caller's bounds; masked-off lanes are not written.
         unsafe {

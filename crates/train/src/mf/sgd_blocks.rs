@@ -261,13 +261,9 @@ pub(super) fn for_each_step(
             prefetch_row(&items.factors, next_i as usize, k);
         });
         let (u, i) = (u as usize, i as usize);
-        let in_block = |user: usize, item: usize| user < users.bias.len() && item < items.bias.len();
         // Decided on indices alone, before any row is borrowed, so that `step_rows` has one
         // call site and is inlined into this loop.
-        let partner = ratings
-            .get(index + 1)
-            .map(|&(u2, i2, rating2)| (u2 as usize, i2 as usize, rating2))
-            .filter(|&(u2, i2, _)| in_block(u, i) && in_block(u2, i2) && u2 != u && i2 != i);
+        let partner = independent_partner(ratings, index, users.bias.len(), items.bias.len());
         index += if partner.is_some() { 2 } else { 1 };
         let rows = match partner {
             Some((u2, i2, rating2)) => match (
@@ -298,6 +294,21 @@ pub(super) fn for_each_step(
             step_rows(first, second);
         }
     }
+}
+
+/// The rating after `index`, as (user, item, rating), when it steps together with the one at
+/// `index`: both inside the block (`n_users` × `n_items`) and sharing neither user nor
+/// item, so that neither step reads what the other writes.
+#[inline(always)]
+pub(super) fn independent_partner(
+    ratings: &[(u32, u32, f32)],
+    index: usize,
+    n_users: usize,
+    n_items: usize,
+) -> Option<(usize, usize, f32)> {
+    let (&(u, i, _), &(u2, i2, rating2)) = (ratings.get(index)?, ratings.get(index + 1)?);
+    let in_block = |user: u32, item: u32| (user as usize) < n_users && (item as usize) < n_items;
+    (in_block(u, i) && in_block(u2, i2) && u2 != u && i2 != i).then_some((u2 as usize, i2 as usize, rating2))
 }
 
 /// Starts loading the rows of the ratings up to [`PREFETCH_AHEAD`] past `index` that were
