@@ -36,6 +36,13 @@ fn hand_built_trees_give_known_margins() {
         assert_eq!(predictor.predict_margin(&row).unwrap(), expected, "{row:?}");
         assert_eq!(predictor.predict(&row).unwrap(), expected, "{row:?}");
     }
+    // The same rows as one batch: the dense walk, with its own comparison, agrees.
+    let rows: Vec<f32> = cases.iter().flat_map(|(row, _)| *row).collect();
+    let mut margins = [0.0; 12];
+    predictor.predict_margins(&rows, &mut margins).unwrap();
+    for ((row, expected), margin) in cases.iter().zip(margins) {
+        assert_eq!(margin, *expected, "{row:?} in a batch");
+    }
 }
 
 #[test]
