@@ -228,6 +228,28 @@ fn carve(mut rows: &mut [u32], ranges: impl Iterator<Item = Range<usize>>) -> Ve
     slices
 }
 
+/// The gradient and hessian sums of `rows`, in four interleaved running sums: one running
+/// sum would wait on its previous addition at every row, and the root sums every row of the
+/// table once per tree.
+fn node_sums(gradients: &[GradHess], rows: &[u32]) -> Sums {
+    let mut lanes = [[0.0f64; 2]; 4];
+    let mut quads = rows.chunks_exact(4);
+    for quad in quads.by_ref() {
+        for (lane, &row) in lanes.iter_mut().zip(quad) {
+            let [g, h] = gradients.get(row as usize).copied().unwrap_or_default();
+            lane[0] += f64::from(g);
+            lane[1] += f64::from(h);
+        }
+    }
+    for &row in quads.remainder() {
+        let [g, h] = gradients.get(row as usize).copied().unwrap_or_default();
+        lanes[0][0] += f64::from(g);
+        lanes[0][1] += f64::from(h);
+    }
+    let [a, b, c, d] = lanes;
+    [(a[0] + b[0]) + (c[0] + d[0]), (a[1] + b[1]) + (c[1] + d[1])]
+}
+
 /// Grows one tree over `rows` (every row index, reordered in place so that each leaf's
 /// rows end up contiguous) using only the sampled `columns`.
 ///
@@ -246,10 +268,7 @@ pub(crate) fn train_tree(
     let tree = Tree { nodes: vec![Node::leaf(0.0, 0.0)], category_sets: Vec::new() };
     let grown = GrownTree { tree, leaves: Vec::new(), splits: Vec::new() };
     let mut grower = Grower { binned, pool, settings, grown, candidates: VecDeque::new() };
-    let sums = rows.iter().fold([0.0, 0.0], |acc: Sums, &row| {
-        let [g, h] = gradients[row as usize];
-        [acc[0] + f64::from(g), acc[1] + f64::from(h)]
-    });
+    let sums = node_sums(gradients, rows);
     let root_histogram = context.may_split(0, sums).then(|| build_histogram(binned, gradients, rows, columns, pool));
     grower.settle(0, context.plan(0..rows.len(), 0, sums, root_histogram));
     if settings.max_leaves == 0 {
@@ -323,6 +342,20 @@ mod tests {
         }
         assert_eq!(parents[0], 0);
         assert!(parents[1..].iter().all(|&p| p == 1));
+    }
+
+    #[test]
+    fn node_sums_add_every_listed_row_once() {
+        let gradients: Vec<GradHess> = (0..24).map(|i| [i as f32, 1.0 + (i % 3) as f32]).collect();
+        for n in 0..=11u32 {
+            // Every other row, so that unlisted rows would show if summed.
+            let rows: Vec<u32> = (0..n).map(|i| 2 * i + 1).collect();
+            let expected = rows.iter().fold([0.0, 0.0], |acc: Sums, &row| {
+                let [g, h] = gradients[row as usize];
+                [acc[0] + f64::from(g), acc[1] + f64::from(h)]
+            });
+            assert_eq!(node_sums(&gradients, &rows), expected, "{n} rows");
+        }
     }
 
     #[test]
