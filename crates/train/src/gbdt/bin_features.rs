@@ -61,6 +61,10 @@ impl FeatureBins {
     }
 }
 
+/// Spare bytes after the feature-major bins: vector code reads a row's bin as the first byte
+/// of a four-byte word.
+pub(crate) const GATHER_TAIL: usize = 3;
+
 /// A table's features as bin indices, twice: row-major like the input, so that one row's
 /// bins share a cache line while a histogram is built, and feature-major, so that splitting
 /// a node's rows reads one feature's bytes (a megabyte per million rows, which stays in
@@ -160,15 +164,15 @@ impl BinnedTable {
     /// The table from its row-major `bins`, `n_features` to a row.
     pub(crate) fn new(bins: Vec<u8>, n_features: usize, features: Vec<FeatureBins>) -> Self {
         let rows = bins.len().checked_div(n_features).unwrap_or(0);
-        let mut by_feature = vec![MISSING_BIN; bins.len()];
+        let mut by_feature = vec![MISSING_BIN; bins.len() + GATHER_TAIL];
         if rows > 0 {
-            by_feature.par_chunks_mut(rows).enumerate().for_each(|(feature, column)| {
+            by_feature[..bins.len()].par_chunks_mut(rows).enumerate().for_each(|(feature, column)| {
                 for (out, row) in column.iter_mut().zip(bins.chunks_exact(n_features)) {
                     *out = row[feature];
                 }
             });
         }
-        let sparse = sparse_rows(&bins, &by_feature, rows, &features);
+        let sparse = sparse_rows(&bins, &by_feature[..bins.len()], rows, &features);
         BinnedTable { bins, n_features, features, by_feature, sparse }
     }
 
@@ -177,6 +181,14 @@ impl BinnedTable {
     pub(crate) fn feature_bins(&self, feature: usize) -> &[u8] {
         let rows = self.bins.len().checked_div(self.n_features).unwrap_or(0);
         self.by_feature.get(feature * rows..(feature + 1) * rows).unwrap_or_default()
+    }
+
+    /// One feature's bins followed by at least [`GATHER_TAIL`] more bytes, so that a
+    /// four-byte read at any row's bin stays inside the slice (see `partition_rows`).
+    #[inline]
+    pub(crate) fn feature_bins_with_tail(&self, feature: usize) -> &[u8] {
+        let rows = self.bins.len().checked_div(self.n_features).unwrap_or(0);
+        self.by_feature.get(feature * rows..(feature + 1) * rows + GATHER_TAIL).unwrap_or_default()
     }
 
     /// The bins of one row.
