@@ -86,22 +86,53 @@ pub(crate) struct BinnedTable {
 /// row's bins are its features' most common ones: histograms then add only the others and
 /// derive each common bin as the node's total less the feature's other bins, as XGBoost
 /// skips missing values.
+///
+/// Every row has the same number of slots, [`Self::width`], so that summing a row is a loop
+/// of fixed length: with rows of varying length, the loop's exit was mispredicted about once
+/// a row, which cost more than the sums. Shorter rows are padded with spare slots (one per
+/// position, so that padding never makes one slot's sums wait on each other); the few rows
+/// longer than the width end in [`ESCAPE`] and keep the rest of their slots in an overflow list.
 #[derive(Clone, Debug)]
 pub(crate) struct SparseRows {
-    /// Where each row's slots start in `slots` (one more entry than rows).
-    starts: Vec<u32>,
-    /// Histogram slots: the feature's first used bin's slot plus the bin.
+    /// Slots per row.
+    width: usize,
+    /// `width` histogram slots per row: the feature's first used bin's slot plus the bin, then
+    /// spare slots, or [`ESCAPE`] last.
     slots: Vec<u16>,
+    /// The rows whose last slot is [`ESCAPE`], increasing.
+    overflow_rows: Vec<u32>,
+    /// Where each overflow row's remaining slots start in `overflow_slots` (one more entry).
+    overflow_starts: Vec<u32>,
+    overflow_slots: Vec<u16>,
     /// Each feature's most common bin, the one left out.
     pub(crate) common_bins: Vec<u8>,
 }
 
+/// The last slot of a row whose other slots are in the overflow list.
+pub(crate) const ESCAPE: u16 = u16::MAX;
+
+/// What a row longer than the width costs beyond it, in additions: finding its overflow
+/// slots, and the loop over them whose exit is mispredicted.
+const OVERFLOW_COST: usize = 32;
+
 impl SparseRows {
-    /// The slots of one row.
+    /// The slots a histogram needs: `used` value slots, the node's total, then one spare
+    /// slot per position of a row.
+    pub(crate) fn histogram_len(&self, used: usize) -> usize {
+        used + 1 + self.width
+    }
+
+    /// The fixed slots of one row (`width` of them).
     #[inline]
     pub(crate) fn row(&self, row: usize) -> &[u16] {
-        match (self.starts.get(row), self.starts.get(row + 1)) {
-            (Some(&start), Some(&end)) => self.slots.get(start as usize..end as usize).unwrap_or_default(),
+        self.slots.get(row * self.width..(row + 1) * self.width).unwrap_or_default()
+    }
+
+    /// The slots of an overflow row after its first `width - 1`.
+    pub(crate) fn overflow(&self, row: u32) -> &[u16] {
+        let Ok(index) = self.overflow_rows.binary_search(&row) else { return &[] };
+        match (self.overflow_starts.get(index), self.overflow_starts.get(index + 1)) {
+            (Some(&start), Some(&end)) => self.overflow_slots.get(start as usize..end as usize).unwrap_or_default(),
             _ => &[],
         }
     }
@@ -109,9 +140,17 @@ impl SparseRows {
     /// Where a row's slots start, for prefetching.
     #[inline]
     pub(crate) fn row_start(&self, row: usize) -> *const u16 {
-        let start = self.starts.get(row).copied().unwrap_or(0) as usize;
-        self.slots.as_ptr().wrapping_add(start)
+        self.slots.as_ptr().wrapping_add(row * self.width)
     }
+}
+
+/// A row's slots: each feature's whose bin is not the common one, in feature order.
+fn row_slots<'a>(row: &'a [u8], common: &'a [(u8, usize)], offsets: &'a [usize]) -> impl Iterator<Item = u16> + 'a {
+    row.iter()
+        .zip(common)
+        .zip(offsets)
+        .filter(|((&bin, &(common_bin, _)), _)| bin != common_bin)
+        .map(|((&bin, _), &offset)| (offset + usize::from(bin)) as u16)
 }
 
 /// Sparse rows pay off when they drop at least half of the bins.
@@ -122,7 +161,8 @@ const SPARSE_MAX_SHARE: f64 = 0.5;
 fn sparse_rows(bins: &[u8], by_feature: &[u8], rows: usize, features: &[FeatureBins]) -> Option<SparseRows> {
     let used: Vec<usize> = features.iter().map(FeatureBins::used_bins).collect();
     let slots_total: usize = used.iter().sum();
-    if rows == 0 || features.is_empty() || slots_total > usize::from(u16::MAX) {
+    // Value slots, the node's total and up to one spare slot per feature, below `ESCAPE`.
+    if rows == 0 || features.is_empty() || slots_total + 1 + features.len() >= usize::from(ESCAPE) {
         return None;
     }
     let common: Vec<(u8, usize)> = by_feature
@@ -147,17 +187,50 @@ fn sparse_rows(bins: &[u8], by_feature: &[u8], rows: usize, features: &[FeatureB
         offsets.push(next);
         next += bins;
     }
-    let (mut starts, mut slots) = (Vec::with_capacity(rows + 1), Vec::with_capacity(kept));
-    starts.push(0);
+    let row_slots = |row| row_slots(row, &common, &offsets);
+    // The width that makes summing every row cheapest: each slot of the width costs every
+    // row one addition, and each row longer than the width costs `OVERFLOW_COST` more.
+    let mut lengths = vec![0usize; features.len() + 1];
     for row in bins.chunks_exact(features.len()) {
-        for ((&bin, &(common_bin, _)), &offset) in row.iter().zip(&common).zip(&offsets) {
-            if bin != common_bin {
-                slots.push((offset + usize::from(bin)) as u16);
-            }
-        }
-        starts.push(slots.len() as u32);
+        lengths[row_slots(row).count()] += 1;
     }
-    Some(SparseRows { starts, slots, common_bins: common.iter().map(|&(bin, _)| bin).collect() })
+    let (mut width, mut best_cost) = (1, usize::MAX);
+    let mut longer = rows - lengths[0];
+    for (length, &count) in lengths.iter().enumerate().skip(1) {
+        longer -= count;
+        let cost = rows * length + longer * OVERFLOW_COST;
+        if cost < best_cost {
+            (width, best_cost) = (length, cost);
+        }
+    }
+    let spare = slots_total + 1;
+    let mut slots = Vec::with_capacity(rows * width);
+    let (mut overflow_rows, mut overflow_starts, mut overflow_slots) = (Vec::new(), vec![0u32], Vec::new());
+    for (index, row) in bins.chunks_exact(features.len()).enumerate() {
+        let start = slots.len();
+        let mut row_slots = row_slots(row);
+        slots.extend(row_slots.by_ref().take(width));
+        let rest: Vec<u16> = row_slots.collect();
+        if let (Some(last), false) = (slots.last_mut(), rest.is_empty()) {
+            // The row's last fixed slot moves to the overflow list, with the rest.
+            overflow_rows.push(index as u32);
+            overflow_slots.push(*last);
+            overflow_slots.extend(rest);
+            overflow_starts.push(overflow_slots.len() as u32);
+            *last = ESCAPE;
+        }
+        while slots.len() < start + width {
+            slots.push((spare + slots.len() - start) as u16);
+        }
+    }
+    Some(SparseRows {
+        width,
+        slots,
+        overflow_rows,
+        overflow_starts,
+        overflow_slots,
+        common_bins: common.iter().map(|&(bin, _)| bin).collect(),
+    })
 }
 
 impl BinnedTable {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
-use super::bin_features::{BinnedTable, SparseRows};
+use super::bin_features::{BinnedTable, SparseRows, ESCAPE};
 use super::objective::GradHess;
 use crate::prefetch::{prefetch, PREFETCH_DISTANCE};
 
@@ -155,15 +155,15 @@ pub(crate) fn build_histogram(
     let offsets = bin_offsets(binned);
     let sparse = binned.sparse.as_ref().filter(|_| columns.len() == binned.n_features);
     let len = offsets.last().copied().unwrap_or(0);
-    // Sparse rows leave each feature's common bin out; the chunk's last slot then sums the
-    // node's total, from which those bins are derived.
-    let chunk_len = len + usize::from(sparse.is_some());
+    // Sparse rows leave each feature's common bin out; the slot after the value slots then
+    // sums the node's total, from which those bins are derived (spare slots follow it).
+    let chunk_len = sparse.map_or(len, |sparse| sparse.histogram_len(len));
     let n_chunks = (rows.len() / MIN_CHUNK_ROWS).clamp(1, MAX_CHUNKS);
     let chunk_rows = rows.len().div_ceil(n_chunks).max(1);
     let mut partials: Vec<ChunkHistogram> =
         (0..rows.len().div_ceil(chunk_rows).max(1)).map(|_| pool.take_chunk(chunk_len)).collect();
     let fill = |partial: &mut ChunkHistogram, rows: &[u32]| match sparse {
-        Some(sparse) => accumulate_sparse(partial, sparse, gradients, rows),
+        Some(sparse) => accumulate_sparse(partial, len, sparse, gradients, rows),
         None => accumulate(partial, &offsets, binned, gradients, rows, columns),
     };
     if partials.len() == 1 {
@@ -189,29 +189,47 @@ pub(crate) fn build_histogram(
     total
 }
 
-/// Sums the rows' gradients into the slots their sparse bins name, and into the last slot
-/// for the node's total.
-fn accumulate_sparse(histogram: &mut [[f32; 2]], sparse: &SparseRows, gradients: &[GradHess], rows: &[u32]) {
-    let Some((node, bins)) = histogram.split_last_mut() else { return };
+/// Sums the rows' gradients into the slots their sparse bins name, and into the slot after
+/// the value slots (`len`) for the node's total.
+fn accumulate_sparse(
+    histogram: &mut [[f32; 2]],
+    len: usize,
+    sparse: &SparseRows,
+    gradients: &[GradHess],
+    rows: &[u32],
+) {
     let mut total = [0.0f32; 2];
+    let mut add = |slot: u16, g: f32, h: f32| {
+        if let Some(entry) = histogram.get_mut(usize::from(slot)) {
+            entry[0] += g;
+            entry[1] += h;
+        }
+    };
     for (index, &row) in rows.iter().enumerate() {
         if let Some(&ahead) = rows.get(index + PREFETCH_DISTANCE) {
             prefetch(sparse.row_start(ahead as usize).cast());
             prefetch(gradients.as_ptr().wrapping_add(ahead as usize).cast());
         }
-        let row = row as usize;
-        let [g, h] = gradients[row];
+        let [g, h] = gradients[row as usize];
         total[0] += g;
         total[1] += h;
-        for &slot in sparse.row(row) {
-            if let Some(entry) = bins.get_mut(usize::from(slot)) {
-                entry[0] += g;
-                entry[1] += h;
+        let Some((&last, fixed)) = sparse.row(row as usize).split_last() else { continue };
+        // The same count for every row (see `SparseRows`): no mispredicted exit.
+        for &slot in fixed {
+            add(slot, g, h);
+        }
+        if last != ESCAPE {
+            add(last, g, h);
+        } else {
+            for &slot in sparse.overflow(row) {
+                add(slot, g, h);
             }
         }
     }
-    node[0] += total[0];
-    node[1] += total[1];
+    if let Some(node) = histogram.get_mut(len) {
+        node[0] += total[0];
+        node[1] += total[1];
+    }
 }
 
 fn accumulate(
@@ -278,6 +296,51 @@ mod tests {
         let only_second = build_histogram(&binned, &gradients, &odds, &[1], &pool);
         assert_eq!(only_second.features[1], direct.features[1]);
         assert!(only_second.features[0].iter().all(|s| *s == [0.0, 0.0]));
+    }
+
+    /// Rows of every length on a table where a few rows are much longer than the rest: the
+    /// padded rows, the rows exactly as long as the width and the overflow rows all sum to
+    /// the histogram of a direct sum, built in one chunk and in many.
+    #[test]
+    fn padded_and_overflowing_sparse_rows_sum_like_a_direct_sum() {
+        let width = 8;
+        for (rows, long_every) in [(3_000usize, 150usize), (40_000, 101)] {
+            // Row r sets flags 0..(r % 4) (0 to 3 of them), and every `long_every`-th row sets
+            // all eight: under 1% of the rows, so they overflow the width the others need.
+            let bins: Vec<u8> = (0..rows)
+                .flat_map(|r| {
+                    let set = if r % long_every == 0 { width } else { r % 4 };
+                    (0..width).map(move |f| 1 + u8::from(f < set))
+                })
+                .collect();
+            let binned = BinnedTable::new(bins.clone(), width, vec![FeatureBins::Numeric { cuts: vec![0.5] }; width]);
+            let sparse = binned.sparse.as_ref().expect("flags get sparse rows");
+            assert!(sparse.row(0).ends_with(&[ESCAPE]), "row 0 sets every flag and overflows");
+            assert!(!sparse.row(1).contains(&ESCAPE), "row 1 sets one flag and fits");
+            assert!(sparse.row(1).len() >= 2, "rows have room for several slots");
+            let gradients: Vec<GradHess> = (0..rows).map(|i| [(i % 5) as f32 - 2.0, 1.0 + (i % 2) as f32]).collect();
+            let all: Vec<u32> = (0..rows as u32).collect();
+            let built =
+                build_histogram(&binned, &gradients, &all, &(0..width).collect::<Vec<_>>(), &HistogramPool::default());
+            for feature in 0..width {
+                for bin in 0..3 {
+                    let mut want = [0.0f64; 2];
+                    for (row, gradient) in gradients.iter().enumerate() {
+                        if usize::from(bins[row * width + feature]) == bin {
+                            want[0] += f64::from(gradient[0]);
+                            want[1] += f64::from(gradient[1]);
+                        }
+                    }
+                    let got = built.features[feature][bin];
+                    for k in 0..2 {
+                        assert!(
+                            (got[k] - want[k]).abs() < 1e-6 * want[k].abs().max(1.0),
+                            "{feature} {bin}: {got:?} {want:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// A table of flags and codes (most rows in one bin per feature) gets sparse rows; its
