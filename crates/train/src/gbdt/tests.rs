@@ -58,25 +58,28 @@ fn squared_error_fits_a_step_function_and_a_linear_signal() {
 
 #[test]
 fn training_margins_agree_with_the_predictor() {
-    // Few distinct values and quantile bins alike: thresholds must reproduce the bins.
-    let mut table = synthetic(5000, 4, 3, |row, rng| row[0] * 4.0 + row[3] + uniform(rng) * 0.1);
-    for (index, value) in table.features.iter_mut().enumerate() {
-        if index % 4 == 2 {
-            *value = (*value * 5.0).floor();
+    // Few distinct values and quantile bins alike: thresholds must reproduce the bins. The
+    // larger table's margins are updated in several blocks, on two threads.
+    for (rows, threads) in [(5000, 1), (40_000, 2)] {
+        let mut table = synthetic(rows, 4, 3, |row, rng| row[0] * 4.0 + row[3] + uniform(rng) * 0.1);
+        for (index, value) in table.features.iter_mut().enumerate() {
+            if index % 4 == 2 {
+                *value = (*value * 5.0).floor();
+            }
+            if index % 13 == 0 {
+                *value = f32::NAN;
+            }
         }
-        if index % 13 == 0 {
-            *value = f32::NAN;
-        }
+        let p = TrainParams { rounds: 20, max_bin: 16, eval_train: true, threads, ..TrainParams::default() };
+        let output = fit(&table, None, &p.validate().unwrap());
+        let fitted = predictions(&output, &table);
+        let rmse = evaluate(Metric::Rmse, &fitted, &table).unwrap();
+        assert!(
+            (rmse - output.history.last().unwrap().train.unwrap()).abs() < 1e-5,
+            "{rows} rows: {rmse} vs {:?}",
+            output.history.last()
+        );
     }
-    let p = TrainParams { rounds: 20, max_bin: 16, eval_train: true, ..TrainParams::default() }.validate().unwrap();
-    let output = fit(&table, None, &p);
-    let fitted = predictions(&output, &table);
-    let rmse = evaluate(Metric::Rmse, &fitted, &table).unwrap();
-    assert!(
-        (rmse - output.history.last().unwrap().train.unwrap()).abs() < 1e-5,
-        "{rmse} vs {:?}",
-        output.history.last()
-    );
 }
 
 #[test]

@@ -71,7 +71,7 @@ pub fn train(
     let mut stopping = EarlyStopping::new(p.early_stopping_rounds, metric.higher_is_better());
     for round in 0..p.rounds as usize {
         let grown = booster.grow_tree(&pool, &binned, &train_eval.margins);
-        train_eval.add_leaves(&grown.leaves, booster.rows());
+        pool.install(|| train_eval.add_leaves(&grown.leaves, booster.rows()));
         let valid_value = match &mut valid_eval {
             Some(valid_eval) => {
                 valid_eval.add_tree(&grown.tree)?;
