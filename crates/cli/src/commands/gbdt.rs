@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use marquee_model::gbdt::{Ensemble, Objective, Predictor};
+use marquee_train::batch_predict::BatchPredictor;
 use marquee_train::csv_table::{read_features_csv, read_training_csv, CsvRoles, CsvTable};
 use marquee_train::gbdt::{evaluate, train, Metric, Table, TrainParams};
 use marquee_train::Validate;
@@ -249,7 +250,7 @@ fn run_predict(args: PredictArgs) -> Result<()> {
     let predictor = load_model(&args.model)?;
     let table = read_features_csv(&args.csv, predictor.schema(), &CsvRoles::default())?;
     let mut predictions = vec![0.0; table.rows];
-    predictor.predict_batch(&table.features, &mut predictions)?;
+    BatchPredictor::new(predictor).predict_batch_parallel(&table.features, &mut predictions)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for prediction in predictions {
@@ -264,8 +265,9 @@ fn run_eval(args: EvalArgs) -> Result<()> {
     let roles = CsvRoles { target: Some(&args.target), group: args.group.as_deref(), ..CsvRoles::default() };
     let table = into_table(read_features_csv(&args.csv, predictor.schema(), &roles)?)?;
     let mut predictions = vec![0.0; table.rows()];
-    predictor.predict_batch(&table.features, &mut predictions)?;
-    let metrics: Vec<Metric> = match predictor.objective() {
+    let objective = predictor.objective();
+    BatchPredictor::new(predictor).predict_batch_parallel(&table.features, &mut predictions)?;
+    let metrics: Vec<Metric> = match objective {
         Objective::SquaredError => vec![Metric::Rmse],
         Objective::Logistic => vec![Metric::LogLoss, Metric::Auc],
         Objective::RankPairwise | Objective::RankNdcg => {
