@@ -29,7 +29,7 @@ pub enum BatchEngine {
     SixteenLaneAvx512,
     /// The model crate's portable batch walk, as in the Worker and the browser: the CPU
     /// lacks AVX-512F, or the ensemble has a categorical split, a tree deeper than six
-    /// levels or no features.
+    /// levels, no features or more than 32,768.
     Portable,
 }
 
@@ -143,7 +143,7 @@ fn add_trees(forest: &SixteenLaneForest, columns: &[f32], margins: &mut [f32; BL
 
 #[cfg(test)]
 mod tests {
-    use super::sixteen_lane_forest::SLOTS;
+    use super::sixteen_lane_forest::{MAX_FEATURES, SLOTS};
     use super::*;
     use marquee_model::gbdt::{Ensemble, FeatureSchema, Node, Tree};
     use marquee_model::random::SplitMix64;
@@ -218,6 +218,10 @@ mod tests {
         let mut infinite = random_ensemble(4, 3, 1, 2, Objective::SquaredError);
         infinite.trees[0].nodes[0].value = f32::INFINITY;
         assert_eq!(SixteenLaneForest::compile(&infinite), None);
+        let wide = random_ensemble(5, MAX_FEATURES + 1, 1, 2, Objective::SquaredError);
+        assert_eq!(SixteenLaneForest::compile(&wide), None);
+        let widest = random_ensemble(5, MAX_FEATURES, 1, 2, Objective::SquaredError);
+        assert!(SixteenLaneForest::compile(&widest).is_some());
     }
 
     #[test]

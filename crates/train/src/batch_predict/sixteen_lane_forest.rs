@@ -16,7 +16,8 @@
 //! bit for bit.
 //!
 //! Ensembles the walk cannot take (a categorical split, a tree deeper than [`LEVELS`], no
-//! features, a non-finite threshold) do not compile: the caller keeps the portable path.
+//! features or more than [`MAX_FEATURES`], a non-finite threshold) do not compile: the
+//! caller keeps the portable path.
 
 use marquee_model::gbdt::{Ensemble, Tree};
 
@@ -28,6 +29,9 @@ pub(super) const SLOTS: usize = 1 << LEVELS;
 pub(super) const LANES: usize = 16;
 /// Registers of rows in flight at once: four independent walks hide a gather's latency.
 pub(super) const GROUPS: usize = 4;
+/// Schemas wider than this keep the portable walk: a block's columns would take more than
+/// 16 MB (and the per-block copy, not the walk, would be the cost).
+pub(super) const MAX_FEATURES: usize = 1 << 15;
 /// Rows every tree passes over before the next tree: the block's columns (29 features ×
 /// 2 × 64 rows = 15 KB) stay in L1.
 pub(super) const BLOCK: usize = LANES * GROUPS;
@@ -64,8 +68,9 @@ impl SixteenLaneForest {
             base_score: ensemble.base_score,
             num_features,
         };
-        // Gather indices are i32: a block's columns must be addressable by them.
-        if num_features == 0 || i32::try_from(forest.columns_len()).is_err() {
+        // Gather indices are i32: a block's columns must be addressable by them (as they are
+        // well within the feature limit).
+        if num_features == 0 || num_features > MAX_FEATURES || i32::try_from(forest.columns_len()).is_err() {
             return None;
         }
         let mut forest = forest;
