@@ -57,16 +57,6 @@ impl BatchPredictor {
         BatchPredictor { predictor, sixteen_lanes }
     }
 
-    /// Never uses AVX-512: the model crate's batch walk, on one or more threads.
-    pub fn portable(predictor: Predictor) -> BatchPredictor {
-        BatchPredictor { predictor, sixteen_lanes: None }
-    }
-
-    /// The predictor underneath.
-    pub fn predictor(&self) -> &Predictor {
-        &self.predictor
-    }
-
     /// The loop that scores batches.
     pub fn engine(&self) -> BatchEngine {
         if self.sixteen_lanes.is_some() {
@@ -82,11 +72,8 @@ impl BatchPredictor {
         let Some(forest) = &self.sixteen_lanes else {
             return self.predictor.predict_batch(rows, out);
         };
+        self.check_rows(rows, out)?;
         let width = forest.num_features();
-        let expected = out.len().saturating_mul(width);
-        if rows.len() != expected {
-            return Err(ModelError::LengthMismatch { what: "rows", expected, got: rows.len() });
-        }
         let mut columns = vec![0.0; forest.columns_len()];
         for (block, out) in rows.chunks(BLOCK * width).zip(out.chunks_mut(BLOCK)) {
             forest.fill_columns(block, &mut columns);
@@ -104,14 +91,21 @@ impl BatchPredictor {
 
     /// [`Self::predict_batch`] split over the current rayon pool, with the same values.
     pub fn predict_batch_parallel(&self, rows: &[f32], out: &mut [f32]) -> Result<(), ModelError> {
+        // Checked whole: chunks of a short batch would each look fine but one.
+        self.check_rows(rows, out)?;
         let width = self.predictor.num_features();
-        let expected = out.len().saturating_mul(width);
-        if rows.len() != expected {
-            return Err(ModelError::LengthMismatch { what: "rows", expected, got: rows.len() });
-        }
         rows.par_chunks(ROWS_PER_TASK * width.max(1))
             .zip(out.par_chunks_mut(ROWS_PER_TASK))
             .try_for_each(|(rows, out)| self.predict_batch(rows, out))
+    }
+
+    /// The error [`Predictor::predict_batch`] gives when `rows` is not `out.len()` rows.
+    fn check_rows(&self, rows: &[f32], out: &[f32]) -> Result<(), ModelError> {
+        let expected = out.len().saturating_mul(self.predictor.num_features());
+        if rows.len() != expected {
+            return Err(ModelError::LengthMismatch { what: "rows", expected, got: rows.len() });
+        }
+        Ok(())
     }
 }
 

@@ -32,6 +32,8 @@ pub(super) const GROUPS: usize = 4;
 /// Schemas wider than this keep the portable walk: a block's columns would take more than
 /// 16 MB (and the per-block copy, not the walk, would be the cost).
 pub(super) const MAX_FEATURES: usize = 1 << 15;
+// Gather indices are i32: the widest block's columns must be addressable by them.
+const _: () = assert!(2 * MAX_FEATURES * LANES * GROUPS <= i32::MAX as usize);
 /// Rows every tree passes over before the next tree: the block's columns (29 features ×
 /// 2 × 64 rows = 15 KB) stay in L1.
 pub(super) const BLOCK: usize = LANES * GROUPS;
@@ -63,17 +65,14 @@ impl SixteenLaneForest {
     /// `None` when a tree or the schema is outside what the walk takes.
     pub(super) fn compile(ensemble: &Ensemble) -> Option<SixteenLaneForest> {
         let num_features = ensemble.schema.len();
-        let forest = SixteenLaneForest {
+        if num_features == 0 || num_features > MAX_FEATURES {
+            return None;
+        }
+        let mut forest = SixteenLaneForest {
             trees: Vec::with_capacity(ensemble.trees.len()),
             base_score: ensemble.base_score,
             num_features,
         };
-        // Gather indices are i32: a block's columns must be addressable by them (as they are
-        // well within the feature limit).
-        if num_features == 0 || num_features > MAX_FEATURES || i32::try_from(forest.columns_len()).is_err() {
-            return None;
-        }
-        let mut forest = forest;
         for tree in &ensemble.trees {
             let mut padded = SixteenLaneTree { offsets: [0; SLOTS], thresholds: [0.0; SLOTS], leaves: [0.0; SLOTS] };
             place(tree, 0, 1, num_features, &mut padded)?;

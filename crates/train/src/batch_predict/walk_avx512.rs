@@ -36,7 +36,7 @@ pub(super) unsafe fn add_trees(forest: &SixteenLaneForest, columns: &[f32], marg
     let group_len = forest.group_len();
     // Every gather index is clamped below a group's length: the offsets a forest compiles
     // already keep them there, and the clamp makes that hold whatever the tables say.
-    // Fits: `compile` checked that the block's length fits in i32.
+    // Fits: `MAX_FEATURES` keeps a block's length within i32 (asserted at compile time).
     let last = _mm512_set1_epi32(group_len as i32 - 1);
     let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     let one = _mm512_set1_epi32(1);
