@@ -387,10 +387,17 @@ test("an isolate that goes idle still writes its buffered counts, about a second
   const db = await mf.getD1Database("DB");
   const written = async () =>
     (await db.prepare("SELECT COALESCE(SUM(count), 0) AS n FROM request_counts WHERE route = 'recommend'").first()).n;
-  // Let any earlier window's counts land, then send a burst: the first request of a window
-  // writes the counts with its own deferred writes, the rest are buffered.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const before = await written();
+  // Let any earlier window's counts land (until the sum holds still across a flush interval:
+  // on a loaded machine a single fixed wait once read it one count early), then send a burst:
+  // the first request of a window writes the counts with its own deferred writes, the rest
+  // are buffered.
+  let before = await written();
+  for (let settled = false, tries = 0; !settled && tries < 10; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const now = await written();
+    settled = now === before;
+    before = now;
+  }
   for (let i = 0; i < 5; i++) await (await mf.dispatchFetch(`${base}/recommend/${900 + i}`)).text();
   await new Promise((resolve) => setTimeout(resolve, 200));
   const soon = await written();
